@@ -1,0 +1,1 @@
+"""The HTTP edge: REST routes for newsroom tools, and health/readiness for monitoring."""

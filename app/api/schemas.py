@@ -1,0 +1,111 @@
+"""Request and response bodies of the REST API (they also make the OpenAPI docs at /docs)."""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
+
+from app.domain.model import (
+    AUTHOR_MAX,
+    DESCRIPTION_MAX,
+    SLUG_MAX,
+    SLUG_PATTERN,
+    TITLE_MAX,
+)
+
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+OptionalTitle = Annotated[str, StringConstraints(max_length=TITLE_MAX)]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
+Author = Annotated[str, StringConstraints(max_length=AUTHOR_MAX)]
+# The body's size limit is checked in bytes by the service (413), not here (it would be a 422).
+Body = Annotated[str, StringConstraints(min_length=1)]
+
+
+class _Input(BaseModel):
+    # A misspelt field ("pined") is an error, not silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class _NoNulls(_Input):
+    """PATCH bodies: a field may be left out, but only the nullable ones may be sent as null."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _reject_nulls(self) -> _NoNulls:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None and name not in self.nullable:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class LiveblogCreate(_Input):
+    slug: Slug = Field(description="Lowercase letters, digits and hyphens; permanent.")
+    title: Title
+    description: Description = ""
+
+
+class LiveblogPatch(_NoNulls):
+    title: Title | None = None
+    description: Description | None = None
+    status: Literal["live", "ended"] | None = None
+
+
+class EntryCreate(_Input):
+    title: OptionalTitle | None = None
+    body: Body = Field(description="HTML; sanitized to an allow-list on write.")
+    author: Author | None = None
+    pinned: StrictBool = Field(False, description="Pinning an entry unpins any other.")
+    key_event: StrictBool = False
+
+
+class EntryPatch(_NoNulls):
+    nullable: ClassVar[frozenset[str]] = frozenset({"title", "author"})
+
+    title: OptionalTitle | None = None
+    body: Body | None = None
+    author: Author | None = None
+    pinned: StrictBool | None = None
+    key_event: StrictBool | None = None
+
+
+class LiveblogOut(BaseModel):
+    slug: str
+    title: str
+    description: str
+    status: Literal["live", "ended"]
+    seq: int = Field(description="Head of the liveblog's sequence.")
+    created_at: str
+    updated_at: str
+    ended_at: str | None
+
+
+class LiveblogList(BaseModel):
+    liveblogs: list[LiveblogOut]
+
+
+class EntryOut(BaseModel):
+    id: int
+    seq: int = Field(description="Seq of the entry's latest change.")
+    title: str | None
+    body: str
+    author: str | None
+    pinned: bool
+    key_event: bool
+    created_at: str
+    updated_at: str
+    version: int
+    deleted: bool
+
+
+class EntryList(BaseModel):
+    seq: int = Field(description="The liveblog's head seq when this list was read.")
+    entries: list[EntryOut]
+    next_before: int | None = Field(
+        None, description="Newest-first pages: pass as `before` for the next, older page."
+    )
+    next_since: int | None = Field(
+        None, description="`since` listings: pass as `since` for the next changes."
+    )

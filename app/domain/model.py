@@ -1,0 +1,89 @@
+"""The two things a newsroom writes, as immutable snapshots.
+
+Storage turns rows into these; the REST API and the event stream both render them with
+`as_json()`, so an entry looks the same whether it is fetched or pushed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+SLUG_RE = re.compile(SLUG_PATTERN)
+SLUG_MAX = 100
+TITLE_MAX = 300
+DESCRIPTION_MAX = 5000
+AUTHOR_MAX = 200
+
+
+class Status(StrEnum):
+    LIVE = "live"
+    ENDED = "ended"
+
+
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, millisecond precision (what browsers parse natively)."""
+    if moment.tzinfo is None:  # SQLite hands back naive datetimes; we only ever store UTC.
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Liveblog:
+    id: int
+    slug: str
+    title: str
+    description: str
+    status: Status
+    seq: int  # head of the liveblog's sequence: the latest change to it or any of its entries
+    meta_seq: int  # seq of the latest change to the liveblog's own fields (0: none since creation)
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "status": self.status.value,
+            "seq": self.seq,
+            "created_at": iso_utc(self.created_at),
+            "updated_at": iso_utc(self.updated_at),
+            "ended_at": iso_utc(self.ended_at) if self.ended_at else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    seq: int  # seq of this entry's latest change
+    created_seq: int  # seq of its creation: orders entries newest first, and is the page cursor
+    title: str | None
+    body: str
+    author: str | None
+    pinned: bool
+    key_event: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    deleted: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "seq": self.seq,
+            "title": self.title,
+            "body": self.body,
+            "author": self.author,
+            "pinned": self.pinned,
+            "key_event": self.key_event,
+            "created_at": iso_utc(self.created_at),
+            "updated_at": iso_utc(self.updated_at),
+            "version": self.version,
+            "deleted": self.deleted,
+        }

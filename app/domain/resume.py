@@ -1,0 +1,43 @@
+"""Where a (re)connecting reader starts: the product's no-gap, no-duplicate promise.
+
+Given the `since` a reader sends and the liveblog's stored head, decide whether it is current,
+needs a replay of what changed after `since`, or must reload through REST. Kept pure so the
+rule can be read and tested on its own; the WebSocket endpoint and the REST `?since=` both obey it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Resume(StrEnum):
+    LIVE = "live"  # nothing to replay: go straight to live events after the head
+    REPLAY = "replay"  # send every change after `since` (one per changed object), then live
+    AHEAD = "ahead_of_server"  # since > head: the server cannot honour it (database restored?)
+    TOO_FAR_BEHIND = "too_far_behind"  # more changes than one reconnect may cost
+
+
+def plan(since: int | None, head: int) -> Resume:
+    """Decide from positions alone; REPLAY may still turn into TOO_FAR_BEHIND (see `bounded`)."""
+    if since is None or since == head:
+        return Resume.LIVE
+    if since > head:
+        return Resume.AHEAD
+    return Resume.REPLAY
+
+
+def bounded(changed: int, limit: int) -> Resume:
+    """A replay of `changed` objects is allowed up to `limit`.
+
+    Storage fetches at most `limit + 1` changes, so the check never costs more than the
+    replay it protects against.
+    """
+    return Resume.REPLAY if changed <= limit else Resume.TOO_FAR_BEHIND
+
+
+RESYNC_DETAIL = {
+    Resume.AHEAD: "The position you resumed from is ahead of this server's history "
+    "(was the database restored?). Reload the entries through REST.",
+    Resume.TOO_FAR_BEHIND: "Too many changes since your position to replay them here. "
+    "Reload the entries through REST.",
+}

@@ -1,0 +1,52 @@
+"""Entry bodies are HTML from newsroom tools; only an allow-list of it ever reaches a reader.
+
+nh3 (Rust's ammonia) parses the HTML like a browser and drops everything not listed here:
+no <script>, no event-handler attributes, no style, no javascript: or data: URLs.
+"""
+
+from __future__ import annotations
+
+import nh3
+
+ALLOWED_TAGS = frozenset(
+    {
+        "p", "br", "hr",
+        "h2", "h3", "h4", "h5", "h6",
+        "strong", "b", "em", "i", "u", "s", "sub", "sup", "small", "mark", "code", "pre",
+        "a",
+        "ul", "ol", "li",
+        "blockquote", "q", "cite",
+        "figure", "figcaption", "img",
+    }
+)  # fmt: skip
+
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+}
+
+# Links may also point to mail; anything that loads (img src) must be http(s), see below.
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "img" and attribute == "src":
+        return value if value.lower().startswith(("https://", "http://")) else None
+    if attribute in {"width", "height"}:
+        return value if value.isdigit() and len(value) <= 5 else None
+    return value
+
+
+def sanitize_html(html: str) -> str:
+    """Return `html` reduced to the allow-list; text content is kept, markup outside it removed."""
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        attribute_filter=_filter_attribute,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    ).strip()

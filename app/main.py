@@ -1,0 +1,67 @@
+"""Builds the app: wires settings, storage, broker, hub and routes. Holds no logic of its own."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__, errors
+from app.api import entries as entries_api, liveblogs as liveblogs_api, ops
+from app.broker import create_broker
+from app.limits import RequestSizeLimit
+from app.realtime import websocket
+from app.realtime.hub import Hub
+from app.realtime.websocket import LiveConnections
+from app.services.changes import ChangeSet, read_changes
+from app.services.entries import EntryService
+from app.services.liveblogs import LiveblogService
+from app.settings import Settings
+from app.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        broker = create_broker(settings.broker_url)
+
+        async def fetch_changes(slug: str, since: int | None) -> ChangeSet | None:
+            return await read_changes(db, slug, since, settings.catchup_limit)
+
+        hub = Hub(fetch_changes)
+        await broker.start(hub.deliver)
+        state = app.state
+        state.settings = settings
+        state.db = db
+        state.broker = broker
+        state.hub = hub
+        state.liveblogs = LiveblogService(db, broker)
+        state.entries = EntryService(db, broker, max_body_bytes=settings.max_entry_body_bytes)
+        state.live = LiveConnections(db, hub, settings)
+        try:
+            yield
+        finally:
+            hub.close()
+            await broker.stop()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Liveblog",
+        version=__version__,
+        summary="Real-time liveblogs: durable entries pushed to every reader, gap-free.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(liveblogs_api.router)
+    app.include_router(entries_api.router)
+    app.include_router(ops.router)
+    app.include_router(websocket.router)
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    return app

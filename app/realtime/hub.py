@@ -1,0 +1,204 @@
+"""Per-process fan-out: one channel per followed liveblog, holding its readers.
+
+The broker hands every event to `Hub.deliver`. A channel passes an event on only if it is the
+next in its liveblog's sequence (`last_seq + 1`): older ones are duplicates and are dropped,
+and a jump means the broker lost or reordered something, so the channel reads what it missed
+from storage (one compacted snapshot, see services/changes.py) before going on. Readers
+therefore see every change, in seq order, exactly once, whatever the broker did.
+
+A channel starts by reading its liveblog's head, before any reader takes its own snapshot, so
+nothing published between the two is lost (see `join`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from app.domain.events import Event
+from app.domain.resume import Resume
+from app.realtime.protocol import resync
+from app.realtime.reader import Reader
+from app.services.changes import ChangeSet
+
+log = logging.getLogger(__name__)
+
+# Reads the changes of liveblog `slug` after a seq (None: just the head), or None if unknown.
+FetchChanges = Callable[[str, int | None], Awaitable[ChangeSet | None]]
+
+# Events kept while a channel is reading from storage. Past this they are dropped: the running
+# fill reads everything after `last_seq` anyway, and one more fill follows to cover the rest.
+PENDING_MAX = 10_000
+# Back-off between failed storage reads while filling a gap (seconds).
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+class UnknownLiveblog(Exception):
+    pass
+
+
+class Channel:
+    def __init__(self, slug: str, fetch: FetchChanges) -> None:
+        self.slug = slug
+        self.readers: set[Reader] = set()
+        self.last_seq: int | None = None  # None until the head is read
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._fetch = fetch
+        self._pending: list[Event] = []
+        self._overflowed = False
+        self._filling: asyncio.Task[None] | None = None
+
+    # The broker's side -----------------------------------------------------------------------
+
+    def deliver(self, event: Event) -> None:
+        if self.last_seq is None or self._filling is not None:
+            self._keep(event)
+        else:
+            self._accept(event)
+
+    def _keep(self, event: Event) -> None:
+        if len(self._pending) < PENDING_MAX:
+            self._pending.append(event)
+        else:
+            self._pending.clear()
+            self._overflowed = True
+
+    def _accept(self, event: Event) -> None:
+        assert self.last_seq is not None
+        if event.seq <= self.last_seq:
+            return
+        if event.seq == self.last_seq + 1:
+            self.last_seq = event.seq
+            self._fan_out(event)
+            return
+        self._pending.append(event)
+        self._filling = asyncio.create_task(self._fill(), name=f"fill {self.slug}")
+
+    def _fan_out(self, event: Event) -> None:
+        for reader in self.readers:
+            reader.offer(event)
+
+    # Storage's side --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Read the head, then release what arrived meanwhile. Sets `ready` either way."""
+        try:
+            changes = await self._fetch(self.slug, None)
+        except Exception as error:
+            self.ready.set_exception(error)
+            return
+        if changes is None:
+            self.ready.set_exception(UnknownLiveblog(self.slug))
+            return
+        self.last_seq = changes.head
+        self.ready.set_result(None)
+        self._drain()
+
+    async def _fill(self) -> None:
+        """Bring `last_seq` up to the stored head, sending what the broker did not deliver."""
+        while True:
+            assert self.last_seq is not None
+            self._overflowed = False
+            changes = await self._fetch_with_retry(self.last_seq)
+            if changes is not None:
+                self._apply(changes)
+            if not self._overflowed:
+                break
+        self._filling = None
+        self._drain()
+
+    async def _fetch_with_retry(self, after: int) -> ChangeSet | None:
+        attempt = 0
+        while True:
+            try:
+                return await self._fetch(self.slug, after)
+            except Exception:
+                delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+                log.exception("reading missed events of %s failed; retrying in %ss", self.slug, delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    def _apply(self, changes: ChangeSet) -> None:
+        assert self.last_seq is not None
+        if changes.decision is Resume.REPLAY:
+            for event in changes.events:
+                self._fan_out(event)
+        elif changes.decision is not Resume.LIVE:
+            self._fan_out(resync(self.slug, changes.head, changes.decision))
+        self.last_seq = max(self.last_seq, changes.head)
+
+    def _drain(self) -> None:
+        pending, self._pending = self._pending, []
+        for index, event in enumerate(pending):
+            self._accept(event)
+            if self._filling is not None:  # another gap: keep the rest for after that fill
+                self._pending.extend(pending[index + 1 :])
+                return
+
+    def close(self) -> None:
+        if self._filling is not None:
+            self._filling.cancel()
+
+
+class Hub:
+    def __init__(self, fetch: FetchChanges) -> None:
+        self._fetch = fetch
+        self._channels: dict[str, Channel] = {}
+        self._starting: set[asyncio.Task[None]] = set()
+
+    def deliver(self, event: Event) -> None:
+        """The broker's callback: file `event` with its liveblog's channel, if anyone follows it."""
+        channel = self._channels.get(event.liveblog)
+        if channel is not None:
+            channel.deliver(event)
+
+    async def join(self, slug: str, reader: Reader) -> Channel:
+        """Add `reader` to the liveblog's channel; returns once the channel knows its head.
+
+        From here on every event after the channel's head reaches the reader's queue, so a
+        snapshot the reader takes after this returns misses nothing.
+
+        Raises:
+            UnknownLiveblog: no liveblog has this slug.
+        """
+        channel = self._channels.get(slug)
+        if channel is None:
+            channel = self._channels[slug] = Channel(slug, self._fetch)
+            task = asyncio.create_task(self._start(channel), name=f"start {slug}")
+            self._starting.add(task)
+            task.add_done_callback(self._starting.discard)
+        channel.readers.add(reader)
+        try:
+            await asyncio.shield(channel.ready)
+        except BaseException:
+            self.leave(slug, reader)
+            if channel.ready.done() and channel.ready.exception() is not None:
+                self._forget(channel)
+            raise
+        return channel
+
+    async def _start(self, channel: Channel) -> None:
+        await channel.start()
+        if not channel.readers:  # every reader left while the head was being read
+            self._forget(channel)
+
+    def leave(self, slug: str, reader: Reader) -> None:
+        channel = self._channels.get(slug)
+        if channel is None:
+            return
+        channel.readers.discard(reader)
+        if not channel.readers and channel.ready.done():
+            self._forget(channel)
+
+    def _forget(self, channel: Channel) -> None:
+        if self._channels.get(channel.slug) is channel:
+            del self._channels[channel.slug]
+            channel.close()
+
+    def reader_count(self) -> int:
+        return sum(len(channel.readers) for channel in self._channels.values())
+
+    def close(self) -> None:
+        for channel in list(self._channels.values()):
+            self._forget(channel)

@@ -1,0 +1,61 @@
+"""The reader-facing wire protocol as code: message types and close codes.
+
+README.md ("Event protocol") documents exactly these; change both together.
+
+Server → client text frames, JSON:
+    {"type": "hello", "liveblog": slug, "seq": HEAD}             first frame, always
+    {"type": "entry.created" | "entry.updated" | "entry.deleted", "seq": N, "entry": {...}}
+    {"type": "liveblog.updated", "seq": N, "liveblog": {...}}
+    {"type": "resync", "liveblog": slug, "seq": HEAD, "reason": ..., "detail": ...}
+The client sends nothing; anything it sends is ignored.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Final
+
+from app.domain.events import Event, encode
+from app.domain.resume import RESYNC_DETAIL, Resume
+
+HELLO: Final = "hello"
+RESYNC: Final = "resync"
+
+
+class CloseCode(IntEnum):
+    """Close codes a reader can receive, with the reason text sent alongside."""
+
+    # uvicorn sends this to every reader when the server shuts down or restarts.
+    SERVICE_RESTART = 1012
+    # The `since` query parameter is not a non-negative integer.
+    BAD_REQUEST = 4400
+    # No liveblog has this slug.
+    NOT_FOUND = 4404
+    # The reader's outbound queue overflowed: it was not reading fast enough. Its place is kept
+    # by `since`; reconnecting with it resumes without loss.
+    SLOW_READER = 4408
+
+
+CLOSE_REASON: Final = {
+    CloseCode.BAD_REQUEST: "since must be a non-negative integer",
+    CloseCode.NOT_FOUND: "liveblog not found",
+    CloseCode.SLOW_READER: "reader too slow; reconnect with since=<last seq>",
+}
+
+
+def hello(slug: str, head: int) -> str:
+    return encode({"type": HELLO, "liveblog": slug, "seq": head})
+
+
+def resync(slug: str, head: int, reason: Resume) -> Event:
+    """Tell a reader it must reload through REST; live events after `head` follow it."""
+    frame = encode(
+        {
+            "type": RESYNC,
+            "liveblog": slug,
+            "seq": head,
+            "reason": reason.value,
+            "detail": RESYNC_DETAIL[reason],
+        }
+    )
+    return Event(liveblog=slug, seq=head, type=RESYNC, frame=frame)

@@ -1,0 +1,24 @@
+"""After commit, hand events to the broker; a broker failure never fails the write."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from app.broker.base import Broker
+from app.domain.events import Event
+
+log = logging.getLogger(__name__)
+
+
+async def publish_committed(broker: Broker, events: Iterable[Event]) -> None:
+    """Publish events of a committed transaction, in seq order.
+
+    The write already succeeded and is durable; if the broker drops an event, every hub notices
+    the gap at the next event (or on reconnect) and reads the change from storage instead.
+    """
+    for event in events:
+        try:
+            await broker.publish(event)
+        except Exception:
+            log.exception("publishing %s seq %d failed; hubs will fill the gap", event.type, event.seq)

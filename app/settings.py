@@ -1,0 +1,83 @@
+"""All configuration, read once from LIVEBLOG_* environment variables and passed down.
+
+Nothing reads the environment anywhere else: `create_app(settings)` and the CLI build one
+`Settings` and hand it to the parts that need it, so tests start servers with their own values.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIVEBLOG_", extra="ignore")
+
+    # Where things live
+    data_dir: Path = Field(
+        default=Path("data"), description="Directory of the default SQLite database file."
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy async URL; empty means sqlite+aiosqlite:///<data_dir>/liveblog.db.",
+    )
+    broker_url: str = Field(
+        default="memory://",
+        description="Event broker between processes; memory:// keeps fan-out in this process.",
+    )
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    log_level: str = "info"
+
+    # Limits
+    max_request_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest HTTP request body accepted (413 above)."
+    )
+    max_entry_body_bytes: int = Field(
+        default=64 * 1024,
+        ge=256,
+        description="Largest entry body, in UTF-8 bytes of HTML as sent (413 above).",
+    )
+    catchup_limit: int = Field(
+        default=1000,
+        ge=1,
+        description="Most changes replayed to one reconnecting reader; beyond it the reader "
+        "is told to reload through REST.",
+    )
+    reader_queue_size: int = Field(
+        default=256,
+        ge=1,
+        description="Events buffered for one reader before it counts as too slow and is closed.",
+    )
+
+    # Timeouts (seconds)
+    ws_ping_interval: float = Field(
+        default=20.0, gt=0, description="Seconds between WebSocket pings to each reader."
+    )
+    ws_ping_timeout: float = Field(
+        default=20.0, gt=0, description="Seconds a reader has to answer a ping before it is dropped."
+    )
+    slow_reader_close_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a dropped slow reader gets to take its close frame before the "
+        "connection is cut.",
+    )
+    ready_timeout: float = Field(
+        default=2.0, gt=0, description="Seconds /readyz waits for the database."
+    )
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            path = (self.data_dir / "liveblog.db").resolve()
+            self.database_url = f"sqlite+aiosqlite:///{path}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

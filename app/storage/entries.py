@@ -1,0 +1,116 @@
+"""Named queries over the entries table.
+
+Every query filters on one liveblog and walks an index ((liveblog_id, seq) for catch-up,
+(liveblog_id, created_seq) for pages), so cost follows the page size, not the liveblog's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.model import Entry
+from app.storage.models import EntryRow
+
+
+def to_entry(row: EntryRow) -> Entry:
+    return Entry(
+        id=row.id,
+        seq=row.seq,
+        created_seq=row.created_seq,
+        title=row.title,
+        body=row.body,
+        author=row.author,
+        pinned=row.pinned,
+        key_event=row.key_event,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
+        deleted=row.deleted,
+    )
+
+
+async def insert(
+    session: AsyncSession,
+    *,
+    liveblog_id: int,
+    seq: int,
+    title: str | None,
+    body: str,
+    author: str | None,
+    pinned: bool,
+    key_event: bool,
+    now: datetime,
+) -> Entry:
+    row = EntryRow(
+        liveblog_id=liveblog_id,
+        seq=seq,
+        created_seq=seq,
+        title=title,
+        body=body,
+        author=author,
+        pinned=pinned,
+        key_event=key_event,
+        created_at=now,
+        updated_at=now,
+        version=1,
+        deleted=False,
+    )
+    session.add(row)
+    await session.flush()
+    return to_entry(row)
+
+
+async def get(session: AsyncSession, liveblog_id: int, entry_id: int) -> Entry | None:
+    row = await session.scalar(
+        select(EntryRow).where(EntryRow.liveblog_id == liveblog_id, EntryRow.id == entry_id)
+    )
+    return to_entry(row) if row else None
+
+
+async def apply_change(
+    session: AsyncSession, entry_id: int, seq: int, now: datetime, fields: dict[str, Any]
+) -> Entry:
+    """Write changed fields, record `seq` as the entry's latest change and bump its version."""
+    result = await session.execute(
+        update(EntryRow)
+        .where(EntryRow.id == entry_id)
+        .values(**fields, seq=seq, updated_at=now, version=EntryRow.version + 1)
+        .returning(EntryRow)
+    )
+    return to_entry(result.scalar_one())
+
+
+async def pinned_ids(session: AsyncSession, liveblog_id: int) -> Sequence[int]:
+    result = await session.scalars(
+        select(EntryRow.id).where(EntryRow.liveblog_id == liveblog_id, EntryRow.pinned)
+    )
+    return result.all()
+
+
+async def changed_after(
+    session: AsyncSession, liveblog_id: int, after_seq: int, limit: int
+) -> list[Entry]:
+    """Entries whose latest change is after `after_seq`, oldest change first, at most `limit`."""
+    rows = await session.scalars(
+        select(EntryRow)
+        .where(EntryRow.liveblog_id == liveblog_id, EntryRow.seq > after_seq)
+        .order_by(EntryRow.seq)
+        .limit(limit)
+    )
+    return [to_entry(row) for row in rows]
+
+
+async def page(
+    session: AsyncSession, liveblog_id: int, *, before: int | None, limit: int
+) -> list[Entry]:
+    """Visible entries newest first, created before the cursor `before` (a created_seq)."""
+    query = select(EntryRow).where(EntryRow.liveblog_id == liveblog_id, ~EntryRow.deleted)
+    if before is not None:
+        query = query.where(EntryRow.created_seq < before)
+    rows = await session.scalars(query.order_by(EntryRow.created_seq.desc()).limit(limit))
+    return [to_entry(row) for row in rows]

@@ -1,0 +1,99 @@
+"""Named queries over the liveblogs table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.model import Liveblog, Status
+from app.storage.models import LiveblogRow
+
+
+class DuplicateSlug(Exception):
+    pass
+
+
+def to_liveblog(row: LiveblogRow) -> Liveblog:
+    return Liveblog(
+        id=row.id,
+        slug=row.slug,
+        title=row.title,
+        description=row.description,
+        status=Status(row.status),
+        seq=row.head_seq,
+        meta_seq=row.meta_seq,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        ended_at=row.ended_at,
+    )
+
+
+async def insert(
+    session: AsyncSession, *, slug: str, title: str, description: str, now: datetime
+) -> Liveblog:
+    """Insert a new liveblog at seq 0. Raises DuplicateSlug if the slug is taken."""
+    row = LiveblogRow(
+        slug=slug,
+        title=title,
+        description=description,
+        status=Status.LIVE.value,
+        head_seq=0,
+        meta_seq=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        raise DuplicateSlug(slug) from error
+    return to_liveblog(row)
+
+
+async def next_seq(session: AsyncSession, slug: str) -> tuple[int, int] | None:
+    """Take the liveblog's next sequence number; returns (liveblog id, seq), or None if unknown.
+
+    This must be the first statement of every write transaction: the UPDATE locks the liveblog
+    row (PostgreSQL) or the database (SQLite) until commit, so concurrent writers get
+    consecutive numbers in commit order, and a rolled-back write gives its number back.
+    """
+    result = await session.execute(
+        update(LiveblogRow)
+        .where(LiveblogRow.slug == slug)
+        .values(head_seq=LiveblogRow.head_seq + 1)
+        .returning(LiveblogRow.id, LiveblogRow.head_seq)
+    )
+    row = result.one_or_none()
+    return (row[0], row[1]) if row else None
+
+
+async def get(session: AsyncSession, slug: str) -> Liveblog | None:
+    row = await session.scalar(select(LiveblogRow).where(LiveblogRow.slug == slug))
+    return to_liveblog(row) if row else None
+
+
+async def list_all(session: AsyncSession) -> list[Liveblog]:
+    """Every liveblog, live ones first, then newest first."""
+    rows = await session.scalars(
+        select(LiveblogRow).order_by(
+            (LiveblogRow.status == Status.LIVE.value).desc(), LiveblogRow.created_at.desc()
+        )
+    )
+    return [to_liveblog(row) for row in rows]
+
+
+async def apply_change(
+    session: AsyncSession, liveblog_id: int, seq: int, now: datetime, fields: dict[str, Any]
+) -> Liveblog:
+    """Write changed fields of the liveblog and record `seq` as its latest own change."""
+    row = await session.get_one(LiveblogRow, liveblog_id)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.meta_seq = seq
+    row.updated_at = now
+    await session.flush()
+    return to_liveblog(row)
