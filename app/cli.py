@@ -83,7 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="apply pending migrations, then serve HTTP and WebSocket")
+    serve = commands.add_parser(
+        "serve", help="apply pending migrations, then serve HTTP and WebSocket"
+    )
     serve.add_argument("--host", help="address to bind (default LIVEBLOG_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default LIVEBLOG_PORT or 8000)")
     serve.set_defaults(handler=_serve)

@@ -59,7 +59,9 @@ class Settings(BaseSettings):
         default=20.0, gt=0, description="Seconds between WebSocket pings to each reader."
     )
     ws_ping_timeout: float = Field(
-        default=20.0, gt=0, description="Seconds a reader has to answer a ping before it is dropped."
+        default=20.0,
+        gt=0,
+        description="Seconds a reader has to answer a ping before it is dropped.",
     )
     slow_reader_close_timeout: float = Field(
         default=5.0,

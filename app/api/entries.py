@@ -41,8 +41,11 @@ async def list_entries(
     ] = None,
     since: Annotated[
         int | None,
-        Query(ge=0, description="Every entry changed after this seq, tombstones included, oldest "
-              "change first (instead of the newest-first page)."),
+        Query(
+            ge=0,
+            description="Every entry changed after this seq, tombstones included, oldest "
+            "change first (instead of the newest-first page).",
+        ),
     ] = None,
 ) -> Response:
     if since is not None:

@@ -27,13 +27,28 @@ ALLOWED_ATTRIBUTES = {
     "q": {"cite"},
 }
 
-# Links may also point to mail; anything that loads (img src) must be http(s), see below.
+# Links may also point to mail; anything that loads (img src) must be absolute http(s).
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
+LINK_SCHEMES = URL_SCHEMES
+LOAD_SCHEMES = frozenset({"http", "https"})
+URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
+
+
+def _url_scheme(value: str) -> str | None:
+    """The URL's scheme, or None for a relative URL. Browsers ignore whitespace and control
+    characters inside a scheme ("java\tscript:"), so they are dropped before looking."""
+    compact = "".join(ch for ch in value if ch > " " and ch != "\x7f").lower()
+    head = compact.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return head.split(":", 1)[0] if ":" in head else None
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
-    if tag == "img" and attribute == "src":
-        return value if value.lower().startswith(("https://", "http://")) else None
+    # nh3 checks schemes on href and src; `cite` is a URL too, and img must not be relative.
+    if attribute in URL_ATTRIBUTES:
+        scheme = _url_scheme(value)
+        if tag == "img":
+            return value if scheme in LOAD_SCHEMES else None
+        return value if scheme is None or scheme in LINK_SCHEMES else None
     if attribute in {"width", "height"}:
         return value if value.isdigit() and len(value) <= 5 else None
     return value

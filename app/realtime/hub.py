@@ -115,7 +115,9 @@ class Channel:
                 return await self._fetch(self.slug, after)
             except Exception:
                 delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
-                log.exception("reading missed events of %s failed; retrying in %ss", self.slug, delay)
+                log.exception(
+                    "reading missed events of %s failed; retrying in %ss", self.slug, delay
+                )
                 attempt += 1
                 await asyncio.sleep(delay)
 

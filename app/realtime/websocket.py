@@ -66,7 +66,9 @@ class LiveConnections:
         finally:
             self._hub.leave(slug, reader)
 
-    async def _stream(self, websocket: WebSocket, slug: str, since: int | None, reader: Reader) -> None:
+    async def _stream(
+        self, websocket: WebSocket, slug: str, since: int | None, reader: Reader
+    ) -> None:
         changes = await read_changes(self._db, slug, since, self._catchup_limit)
         if changes is None:  # deleted between join and snapshot
             await self._close(websocket, CloseCode.NOT_FOUND)

@@ -1,1 +1,4 @@
-"""Use cases: one transaction per write, then publish. Called by the API, the WebSocket and the CLI."""
+"""Use cases: one transaction per write, then publish.
+
+Called by the API, the WebSocket endpoint and the CLI.
+"""

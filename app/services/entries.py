@@ -203,7 +203,7 @@ class EntryService:
         return Page(entries, liveblog.seq, entries[-1].created_seq if more else None)
 
     async def since(self, slug: str, *, since: int, limit: int) -> Since:
-        """Every entry changed after `since`, tombstones included, in seq order, `limit` at a time."""
+        """Entries changed after `since`, tombstones included, in seq order, `limit` at a time."""
         async with self._db.snapshot() as session:
             liveblog = await liveblog_rows.get(session, slug)
             if liveblog is None:

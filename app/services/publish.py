@@ -21,4 +21,6 @@ async def publish_committed(broker: Broker, events: Iterable[Event]) -> None:
         try:
             await broker.publish(event)
         except Exception:
-            log.exception("publishing %s seq %d failed; hubs will fill the gap", event.type, event.seq)
+            log.exception(
+                "publishing %s seq %d failed; hubs will fill the gap", event.type, event.seq
+            )

@@ -87,7 +87,8 @@ class Database:
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+            # Reads the schema, so a locked or missing database file is noticed.
+            await connection.execute(text("SELECT 1 FROM liveblogs LIMIT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.harness import LiveServer, create_token, seconds
+
+_slugs = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server with default settings, shared by tests that each use their own liveblog."""
+    live = LiveServer(tmp_path_factory.mktemp("shared-server")).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def token(server: LiveServer) -> str:
+    return create_token(server.data_dir)
+
+
+@pytest.fixture
+async def api(server: LiveServer, token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the shared server that writes with a valid token."""
+    async with httpx.AsyncClient(
+        base_url=server.url,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=seconds(10),
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def anonymous(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=seconds(10)) as client:
+        yield client
+
+
+NewLiveblog = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def new_liveblog(api: httpx.AsyncClient) -> NewLiveblog:
+    """Create a liveblog with a slug unique to this test; returns the slug."""
+
+    async def create(client: httpx.AsyncClient | None = None, **fields: Any) -> str:
+        slug = f"story-{next(_slugs)}"
+        response = await (client or api).post(
+            "/api/liveblogs", json={"slug": slug, "title": f"Story {slug}", **fields}
+        )
+        assert response.status_code == 201, response.text
+        return slug
+
+    return create
+
+
+@pytest.fixture
+def isolated_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start servers with their own data directory and settings; stopped after the test."""
+    started: list[LiveServer] = []
+
+    def start(**settings: Any) -> LiveServer:
+        live = LiveServer(tmp_path / f"server-{len(started)}", **settings).start()
+        started.append(live)
+        return live
+
+    yield start
+    for live in started:
+        live.stop()

@@ -1,0 +1,250 @@
+"""Real servers and real clients for the tests: nothing of Liveblog's own is mocked.
+
+`LiveServer` runs `python -m app serve` in a subprocess on a free loopback port with its own
+data directory, so tests can SIGKILL and restart it like an operator would. `Subscriber` is a
+real WebSocket client that records every frame it receives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.protocol import State
+from websockets.uri import parse_uri
+
+# One factor scales every wait, for slow machines: LIVEBLOG_TEST_TIMEOUT_SCALE=3 make test.
+SCALE = float(os.environ.get("LIVEBLOG_TEST_TIMEOUT_SCALE", "1"))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def seconds(value: float) -> float:
+    return value * SCALE
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env={**os.environ, "LIVEBLOG_DATA_DIR": str(data_dir), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=seconds(60),
+        check=False,
+    )
+
+
+def create_token(data_dir: Path, name: str = "tests") -> str:
+    result = cli(data_dir, "token", "create", "--name", name)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+class LiveServer:
+    def __init__(self, data_dir: Path, **settings: Any) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "LIVEBLOG_DATA_DIR": str(data_dir),
+            "LIVEBLOG_LOG_LEVEL": "warning",
+            **{f"LIVEBLOG_{key.upper()}": str(value) for key, value in settings.items()},
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + seconds(30)
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited at start-up:\n{self.log()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError(f"server did not answer within 30s:\n{self.log()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash or an OOM kill."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=seconds(10))
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=seconds(15))
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class Subscriber:
+    """A reader on the WebSocket that records every message it receives."""
+
+    def __init__(self, server: LiveServer, slug: str, since: int | None = None) -> None:
+        query = "" if since is None else f"?since={since}"
+        self.url = f"{server.ws_url}/ws/liveblogs/{slug}{query}"
+        self.messages: list[dict[str, Any]] = []
+        self.received_at: list[float] = []
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self._socket: ClientConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+
+    async def __aenter__(self) -> Subscriber:
+        self._socket = await websockets.connect(self.url, open_timeout=seconds(10))
+        self._task = asyncio.create_task(self._collect())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _collect(self) -> None:
+        assert self._socket is not None
+        try:
+            async for frame in self._socket:
+                self.messages.append(orjson.loads(frame))
+                self.received_at.append(time.monotonic())
+                self._changed.set()
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            if self._socket.close_code is not None:
+                self.close_code = self._socket.close_code
+                self.close_reason = self._socket.close_reason
+            self._changed.set()
+
+    @property
+    def closed(self) -> bool:
+        return self._task is not None and self._task.done()
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Everything but the hello."""
+        return [m for m in self.messages if m["type"] != "hello"]
+
+    @property
+    def last_seq(self) -> int:
+        return max((m["seq"] for m in self.messages), default=0)
+
+    async def wait_for(
+        self, condition: Callable[[Subscriber], bool], timeout: float = 5.0, what: str = ""
+    ) -> None:
+        deadline = time.monotonic() + seconds(timeout)
+        while not condition(self):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or (self.closed and not condition(self)):
+                raise AssertionError(
+                    f"timed out waiting for {what or 'condition'}; got {len(self.messages)} "
+                    f"messages, closed={self.closed} code={self.close_code}"
+                )
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def wait_for_seq(self, seq: int, timeout: float = 5.0) -> None:
+        await self.wait_for(lambda s: s.last_seq >= seq, timeout, f"seq {seq}")
+
+
+class StalledReader:
+    """A WebSocket reader that stops reading its socket after the handshake.
+
+    It speaks the protocol through websockets' sans-I/O `ClientProtocol` over a plain socket
+    with a tiny receive buffer, so the server really sees a peer whose buffers fill up. Later,
+    `drain()` reads everything the kernel kept and reports what arrived and how it closed.
+    """
+
+    def __init__(self, server: LiveServer, slug: str) -> None:
+        self.protocol = ClientProtocol(parse_uri(f"{server.ws_url}/ws/liveblogs/{slug}"))
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.settimeout(seconds(10))
+        self.sock.connect(("127.0.0.1", server.port))
+        self.protocol.send_request(self.protocol.connect())
+        self._flush()
+        while self.protocol.state is State.CONNECTING:
+            self.protocol.receive_data(self.sock.recv(4096))
+        assert self.protocol.state is State.OPEN, self.protocol.handshake_exc
+        self.texts: list[Frame] = []
+
+    def _flush(self) -> None:
+        for data in self.protocol.data_to_send():
+            if data:
+                self.sock.sendall(data)
+
+    def drain(self) -> tuple[int, int | None, str]:
+        """Read until the connection ends: (text frames received, close code, close reason)."""
+        while True:
+            try:
+                data = self.sock.recv(1 << 16)
+            except (TimeoutError, ConnectionError):
+                break
+            if not data:
+                self.protocol.receive_eof()
+                break
+            self.protocol.receive_data(data)
+            self.texts += [
+                event
+                for event in self.protocol.events_received()
+                if isinstance(event, Frame) and event.opcode is Opcode.TEXT
+            ]
+            self._flush()
+            if self.protocol.close_rcvd is not None:
+                break
+        self.sock.close()
+        close = self.protocol.close_rcvd
+        return len(self.texts), (close.code if close else None), (close.reason if close else "")
