@@ -224,10 +224,19 @@ class StalledReader:
     def _flush(self) -> None:
         for data in self.protocol.data_to_send():
             if data:
-                self.sock.sendall(data)
+                with contextlib.suppress(ConnectionError):  # the server may have gone already
+                    self.sock.sendall(data)
 
     def drain(self) -> tuple[int, int | None, str]:
         """Read until the connection ends: (text frames received, close code, close reason)."""
+        try:
+            self._read_to_end()
+        finally:
+            self.sock.close()
+        close = self.protocol.close_rcvd
+        return len(self.texts), (close.code if close else None), (close.reason if close else "")
+
+    def _read_to_end(self) -> None:
         while True:
             try:
                 data = self.sock.recv(1 << 16)
@@ -245,6 +254,3 @@ class StalledReader:
             self._flush()
             if self.protocol.close_rcvd is not None:
                 break
-        self.sock.close()
-        close = self.protocol.close_rcvd
-        return len(self.texts), (close.code if close else None), (close.reason if close else "")
