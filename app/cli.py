@@ -56,6 +56,7 @@ def _token_create(settings: Settings, args: argparse.Namespace) -> int:
     if not name or len(name) > 100:
         print("error: --name must be 1 to 100 characters", file=sys.stderr)
         return 2
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the output to the token
     migrate.upgrade(settings.database_url)
 
     async def create() -> str:

@@ -25,6 +25,8 @@ RESYNC: Final = "resync"
 class CloseCode(IntEnum):
     """Close codes a reader can receive, with the reason text sent alongside."""
 
+    # The server failed to serve this reader (e.g. the database did not answer); it is logged.
+    INTERNAL_ERROR = 1011
     # uvicorn sends this to every reader when the server shuts down or restarts.
     SERVICE_RESTART = 1012
     # The `since` query parameter is not a non-negative integer.
@@ -37,6 +39,7 @@ class CloseCode(IntEnum):
 
 
 CLOSE_REASON: Final = {
+    CloseCode.INTERNAL_ERROR: "server error; reconnect with since=<last seq>",
     CloseCode.BAD_REQUEST: "since must be a non-negative integer",
     CloseCode.NOT_FOUND: "liveblog not found",
     CloseCode.SLOW_READER: "reader too slow; reconnect with since=<last seq>",

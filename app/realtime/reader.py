@@ -74,12 +74,14 @@ class Reader:
         self.too_slow = True
         self._queue.clear()
         self._held.clear()
+        # The sender may be blocked in a send the peer will never take: cancel it. If it has not
+        # started yet (the reader overflowed during its catch-up), it ends on its first check.
         if self._task is not None:
             self._task.cancel()
 
     async def _run(self) -> None:
         queue, send, wakeup = self._queue, self._send, self._wakeup
-        while True:
+        while not self.too_slow:
             while queue:
                 await send(queue.popleft())
             wakeup.clear()

@@ -56,13 +56,15 @@ class LiveConnections:
         reader = Reader(websocket.send_text, self._queue_size)
         try:
             await self._hub.join(slug, reader)
+            await self._stream(websocket, slug, since, reader)
         except UnknownLiveblog:
             await self._close(websocket, CloseCode.NOT_FOUND)
-            return
-        try:
-            await self._stream(websocket, slug, since, reader)
         except OSError:
             pass  # the reader went away mid-send (Starlette's WebSocketDisconnect is an OSError)
+        except Exception:
+            log.exception("serving a reader of %s failed", slug)
+            with contextlib.suppress(Exception):
+                await self._close(websocket, CloseCode.INTERNAL_ERROR)
         finally:
             self._hub.leave(slug, reader)
 
