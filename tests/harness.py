@@ -63,6 +63,14 @@ def create_token(data_dir: Path, name: str = "tests") -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+def writer(server: LiveServer, name: str = "tests") -> httpx.AsyncClient:
+    """An HTTP client of `server` holding a fresh API token (use as `async with`)."""
+    token = create_token(server.data_dir, name)
+    return httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=seconds(10)
+    )
+
+
 class LiveServer:
     def __init__(self, data_dir: Path, **settings: Any) -> None:
         self.data_dir = data_dir

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.harness import LiveServer, Subscriber, create_token
+from tests.harness import LiveServer, Subscriber, writer
 
 
 @pytest.mark.slow
@@ -18,10 +18,8 @@ async def test_every_201_survives_sigkill_and_readers_resume(
     """Kill -9 mid-stream: every acknowledged entry is there after restart, and a reader that
     resumes with its last seq gets exactly what it missed."""
     server = isolated_server()
-    token = create_token(server.data_dir)
-    headers = {"Authorization": f"Bearer {token}"}
     acknowledged: dict[int, dict[str, object]] = {}
-    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=5) as api:
+    async with writer(server) as api:
         await api.post("/api/liveblogs", json={"slug": "crash", "title": "Crash"})
         async with Subscriber(server, "crash") as reader:
             await reader.wait_for(lambda s: len(s.messages) >= 1, what="hello")
@@ -46,7 +44,7 @@ async def test_every_201_survives_sigkill_and_readers_resume(
         seen = reader.last_seq
 
     server.start()  # same data directory, same port
-    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=5) as api:
+    async with writer(server) as api:
         for entry_id, entry in acknowledged.items():
             stored = await api.get(f"/api/liveblogs/crash/entries/{entry_id}")
             assert stored.status_code == 200

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-import httpx
 import pytest
 
-from tests.harness import LiveServer, StalledReader, Subscriber, create_token, seconds
+from tests.harness import LiveServer, StalledReader, Subscriber, seconds, writer
 
 
 @pytest.mark.slow
@@ -17,10 +16,7 @@ async def test_peer_that_never_answers_pings_is_dropped(
 ) -> None:
     """The server pings; a peer that does not answer in time is closed with 1011."""
     server = isolated_server(ws_ping_interval=0.3, ws_ping_timeout=0.3)
-    token = create_token(server.data_dir)
-    async with httpx.AsyncClient(
-        base_url=server.url, headers={"Authorization": f"Bearer {token}"}
-    ) as api:
+    async with writer(server) as api:
         await api.post("/api/liveblogs", json={"slug": "pings", "title": "Pings"})
     dead = await asyncio.to_thread(StalledReader, server, "pings")
     async with Subscriber(server, "pings") as alive:  # websockets answers pings by itself
@@ -37,10 +33,7 @@ async def test_shutdown_closes_readers_with_service_restart(
 ) -> None:
     """On SIGTERM readers get 1012 and can resume elsewhere with since."""
     server = isolated_server()
-    token = create_token(server.data_dir)
-    async with httpx.AsyncClient(
-        base_url=server.url, headers={"Authorization": f"Bearer {token}"}
-    ) as api:
+    async with writer(server) as api:
         await api.post("/api/liveblogs", json={"slug": "restart", "title": "Restart"})
     async with Subscriber(server, "restart") as reader:
         await reader.wait_for(lambda s: len(s.messages) >= 1, what="hello")

@@ -6,10 +6,9 @@ import asyncio
 import time
 from collections.abc import Callable
 
-import httpx
 import pytest
 
-from tests.harness import LiveServer, StalledReader, Subscriber, create_token, seconds
+from tests.harness import LiveServer, StalledReader, Subscriber, seconds, writer
 
 ENTRIES = 120
 # Large entries, so the stalled reader overflows past the kernel's socket buffers (up to 4 MiB
@@ -23,9 +22,7 @@ async def test_stalled_reader_is_dropped_and_does_not_delay_others(
 ) -> None:
     """The stalled reader is closed with 4408; healthy readers get every entry promptly."""
     server = isolated_server(reader_queue_size=8, slow_reader_close_timeout=30)
-    token = create_token(server.data_dir)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=10) as api:
+    async with writer(server) as api:
         await api.post("/api/liveblogs", json={"slug": "slow", "title": "Slow"})
         stalled = await asyncio.to_thread(StalledReader, server, "slow")
         async with Subscriber(server, "slow") as a, Subscriber(server, "slow") as b:

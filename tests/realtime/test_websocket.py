@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import NewLiveblog
-from tests.harness import LiveServer, Subscriber, create_token
+from tests.harness import LiveServer, Subscriber, writer
 
 
 def created_ids(subscriber: Subscriber) -> list[int]:
@@ -210,10 +210,7 @@ async def test_catchup_limit_sends_resync_instead(
 ) -> None:
     """More changes than LIVEBLOG_CATCHUP_LIMIT: one resync message, then live events."""
     server = isolated_server(catchup_limit=5)
-    token = create_token(server.data_dir)
-    async with httpx.AsyncClient(
-        base_url=server.url, headers={"Authorization": f"Bearer {token}"}
-    ) as api:
+    async with writer(server) as api:
         await api.post("/api/liveblogs", json={"slug": "big", "title": "Big"})
         for n in range(10):
             await api.post("/api/liveblogs/big/entries", json={"body": f"<p>{n}</p>"})
