@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.cors import CORSMiddleware
 
 from app import __version__, errors
 from app.api import entries as entries_api, liveblogs as liveblogs_api, ops
@@ -20,6 +22,7 @@ from app.services.entries import EntryService
 from app.services.liveblogs import LiveblogService
 from app.settings import Settings
 from app.storage.db import Database
+from app.web import pages
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.liveblogs = LiveblogService(db, broker)
         state.entries = EntryService(db, broker, max_body_bytes=settings.max_entry_body_bytes)
         state.live = LiveConnections(db, hub, settings)
+        state.templates = pages.build_templates()
         try:
             yield
         finally:
@@ -63,5 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(entries_api.router)
     app.include_router(ops.router)
     app.include_router(websocket.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    # Reads are public, so sites that embed a liveblog (README: "Embedding") may fetch them from
+    # their own origin. Writes carry a token and are not opened to browsers on other origins.
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET"])
     return app

@@ -47,6 +47,8 @@ async def list_entries(
             "change first (instead of the newest-first page).",
         ),
     ] = None,
+    pinned: Annotated[bool | None, Query(description="Only pinned (or unpinned) entries.")] = None,
+    key_event: Annotated[bool | None, Query(description="Only key events (or others).")] = None,
 ) -> Response:
     if since is not None:
         changed = await service.since(slug, since=since, limit=limit)
@@ -57,7 +59,7 @@ async def list_entries(
                 "next_since": changed.next_since,
             }
         )
-    page = await service.page(slug, before=before, limit=limit)
+    page = await service.page(slug, before=before, limit=limit, pinned=pinned, key_event=key_event)
     return json_response(
         {
             "seq": page.head,

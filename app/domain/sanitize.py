@@ -6,6 +6,9 @@ no <script>, no event-handler attributes, no style, no javascript: or data: URLs
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 import nh3
 
 ALLOWED_TAGS = frozenset(
@@ -63,5 +66,22 @@ def sanitize_html(html: str) -> str:
         url_schemes=set(URL_SCHEMES),
         attribute_filter=_filter_attribute,
         link_rel="noopener noreferrer nofollow",
+        # Images load lazily and decode off the main thread; width/height (kept above) let the
+        # browser reserve their space, so pictures never shift the page as they arrive.
+        set_tag_attribute_values={"img": {"loading": "lazy", "decoding": "async"}},
         strip_comments=True,
     ).strip()
+
+
+_BLOCK_END = re.compile(
+    r"</(?:p|li|h[1-6]|blockquote|figcaption|figure|ul|ol|pre)>|<br\s*/?>", re.I
+)
+
+
+def plain_text(html: str, limit: int | None = None) -> str:
+    """The text of sanitized HTML, whitespace folded: for summaries, previews and JSON-LD."""
+    spaced = _BLOCK_END.sub(r"\g<0> ", html)  # "</p><p>" must not glue two sentences together
+    text = " ".join(unescape(nh3.clean(spaced, tags=set())).split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1].rsplit(" ", 1)[0] + "…"
+    return text

@@ -38,6 +38,12 @@ class Page:
     head: int  # the liveblog's seq when the page was read
     next_before: int | None  # cursor for the next (older) page, None on the last one
 
+    @classmethod
+    def of(cls, fetched: list[Entry], head: int, limit: int) -> Page:
+        """From `limit + 1` fetched rows: the extra one only says that an older page exists."""
+        entries = fetched[:limit]
+        return cls(entries, head, entries[-1].created_seq if len(fetched) > limit else None)
+
 
 @dataclass(frozen=True, slots=True)
 class Since:
@@ -191,16 +197,29 @@ class EntryService:
             raise NotFound(f"No entry {entry_id} in liveblog {slug!r}.")
         return entry
 
-    async def page(self, slug: str, *, before: int | None, limit: int) -> Page:
+    async def page(
+        self,
+        slug: str,
+        *,
+        before: int | None,
+        limit: int,
+        pinned: bool | None = None,
+        key_event: bool | None = None,
+    ) -> Page:
         """Visible entries newest first; `before` is the previous page's `next_before`."""
         async with self._db.snapshot() as session:
             liveblog = await liveblog_rows.get(session, slug)
             if liveblog is None:
                 raise NotFound(f"No liveblog with slug {slug!r}.")
-            entries = await rows.page(session, liveblog.id, before=before, limit=limit + 1)
-        more = len(entries) > limit
-        entries = entries[:limit]
-        return Page(entries, liveblog.seq, entries[-1].created_seq if more else None)
+            entries = await rows.page(
+                session,
+                liveblog.id,
+                before=before,
+                limit=limit + 1,
+                pinned=pinned,
+                key_event=key_event,
+            )
+        return Page.of(entries, liveblog.seq, limit)
 
     async def since(self, slug: str, *, since: int, limit: int) -> Since:
         """Entries changed after `since`, tombstones included, in seq order, `limit` at a time."""

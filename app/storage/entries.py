@@ -106,11 +106,24 @@ async def changed_after(
 
 
 async def page(
-    session: AsyncSession, liveblog_id: int, *, before: int | None, limit: int
+    session: AsyncSession,
+    liveblog_id: int,
+    *,
+    before: int | None,
+    limit: int,
+    pinned: bool | None = None,
+    key_event: bool | None = None,
 ) -> list[Entry]:
-    """Visible entries newest first, created before the cursor `before` (a created_seq)."""
+    """Visible entries newest first, created before the cursor `before` (a created_seq).
+
+    `pinned` and `key_event` filter on those flags; True walks their partial indexes.
+    """
     query = select(EntryRow).where(EntryRow.liveblog_id == liveblog_id, ~EntryRow.deleted)
     if before is not None:
         query = query.where(EntryRow.created_seq < before)
+    if pinned is not None:
+        query = query.where(EntryRow.pinned == pinned)
+    if key_event is not None:
+        query = query.where(EntryRow.key_event == key_event)
     rows = await session.scalars(query.order_by(EntryRow.created_seq.desc()).limit(limit))
     return [to_entry(row) for row in rows]

@@ -1,0 +1,1 @@
+"""The readers' edge: server-rendered pages, and the small live client they load."""
