@@ -22,8 +22,9 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 run: $(VENV)/.runtime
 	$(BIN)/liveblog serve
 
-## Run the test suite against real servers on free loopback ports.
+## Run the test suite against real servers on free loopback ports (and Debian's Chromium).
 test: $(VENV)/.test
+	tests/web/install-chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test

@@ -1,0 +1,99 @@
+"""Browser fixtures: Playwright for Python driving Debian's Chromium, headless."""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright
+
+from tests.harness import ROOT
+
+CHROMIUM = os.environ.get("LIVEBLOG_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FOUND = Path(CHROMIUM).exists()
+ARTIFACTS = ROOT / "test-artifacts"
+# Headless on a machine with no network beyond loopback: keep Chromium from calling home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM_FOUND:
+        message = f"Chromium not found at {CHROMIUM} (make test installs Debian's package)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def _png(width: int, height: int) -> bytes:
+    """A small landscape picture (sky over a darker ground), made here: no files, no network."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = bytearray()
+    for y in range(height):
+        rows.append(0)
+        for x in range(width):
+            if y < height * 0.62:
+                shade = int(150 + 80 * y / height)
+                rows += bytes((shade - 60, shade - 20, 235))
+            else:
+                rows += bytes((70 + x * 40 // width, 80, 60))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(rows)))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="session")
+def image_url() -> Iterator[str]:
+    """An http:// image on a loopback server, as a newsroom's image host would serve one."""
+    picture = _png(320, 180)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(picture)))
+            self.end_headers()
+            self.wfile.write(picture)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/photo.png"
+    server.shutdown()
+    server.server_close()
