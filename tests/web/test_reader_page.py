@@ -231,7 +231,8 @@ async def test_hidden_tab_counts_new_entries_in_the_title(
     slug = await new_liveblog()
     page = await open_live(browser, f"{server.url}/liveblogs/{slug}")
     set_hidden = (
-        "(hidden) => { Object.defineProperty(document, 'hidden', {value: hidden, configurable: true});"
+        "(hidden) => {"
+        " Object.defineProperty(document, 'hidden', {value: hidden, configurable: true});"
         " document.dispatchEvent(new Event('visibilitychange')); }"
     )
     await page.evaluate(set_hidden, True)
