@@ -9,6 +9,7 @@ import zlib
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.async_api import Browser, async_playwright
@@ -75,18 +76,34 @@ def _png(width: int, height: int) -> bytes:
     )
 
 
+EMBED_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A news site</title>
+<link rel="stylesheet" href="{origin}/static/liveblog.css"></head>
+<body><h1>Our news site</h1>
+<div data-liveblog="{slug}" data-origin="{origin}"></div>
+<script src="{origin}/static/liveblog.js" defer></script>
+</body></html>"""
+
+
 @pytest.fixture(scope="session")
-def image_url() -> Iterator[str]:
-    """An http:// image on a loopback server, as a newsroom's image host would serve one."""
+def newsroom_site() -> Iterator[str]:
+    """Another origin on loopback, like a newsroom's own site: it hosts images (`/photo.png`)
+    and a page embedding a liveblog with the README's snippet (`/embed?origin=…&slug=…`)."""
     picture = _png(320, 180)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            if url.path == "/embed":
+                query = {key: values[0] for key, values in parse_qs(url.query).items()}
+                body, kind = EMBED_PAGE.format(**query).encode(), "text/html; charset=utf-8"
+            else:
+                body, kind = picture, "image/png"
             self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(picture)))
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(picture)
+            self.wfile.write(body)
 
         def log_message(self, *_: object) -> None:
             pass
@@ -94,6 +111,12 @@ def image_url() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/photo.png"
+    yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def image_url(newsroom_site: str) -> str:
+    """An http:// image on another loopback origin, as a newsroom's image host serves one."""
+    return f"{newsroom_site}/photo.png"

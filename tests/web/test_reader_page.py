@@ -358,3 +358,31 @@ async def test_too_far_behind_reloads_through_rest(
     )
     assert posted
     await page.close()
+
+
+async def test_embed_snippet_on_another_site(
+    browser: Browser,
+    api: httpx.AsyncClient,
+    server: LiveServer,
+    new_liveblog: NewLiveblog,
+    newsroom_site: str,
+    artifacts: Path,
+) -> None:
+    """The README's embed snippet on another origin loads the entries and stays live."""
+    slug = await new_liveblog(description="Embedded coverage.")
+    await post(api, slug, title="Already published", pinned=True)
+    page = await browser.new_page(viewport={"width": 390, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    await page.goto(f"{newsroom_site}/embed?origin={server.url}&slug={slug}")
+    await expect(page.locator("[data-lb-conn]")).to_have_attribute("data-state", "live")
+    await expect(page.locator("[data-lb-title]")).to_have_text(f"Story {slug}")
+    await expect(page.locator("[data-lb-stream] .entry__title")).to_have_text(["Already published"])
+    await expect(page.locator("[data-lb-pinned] .entry__title")).to_have_text("Already published")
+    entry = await post(api, slug, title="Arrives in the embed")
+    await expect(page.locator(f"[data-lb-stream] > #entry-{entry['id']}")).to_be_visible(
+        timeout=LIVE * 1000
+    )
+    await page.screenshot(path=artifacts / "embed-390.png", full_page=True)
+    assert errors == []
+    await page.close()
