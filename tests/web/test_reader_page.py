@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -91,6 +92,7 @@ async def test_page_is_complete_without_javascript(
     cards = page.locator("[data-lb-stream] > .entry")
     await expect(cards).to_have_count(20)
     await expect(cards.first).to_contain_text("Result number 19")
+    await expect(cards.first.locator("time").first).to_have_text(re.compile(r"^\d\d:\d\d UTC$"))
     assert await page.locator("[data-lb-stream]").get_attribute("data-lb-stream") is not None
     assert await page.locator("main").get_attribute("data-seq") == "25"
 
@@ -127,6 +129,10 @@ async def test_new_edited_and_deleted_entries_appear_without_reload(
     card = page.locator(f"[data-lb-stream] > #entry-{entry['id']}")
     await expect(card).to_be_visible(timeout=LIVE * 1000)
     assert time.monotonic() - started < LIVE
+    # Local, relative time instead of the server's UTC fallback.
+    await expect(card.locator("time").first).to_have_text(
+        re.compile(r"^(Now|now|\d+ seconds? ago)$")
+    )
     await expect(page.locator("[data-lb-stream] > .entry").first).to_have_attribute(
         "id", f"entry-{entry['id']}"
     )
@@ -385,4 +391,26 @@ async def test_embed_snippet_on_another_site(
     )
     await page.screenshot(path=artifacts / "embed-390.png", full_page=True)
     assert errors == []
+    await page.close()
+
+
+async def test_ended_liveblog_stops_reconnecting(
+    browser: Browser, isolated_server: Callable[..., LiveServer]
+) -> None:
+    """Once a liveblog has ended, a dropped connection is not retried."""
+    server = isolated_server()
+    async with writer(server) as api:
+        await api.post("/api/liveblogs", json={"slug": "over", "title": "Over"})
+    page = await open_live(browser, f"{server.url}/liveblogs/over")
+    async with writer(server) as api:
+        await api.patch("/api/liveblogs/over", json={"status": "ended"})
+    await expect(page.locator("[data-lb-status]")).to_have_text("Ended", timeout=LIVE * 1000)
+    server.kill()
+    await expect(page.locator("[data-lb-conn]")).to_have_attribute("data-state", "ended")
+    await asyncio.to_thread(server.start)
+    async with writer(server) as api:
+        late = await post(api, "over", title="Correction after the end")
+    await page.wait_for_timeout(seconds(2) * 1000)  # longer than the first reconnect delays
+    await expect(page.locator(f"#entry-{late['id']}")).to_have_count(0)
+    await expect(page.locator("[data-lb-conn]")).to_have_attribute("data-state", "ended")
     await page.close()
