@@ -106,9 +106,7 @@ async def liveblog_page(
         "before": before,
         "live": before is None,
         "on_page": {entry.id for entry in view.stream.entries},
-        "canonical": canonical,
-        "description": seo.summary(lb, shown),
-        "og_image": seo.first_image(shown),
+        "social": seo.Social(lb.title, seo.summary(lb, shown), canonical, seo.first_image(shown)),
         "json_ld": seo.script_json(posting),
     }
     return _render(request, "liveblog.html", context)
@@ -120,10 +118,14 @@ async def entry_page(request: Request, slug: str, entry_id: int) -> Response:
         view = await read_entry_page(request.app.state.db, slug, entry_id)
     except NotFound as error:
         return _render(request, "not_found.html", {"detail": error.detail}, 404)
+    lb, entry = view.liveblog, view.entry
     context = {
         "view": view,
-        "canonical": _absolute(request, entry_path(view.liveblog, view.entry)),
-        "description": seo.summary(view.liveblog, [view.entry]),
-        "og_image": seo.first_image([view.entry]),
+        "social": seo.Social(
+            seo.headline(entry),
+            seo.summary(lb, [entry]),
+            _absolute(request, entry_path(lb, entry)),
+            seo.first_image([entry]),
+        ),
     }
     return _render(request, "entry.html", context)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -14,6 +14,15 @@ from app.domain.sanitize import plain_text
 HEADLINE_CHARS = 110
 DESCRIPTION_CHARS = 200
 _IMG_SRC = re.compile(r'<img[^>]*\ssrc="(https?://[^"]+)"')
+
+
+class Social(NamedTuple):
+    """What a shared link previews as (Open Graph / Twitter card), and the canonical URL."""
+
+    title: str
+    description: str
+    url: str
+    image: str | None
 
 
 def headline(entry: Entry) -> str:
