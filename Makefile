@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format typecheck clean
+.PHONY: run test lint format typecheck bench bench-full clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,20 @@ test: $(VENV)/.test
 	tests/web/install-chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## Benchmarks (see BENCHMARKS.md): a quick profile, or the whole matrix with medians of 3.
+bench: $(VENV)/.test
+	$(BIN)/python -m bench.run --quick
+
+bench-full: $(VENV)/.test
+	$(BIN)/python -m bench.run
+
 lint: $(VENV)/.test
-	$(BIN)/ruff check app tests migrations
-	$(BIN)/ruff format --check app tests migrations
+	$(BIN)/ruff check app tests migrations bench
+	$(BIN)/ruff format --check app tests migrations bench
 
 format: $(VENV)/.test
-	$(BIN)/ruff check --fix app tests migrations
-	$(BIN)/ruff format app tests migrations
+	$(BIN)/ruff check --fix app tests migrations bench
+	$(BIN)/ruff format app tests migrations bench
 
 typecheck: $(VENV)/.test
 	$(BIN)/mypy

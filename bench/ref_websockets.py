@@ -1,0 +1,44 @@
+"""Reference (a): a raw `websockets` server using broadcast() — the practical Python limit.
+
+Readers connect to /ws; a control client connects to /publish?count=N and the server
+broadcasts N messages, each encoded once, with no await per reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import ServerConnection, broadcast, serve
+
+from bench.message import frame
+
+readers: set[ServerConnection] = set()
+
+
+async def handler(connection: ServerConnection) -> None:
+    url = urlsplit(connection.request.path if connection.request else "/")
+    if url.path == "/publish":
+        count = int(parse_qs(url.query).get("count", ["1"])[0])
+        for seq in range(1, count + 1):
+            broadcast(readers, frame(seq), text=True)
+            await asyncio.sleep(0)  # let the event loop flush, as a server between POSTs would
+        await connection.send("done")
+        return
+    readers.add(connection)
+    try:
+        await connection.send('{"type":"hello","seq":0}')
+        await connection.wait_closed()
+    finally:
+        readers.discard(connection)
+
+
+async def main(port: int) -> None:
+    async with serve(handler, "127.0.0.1", port, compression=None, backlog=4096, max_queue=1):
+        print("listening", flush=True)
+        await asyncio.get_running_loop().create_future()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1])))
