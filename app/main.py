@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.hub = hub
         state.liveblogs = LiveblogService(db, broker)
         state.entries = EntryService(db, broker, max_body_bytes=settings.max_entry_body_bytes)
-        state.live = LiveConnections(db, hub, settings)
+        state.live = LiveConnections(fetch_changes, hub, settings)
         state.templates = pages.build_templates()
         try:
             yield

@@ -1,4 +1,7 @@
-"""Rules for writing entries: what a body may be, and what pinning one entry does to the others."""
+"""Rules for writing entries: what a body and its text fields may be.
+
+(The one-pinned-entry rule needs the other entries, so it lives in services/entries.py.)
+"""
 
 from __future__ import annotations
 

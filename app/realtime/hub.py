@@ -198,9 +198,6 @@ class Hub:
             del self._channels[channel.slug]
             channel.close()
 
-    def reader_count(self) -> int:
-        return sum(len(channel.readers) for channel in self._channels.values())
-
     def close(self) -> None:
         for channel in list(self._channels.values()):
             self._forget(channel)

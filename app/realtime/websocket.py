@@ -15,12 +15,10 @@ import logging
 from fastapi import APIRouter, WebSocket
 
 from app.domain.resume import Resume
-from app.realtime.hub import Hub, UnknownLiveblog
+from app.realtime.hub import FetchChanges, Hub, UnknownLiveblog
 from app.realtime.protocol import CLOSE_REASON, CloseCode, hello, resync
 from app.realtime.reader import Reader
-from app.services.changes import read_changes
 from app.settings import Settings
-from app.storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +37,9 @@ def parse_since(raw: str | None) -> int | None:
 class LiveConnections:
     """Serves reader WebSockets; built once in the lifespan."""
 
-    def __init__(self, db: Database, hub: Hub, settings: Settings) -> None:
-        self._db = db
+    def __init__(self, fetch: FetchChanges, hub: Hub, settings: Settings) -> None:
+        self._fetch = fetch  # the same bounded catch-up read the hub fills gaps with
         self._hub = hub
-        self._catchup_limit = settings.catchup_limit
         self._queue_size = settings.reader_queue_size
         self._slow_close_timeout = settings.slow_reader_close_timeout
 
@@ -71,7 +68,7 @@ class LiveConnections:
     async def _stream(
         self, websocket: WebSocket, slug: str, since: int | None, reader: Reader
     ) -> None:
-        changes = await read_changes(self._db, slug, since, self._catchup_limit)
+        changes = await self._fetch(slug, since)
         if changes is None:  # deleted between join and snapshot
             await self._close(websocket, CloseCode.NOT_FOUND)
             return

@@ -17,8 +17,8 @@ from app.domain.events import ENTRY_CREATED, ENTRY_DELETED, ENTRY_UPDATED, Event
 from app.domain.model import Entry
 from app.domain.resume import RESYNC_DETAIL, Resume
 from app.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
-from app.services.liveblogs import utcnow
 from app.services.publish import publish_committed
+from app.services.writes import Unchanged, utcnow
 from app.storage import entries as rows, liveblogs as liveblog_rows
 from app.storage.db import Database
 
@@ -50,10 +50,6 @@ class Since:
     entries: list[Entry]
     head: int
     next_since: int | None  # more changes follow: ask again with since=next_since
-
-
-class _Unchanged(Exception):
-    """Rolls back a write that changes nothing, so it costs no seq and sends no event."""
 
 
 class _Transaction:
@@ -151,14 +147,14 @@ class EntryService:
                     raise Conflict(f"Entry {entry_id} was deleted; it can no longer be edited.")
                 fields = {k: v for k, v in changes.items() if getattr(current, k) != v}
                 if not fields:
-                    raise _Unchanged
+                    raise Unchanged
                 if fields.get("pinned"):
                     await tx.unpin_others(keep=entry_id)
                 entry = await rows.apply_change(
                     session, entry_id, await tx.next_seq(), utcnow(), fields
                 )
                 tx.events.append(entry_event(ENTRY_UPDATED, slug, entry))
-        except _Unchanged:
+        except Unchanged:
             return await self.get(slug, entry_id)
         await publish_committed(self._broker, tx.events)
         return entry
@@ -170,12 +166,12 @@ class EntryService:
                 tx = await self._begin(session, slug)
                 current = await self._existing(tx, entry_id)
                 if current.deleted:
-                    raise _Unchanged
+                    raise Unchanged
                 entry = await rows.apply_change(
                     session, entry_id, await tx.next_seq(), utcnow(), dict(TOMBSTONE)
                 )
                 tx.events.append(entry_event(ENTRY_DELETED, slug, entry))
-        except _Unchanged:
+        except Unchanged:
             return await self.get(slug, entry_id)
         await publish_committed(self._broker, tx.events)
         return entry

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from app.broker.base import Broker
@@ -10,17 +9,9 @@ from app.domain.events import liveblog_event
 from app.domain.model import Liveblog, Status
 from app.errors import Conflict, NotFound
 from app.services.publish import publish_committed
+from app.services.writes import Unchanged, utcnow
 from app.storage import liveblogs as rows
 from app.storage.db import Database
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class _Unchanged(Exception):
-    """Raised inside a write transaction to roll it back (giving the seq back) when a PATCH
-    changes nothing."""
 
 
 class LiveblogService:
@@ -61,12 +52,12 @@ class LiveblogService:
                 assert current is not None
                 fields = {k: v for k, v in changes.items() if getattr(current, k) != v}
                 if not fields:
-                    raise _Unchanged
+                    raise Unchanged
                 if "status" in fields:
                     fields["status"] = Status(fields["status"]).value
                     fields["ended_at"] = now if fields["status"] == Status.ENDED else None
                 updated = await rows.apply_change(session, liveblog_id, seq, now, fields)
-        except _Unchanged:
+        except Unchanged:
             return await self.get(slug)
         await publish_committed(self._broker, [liveblog_event(updated, seq)])
         return updated
