@@ -18,6 +18,10 @@ $(VENV)/.test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.runtime
 
+$(VENV)/.bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@ $(VENV)/.test $(VENV)/.runtime
+
 ## Serve on http://127.0.0.1:8000 with the embedded SQLite database in ./data (migrates first).
 run: $(VENV)/.runtime
 	$(BIN)/liveblog serve
@@ -28,10 +32,10 @@ test: $(VENV)/.test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Benchmarks (see BENCHMARKS.md): a quick profile, or the whole matrix with medians of 3.
-bench: $(VENV)/.test
+bench: $(VENV)/.bench
 	$(BIN)/python -m bench.run --quick
 
-bench-full: $(VENV)/.test
+bench-full: $(VENV)/.bench
 	$(BIN)/python -m bench.run
 
 lint: $(VENV)/.test

@@ -14,8 +14,7 @@ from app.settings import Settings
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from app import server
     from app.main import create_app
     from app.storage import migrate
 
@@ -24,18 +23,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.port is not None:
         settings.port = args.port
     migrate.upgrade(settings.database_url)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        ws_ping_interval=settings.ws_ping_interval,
-        ws_ping_timeout=settings.ws_ping_timeout,
-        # The app enforces its own request limit (413 with a JSON body).
-        ws_max_size=64 * 1024,
-        proxy_headers=True,
-        timeout_graceful_shutdown=5,
-    )
+    server.run(create_app(settings), settings)
     return 0
 
 

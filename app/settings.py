@@ -53,6 +53,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Events buffered for one reader before it counts as too slow and is closed.",
     )
+    ws_direct_writes: bool = Field(
+        default=True,
+        description="Write live events straight to each reader's socket (realtime/direct.py). "
+        "Off: go through ASGI sends, slower; a switch for diagnosis.",
+    )
 
     # Timeouts (seconds)
     ws_ping_interval: float = Field(

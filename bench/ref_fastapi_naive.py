@@ -6,6 +6,7 @@ Served by uvicorn exactly like Liveblog.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import uvicorn
@@ -32,12 +33,13 @@ async def reader(websocket: WebSocket) -> None:
 
 
 @app.websocket("/publish")
-async def publish(websocket: WebSocket, count: int = 1) -> None:
+async def publish(websocket: WebSocket, count: int = 1, interval: float = 0) -> None:
     await websocket.accept()
     for seq in range(1, count + 1):
         message = frame(seq).decode()
         for socket in list(sockets):
             await socket.send_text(message)
+        await asyncio.sleep(interval)
     await websocket.send_text("done")
     await websocket.close()
 

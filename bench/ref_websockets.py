@@ -1,7 +1,7 @@
 """Reference (a): a raw `websockets` server using broadcast() — the practical Python limit.
 
-Readers connect to /ws; a control client connects to /publish?count=N and the server
-broadcasts N messages, each encoded once, with no await per reader.
+Readers connect to /ws; a control client connects to /publish?count=N&interval=S and the server
+broadcasts N messages S seconds apart, each encoded once, with no await per reader.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ readers: set[ServerConnection] = set()
 async def handler(connection: ServerConnection) -> None:
     url = urlsplit(connection.request.path if connection.request else "/")
     if url.path == "/publish":
-        count = int(parse_qs(url.query).get("count", ["1"])[0])
+        query = parse_qs(url.query)
+        count = int(query.get("count", ["1"])[0])
+        interval = float(query.get("interval", ["0"])[0])
         for seq in range(1, count + 1):
             broadcast(readers, frame(seq), text=True)
-            await asyncio.sleep(0)  # let the event loop flush, as a server between POSTs would
+            await asyncio.sleep(interval)  # 0: let the loop flush, as a server between POSTs
         await connection.send("done")
         return
     readers.add(connection)

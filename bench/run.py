@@ -1,10 +1,11 @@
-"""Benchmark driver: starts each server, attaches readers from separate load-generator
-processes, publishes a burst, and reports latency, throughput and memory side by side.
+"""Benchmark driver: every scenario of BENCHMARKS.md, Liveblog beside the reference servers.
 
-    python -m bench.run --quick            # make bench: a few minutes
+    python -m bench.run --quick            # make bench: a few minutes, one run per cell
     python -m bench.run                    # make bench-full: the whole matrix, medians of 3
 
-Only loopback is ever a target; every wait is bounded.
+Each server runs in its own process; readers are held by two load-generator processes
+(bench/loadgen.py). Only loopback is ever a target; every loop and wait is bounded. Results go
+to bench/results/{quick,full}.json, and the full run also draws bench/results/p99-vs-readers.png.
 """
 
 from __future__ import annotations
@@ -14,12 +15,17 @@ import asyncio
 import os
 import platform
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +37,18 @@ from bench.message import BODY
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-BURST = 20  # entries published back to back: one busy minute of a big story, compressed
+BURST = 20  # P1: entries published back to back, one busy minute of a big story, compressed
 WORKERS = 2  # load-generator processes
-SERVER_START_S = 30
+SERVER_START_S = 60
 RUN_S = 180
 
+REFERENCE = "websockets"  # (a)
+NAIVE = "fastapi-naive"  # (b)
+LIVEBLOG = "liveblog"
+LIVEBLOG_ASGI = "liveblog-asgi"  # Liveblog with LIVEBLOG_WS_DIRECT_WRITES=false
 
-@dataclass
-class Sample:
-    server: str
-    readers: int
-    p50_ms: float
-    p99_ms: float
-    max_ms: float
-    deliveries_per_s: float
-    complete: bool
-    rss_per_reader_kib: float
-    loadgen_cpu_s: float
-    server_cpu_s: float
+
+# Processes -------------------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -70,69 +70,83 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Server:
-    """One server under test in its own process."""
+    """One server under test, in its own process, with its own data directory."""
 
     def __init__(self, kind: str, workdir: Path) -> None:
         self.kind = kind
         self.port = free_port()
         self.workdir = workdir
-        env = {**os.environ, "LIVEBLOG_DATA_DIR": str(workdir), "LIVEBLOG_LOG_LEVEL": "warning"}
-        command = {
-            "websockets": [sys.executable, "-m", "bench.ref_websockets", str(self.port)],
-            "fastapi-naive": [sys.executable, "-m", "bench.ref_fastapi_naive", str(self.port)],
-            "liveblog": [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
-        }[kind]
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        self.env = {
+            **os.environ,
+            "LIVEBLOG_DATA_DIR": str(workdir),
+            "LIVEBLOG_LOG_LEVEL": "warning",
+        }
+        if kind == LIVEBLOG_ASGI:
+            self.env["LIVEBLOG_WS_DIRECT_WRITES"] = "false"
         self.token = ""
+        self.process: subprocess.Popen[bytes] | None = None
 
     @property
-    def reader_url(self) -> str:
-        path = "/ws/liveblogs/bench" if self.kind == "liveblog" else "/ws"
-        return f"ws://127.0.0.1:{self.port}{path}"
+    def is_liveblog(self) -> bool:
+        return self.kind in (LIVEBLOG, LIVEBLOG_ASGI)
 
-    def wait_ready(self) -> None:
+    def start(self) -> Server:
+        module = {
+            REFERENCE: "bench.ref_websockets",
+            NAIVE: "bench.ref_fastapi_naive",
+            LIVEBLOG: "bench.liveblog_server",
+            LIVEBLOG_ASGI: "bench.liveblog_server",
+        }[self.kind]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module, str(self.port)],
+            cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         deadline = time.monotonic() + SERVER_START_S
-        while time.monotonic() < deadline:
+        while True:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 break
             except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"{self.kind} did not start") from None
                 time.sleep(0.1)
-        else:
-            raise RuntimeError(f"{self.kind} did not start")
-        if self.kind == "liveblog":
+        if self.is_liveblog:
             result = subprocess.run(
                 [sys.executable, "-m", "app", "token", "create", "--name", "bench"],
-                cwd=ROOT, env={**os.environ, "LIVEBLOG_DATA_DIR": str(self.workdir)},
-                capture_output=True, text=True, check=True, timeout=60,
+                cwd=ROOT, env=self.env, capture_output=True, text=True, check=True, timeout=60,
             )  # fmt: skip
             self.token = result.stdout.strip().splitlines()[-1]
-            httpx.post(
-                f"http://127.0.0.1:{self.port}/api/liveblogs",
-                json={"slug": "bench", "title": "Bench"},
-                headers={"Authorization": f"Bearer {self.token}"},
-            ).raise_for_status()
+            self.http().post("/api/liveblogs", json={"slug": "bench", "title": "Bench"})
+        time.sleep(0.5)
+        return self
 
-    async def publish(self, count: int) -> None:
-        if self.kind == "liveblog":
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{self.port}",
-                headers={"Authorization": f"Bearer {self.token}"},
-                timeout=30,
-            ) as client:
-                for n in range(count):
-                    response = await client.post(
-                        "/api/liveblogs/bench/entries", json={"title": f"Update {n}", "body": BODY}
-                    )
-                    response.raise_for_status()
-            return
-        url = f"ws://127.0.0.1:{self.port}/publish?count={count}"
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"http://127.0.0.1:{self.port}",
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30,
+        )
+
+    def reader_url(self, since: int | None = None) -> str:
+        path = "/ws/liveblogs/bench" if self.is_liveblog else "/ws"
+        query = f"?since={since}" if since is not None else ""
+        return f"ws://127.0.0.1:{self.port}{path}{query}"
+
+    async def publish(self, count: int, interval: float = 0.0) -> None:
+        """Publish `count` messages from inside the server, `interval` seconds apart."""
+        path = "/bench/publish?slug=bench&" if self.is_liveblog else "/publish?"
+        url = f"ws://127.0.0.1:{self.port}{path}count={count}&interval={interval}"
         async with websockets.connect(url, max_size=None, open_timeout=30) as control:
             await asyncio.wait_for(control.recv(), RUN_S)
 
     def stop(self) -> None:
+        if self.process is None:
+            return
         self.process.terminate()
         try:
             self.process.wait(timeout=20)
@@ -141,81 +155,438 @@ class Server:
             self.process.wait()
 
 
-def percentile(values: list[int], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] / 1000 if ordered else 0.0
-
-
-def fan_out(kind: str, readers: int) -> Sample:
-    """P1 and P4: N idle readers (memory), then a burst of BURST entries to all of them."""
+@contextmanager
+def running(kind: str, **env: str) -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix="liveblog-bench-") as tmp:
         server = Server(kind, Path(tmp))
+        server.env.update(env)
         try:
-            server.wait_ready()
-            time.sleep(0.5)
-            rss_before = rss_kib(server.process.pid)
-            outs = [Path(tmp) / f"worker-{n}.json" for n in range(WORKERS)]
-            share = [
-                readers // WORKERS + (1 if n < readers % WORKERS else 0) for n in range(WORKERS)
-            ]
-            workers = [
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "bench.loadgen",
-                        server.reader_url,
-                        str(count),
-                        str(BURST),
-                        str(out),
-                    ],
-                    cwd=ROOT,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
-                for count, out in zip(share, outs, strict=True)
-            ]
-            for worker in workers:
-                assert worker.stdout is not None
-                if worker.stdout.readline().strip() != "ready":
-                    raise RuntimeError("load generator failed to connect its readers")
-            time.sleep(1.0)
-            rss_after = rss_kib(server.process.pid)
-            cpu_before = cpu_seconds(server.process.pid)
-            asyncio.run(server.publish(BURST))
-            for worker in workers:
-                worker.wait(timeout=RUN_S)
-            server_cpu = cpu_seconds(server.process.pid) - cpu_before
+            yield server.start()
         finally:
             server.stop()
-        results = [orjson.loads(out.read_bytes()) for out in outs]
-    latencies = [value for result in results for value in result["latencies_us"]]
-    span_ns = max(r["last_receipt_ns"] for r in results) - min(
-        r["first_publish_ns"] for r in results
-    )
-    return Sample(
-        server=kind,
-        readers=readers,
-        p50_ms=percentile(latencies, 0.50),
-        p99_ms=percentile(latencies, 0.99),
-        max_ms=percentile(latencies, 1.0),
-        deliveries_per_s=len(latencies) / (span_ns / 1e9) if span_ns > 0 else 0.0,
-        complete=all(r["complete"] == r["readers"] for r in results),
-        rss_per_reader_kib=(rss_after - rss_before) / readers,
-        loadgen_cpu_s=max(r["cpu_seconds"] for r in results),
-        server_cpu_s=server_cpu,
-    )
 
 
-def median_sample(samples: list[Sample]) -> Sample:
-    """Field-wise medians of repeated runs of one (server, readers) cell."""
-    first = samples[0]
-    values: dict[str, Any] = asdict(first)
-    for name, value in values.items():
-        if isinstance(value, float):
-            values[name] = statistics.median(getattr(s, name) for s in samples)
-    values["complete"] = all(s.complete for s in samples)
-    return Sample(**values)
+LOADGEN = [sys.executable, "-m", "bench.loadgen"]
+
+
+class Readers:
+    """N readers spread over WORKERS load-generator processes."""
+
+    def __init__(
+        self, url: str, count: int, expected: int, *, stalled: int = 0, deadline: float = 120
+    ) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="liveblog-readers-")
+        self.outs = [Path(self._dir.name) / f"worker-{n}.json" for n in range(WORKERS)]
+        shares = [count // WORKERS + (1 if n < count % WORKERS else 0) for n in range(WORKERS)]
+        stalls = [stalled // WORKERS + (1 if n < stalled % WORKERS else 0) for n in range(WORKERS)]
+
+        def options(stall: int) -> list[str]:
+            return ["--stalled", str(stall), "--deadline", str(deadline)]
+
+        self.workers = [
+            subprocess.Popen(
+                [*LOADGEN, url, str(share), str(expected), str(out), *options(stall)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for share, stall, out in zip(shares, stalls, self.outs, strict=True)
+        ]
+
+    def wait_ready(self) -> None:
+        for worker in self.workers:
+            assert worker.stdout is not None
+            if worker.stdout.readline().strip() != "ready":
+                self.kill()
+                raise RuntimeError("a load generator failed to connect its readers")
+
+    def results(self) -> list[dict[str, Any]]:
+        try:
+            for worker in self.workers:
+                worker.wait(timeout=RUN_S)
+            return [orjson.loads(out.read_bytes()) for out in self.outs]
+        finally:
+            self.kill()
+            self._dir.cleanup()
+
+    def kill(self) -> None:
+        for worker in self.workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+
+
+# Figures ---------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+@dataclass
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, latencies_ms: list[float]) -> Latency:
+        return cls(
+            percentile(latencies_ms, 0.50),
+            percentile(latencies_ms, 0.99),
+            percentile(latencies_ms, 1.0),
+        )
+
+
+def latencies_ms(
+    results: list[dict[str, Any]], sent_ns: dict[int, int] | None = None
+) -> list[float]:
+    """Publish → receipt per delivery: from the message's created_at, or from `sent_ns[seq]`."""
+    out: list[float] = []
+    for result in results:
+        starts = (
+            result["published_ns"] if sent_ns is None else [sent_ns[seq] for seq in result["seqs"]]
+        )
+        out += [
+            (got - start) / 1e6 for got, start in zip(result["receipts_ns"], starts, strict=True)
+        ]
+    return out
+
+
+def deliveries_per_s(results: list[dict[str, Any]], first_ns: int) -> float:
+    count = sum(len(r["receipts_ns"]) for r in results)
+    last = max((max(r["receipts_ns"]) for r in results if r["receipts_ns"]), default=first_ns)
+    return count / ((last - first_ns) / 1e9) if last > first_ns else 0.0
+
+
+def complete(results: list[dict[str, Any]]) -> bool:
+    return all(r["complete"] == r["readers"] for r in results)
+
+
+def loadgen_cpu(results: list[dict[str, Any]]) -> float:
+    return max(r["cpu_seconds"] for r in results)
+
+
+# Scenarios -------------------------------------------------------------------------------------
+
+
+def fan_out(kind: str, readers: int) -> dict[str, Any]:
+    """P1 + P4: N idle readers (memory per reader), then BURST messages published in-process."""
+    with running(kind) as server:
+        rss_before = rss_kib(server.pid)
+        crowd = Readers(server.reader_url(), readers, BURST)
+        crowd.wait_ready()
+        time.sleep(1.0)
+        rss_after = rss_kib(server.pid)
+        cpu_before = cpu_seconds(server.pid)
+        first_ns = time.time_ns()
+        asyncio.run(server.publish(BURST))
+        results = crowd.results()
+        server_cpu = cpu_seconds(server.pid) - cpu_before
+    return {
+        **Latency.of(latencies_ms(results)).__dict__,
+        "deliveries_per_s": deliveries_per_s(results, first_ns),
+        "complete": complete(results),
+        "rss_per_reader_kib": (rss_after - rss_before) / readers,
+        "loadgen_cpu_s": loadgen_cpu(results),
+        "server_cpu_s": server_cpu,
+    }
+
+
+async def _post_entries(server: Server, count: int) -> dict[int, int]:
+    """POST `count` entries one after another; returns each one's send time by seq."""
+    sent: dict[int, int] = {}
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{server.port}",
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=30,
+    ) as client:
+        for n in range(count):
+            started = time.time_ns()
+            response = await client.post(
+                "/api/liveblogs/bench/entries", json={"title": f"Update {n}", "body": BODY}
+            )
+            response.raise_for_status()
+            sent[response.json()["seq"]] = started
+    return sent
+
+
+def end_to_end(readers: int) -> dict[str, Any]:
+    """P2: a real POST (SQLite commit with fsync) → the frame at every reader."""
+    with running(LIVEBLOG) as server:
+        crowd = Readers(server.reader_url(), readers, BURST)
+        crowd.wait_ready()
+        time.sleep(1.0)
+        sent = asyncio.run(_post_entries(server, BURST))
+        results = crowd.results()
+    return {**Latency.of(latencies_ms(results, sent)).__dict__, "complete": complete(results)}
+
+
+P5_READERS = 1000
+P5_STALLED = 10  # 1 %
+P5_MESSAGES = 600  # enough for a stalled reader to fill its buffers and the server's backlog
+P5_INTERVAL = 0.01
+
+
+def slow_readers(kind: str, stalled: int) -> dict[str, Any]:
+    """P5: a steady stream while `stalled` readers have stopped reading."""
+    stream_s = P5_MESSAGES * P5_INTERVAL
+    with running(kind) as server:
+        crowd = Readers(
+            server.reader_url(), P5_READERS, P5_MESSAGES, stalled=stalled, deadline=stream_s + 20
+        )
+        crowd.wait_ready()
+        time.sleep(1.0)
+        rss_before = rss_kib(server.pid)
+        try:
+            asyncio.run(asyncio.wait_for(server.publish(P5_MESSAGES, P5_INTERVAL), stream_s + 20))
+            published = True
+        except TimeoutError:
+            published = False  # the naive loop is stuck on a stalled reader
+        rss_after = rss_kib(server.pid)
+        results = crowd.results()
+    return {
+        **Latency.of(latencies_ms(results)).__dict__,
+        "complete": complete(results),
+        "published": published,
+        "delivered_share": sum(len(r["seqs"]) for r in results)
+        / ((P5_READERS - stalled) * P5_MESSAGES),
+        "stalled_dropped": sum(r["stalled_dropped"] for r in results),
+        "rss_growth_mib": (rss_after - rss_before) / 1024,
+    }
+
+
+P6_POSTS = 1500
+P6_SECONDS = 8.0
+P6_CONCURRENCY = 8
+
+
+async def _ingest(server: Server) -> tuple[int, float, list[float]]:
+    """Up to P6_POSTS POSTs from P6_CONCURRENCY clients, for at most P6_SECONDS."""
+    durations: list[float] = []
+    remaining = P6_POSTS
+    deadline = time.monotonic() + P6_SECONDS
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        nonlocal remaining
+        while remaining > 0 and time.monotonic() < deadline:
+            remaining -= 1
+            started = time.perf_counter()
+            response = await client.post(
+                "/api/liveblogs/bench/entries", json={"title": "Ingest", "body": BODY}
+            )
+            response.raise_for_status()
+            durations.append((time.perf_counter() - started) * 1000)
+
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{server.port}",
+        headers={"Authorization": f"Bearer {server.token}"},
+        timeout=30,
+        limits=httpx.Limits(max_connections=P6_CONCURRENCY),
+    ) as client:
+        started = time.monotonic()
+        await asyncio.gather(*(client_loop(client) for _ in range(P6_CONCURRENCY)))
+        elapsed = time.monotonic() - started
+    return len(durations), elapsed, durations
+
+
+def ingest(readers: int) -> dict[str, Any]:
+    """P6: POSTs/s sustained on SQLite (fsync on commit), with `readers` attached."""
+    with running(LIVEBLOG) as server:
+        crowd = None
+        if readers:
+            # Readers count every entry they get; the ingest stops at P6_POSTS or P6_SECONDS.
+            crowd = Readers(server.reader_url(), readers, P6_POSTS, deadline=P6_SECONDS + 15)
+            crowd.wait_ready()
+            time.sleep(1.0)
+        count, elapsed, durations = asyncio.run(_ingest(server))
+        if crowd is not None:
+            crowd.kill()
+    return {
+        "posts_per_s": count / elapsed,
+        "post_p50_ms": percentile(durations, 0.5),
+        "post_p99_ms": percentile(durations, 0.99),
+    }
+
+
+P8_HISTORY = 30  # entries stored before the storm
+P8_BEHIND = 10  # each reader last saw head - P8_BEHIND: that many changes to catch up
+
+
+def connect_storm(kind: str, readers: int) -> dict[str, Any]:
+    """P8: `readers` connect at once (as after a restart) and catch up; seconds until all have."""
+    with running(kind) as server:
+        since, expected = None, 0
+        if server.is_liveblog:
+            asyncio.run(_post_entries(server, P8_HISTORY))
+            since, expected = P8_HISTORY - P8_BEHIND, P8_BEHIND
+        crowd = Readers(server.reader_url(since), readers, expected, deadline=RUN_S)
+        crowd.wait_ready()
+        results = crowd.results()
+    started = min(r["started_ns"] for r in results)
+    finished = max(max(r["ready_ns"], r["done_ns"]) for r in results)
+    return {"seconds": (finished - started) / 1e9, "complete": complete(results)}
+
+
+BIG_SIZES = (1_000, 100_000)
+BIG_REPEATS = 30
+
+
+def big_liveblog(entries: int) -> dict[str, Any]:
+    """A liveblog with `entries` stored: what the first page, an older page and a catch-up cost."""
+    with tempfile.TemporaryDirectory(prefix="liveblog-bench-") as tmp:
+        server = Server(LIVEBLOG, Path(tmp)).start()
+        server.stop()
+        _seed(Path(tmp) / "liveblog.db", entries)
+        server = Server(LIVEBLOG, Path(tmp))
+        server.process = None
+        try:
+            server.start()
+            with server.http() as client:
+                head = client.get("/api/liveblogs/big").raise_for_status().json()["seq"]
+                older = head // 2
+                timings = {
+                    "first_page_ms": _median_ms(client, "/liveblogs/big"),
+                    "older_page_ms": _median_ms(client, f"/liveblogs/big?before={older}"),
+                    "catch_up_100_ms": _median_ms(
+                        client, f"/api/liveblogs/big/entries?since={head - 100}&limit=100"
+                    ),
+                }
+        finally:
+            server.stop()
+    return timings
+
+
+def _seed(database: Path, entries: int) -> None:
+    """Write a liveblog of `entries` entries straight into the migrated SQLite file."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "INSERT INTO liveblogs (slug, title, description, status, head_seq, meta_seq,"
+            " created_at, updated_at) VALUES ('big', 'Big', '', 'live', ?, 0, ?, ?)",
+            (entries, now, now),
+        )
+        (liveblog_id,) = db.execute("SELECT id FROM liveblogs WHERE slug = 'big'").fetchone()
+        db.executemany(
+            "INSERT INTO entries (liveblog_id, seq, created_seq, title, body, author, pinned,"
+            " key_event, created_at, updated_at, version, deleted)"
+            " VALUES (?, ?, ?, ?, ?, 'Bench', ?, ?, ?, ?, 1, 0)",
+            (
+                (liveblog_id, n, n, f"Update {n}", BODY, n == 1, n % 50 == 0, now, now)
+                for n in range(1, entries + 1)
+            ),
+        )
+
+
+def _median_ms(client: httpx.Client, path: str) -> float:
+    client.get(path).raise_for_status()  # warm up
+    samples = []
+    for _ in range(BIG_REPEATS):
+        started = time.perf_counter()
+        client.get(path).raise_for_status()
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples)
+
+
+# Driver ----------------------------------------------------------------------------------------
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Field-wise medians of repeated runs of one cell (booleans: all must hold)."""
+    cell: dict[str, Any] = {}
+    for name, value in runs[0].items():
+        if isinstance(value, bool):
+            cell[name] = all(run[name] for run in runs)
+        else:
+            cell[name] = statistics.median(run[name] for run in runs)
+    return cell
+
+
+@dataclass
+class Plan:
+    sizes: list[int]
+    repeats: int
+    p2_readers: int
+    p8_readers: int
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def measure(self, label: str, scenario: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        cell = median_of([scenario() for _ in range(self.repeats)])
+        self.results[label] = cell
+        shown = "  ".join(
+            f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in cell.items()
+        )
+        print(f"{label:<34} {shown}", flush=True)
+        return cell
+
+
+def run_all(plan: Plan) -> None:
+    for readers in plan.sizes:
+        # Side by side: every server at one size before the next size.
+        for kind in (REFERENCE, NAIVE, LIVEBLOG, LIVEBLOG_ASGI):
+            plan.measure(f"P1 {kind} N={readers}", partial(fan_out, kind, readers))
+    plan.measure(f"P2 liveblog N={plan.p2_readers}", partial(end_to_end, plan.p2_readers))
+    for kind in (REFERENCE, NAIVE, LIVEBLOG):
+        for stalled in (0, P5_STALLED):
+            plan.measure(f"P5 {kind} stalled={stalled}", partial(slow_readers, kind, stalled))
+    for readers in (0, 1000):
+        plan.measure(f"P6 readers={readers}", partial(ingest, readers))
+    for kind in (REFERENCE, LIVEBLOG):
+        label = f"P8 {kind} N={plan.p8_readers}"
+        plan.measure(label, partial(connect_storm, kind, plan.p8_readers))
+    for entries in BIG_SIZES:
+        plan.measure(f"big entries={entries}", partial(big_liveblog, entries))
+
+
+@dataclass
+class Verdict:
+    target: str
+    measured: str
+    met: bool
+
+
+def verdicts(plan: Plan) -> list[Verdict]:
+    """Each target of BENCHMARKS.md, as measured in this run."""
+    r, n = plan.results, max(plan.sizes)
+    ref, live = r[f"P1 {REFERENCE} N={n}"], r[f"P1 {LIVEBLOG} N={n}"]
+    e2e, ref_e2e = r[f"P2 liveblog N={plan.p2_readers}"], r[f"P1 {REFERENCE} N={plan.p2_readers}"]
+    healthy, slow = r[f"P5 {LIVEBLOG} stalled=0"], r[f"P5 {LIVEBLOG} stalled={P5_STALLED}"]
+    idle, busy = r["P6 readers=0"], r["P6 readers=1000"]
+    storm_ref = r[f"P8 {REFERENCE} N={plan.p8_readers}"]
+    storm = r[f"P8 {LIVEBLOG} N={plan.p8_readers}"]
+    small, big = r[f"big entries={BIG_SIZES[0]}"], r[f"big entries={BIG_SIZES[1]}"]
+
+    p1 = live["p99_ms"] / ref["p99_ms"]
+    rate = live["deliveries_per_s"] / ref["deliveries_per_s"]
+    p2 = e2e["p99_ms"] / ref_e2e["p99_ms"]
+    p4 = live["rss_per_reader_kib"] / ref["rss_per_reader_kib"]
+    p5 = slow["p99_ms"] / healthy["p99_ms"]
+    p6 = busy["post_p99_ms"] / idle["post_p99_ms"]
+    p8 = storm["seconds"] / storm_ref["seconds"]
+    worst = max(big[k] / small[k] for k in small)
+    dropped = slow["stalled_dropped"]
+    rates = f"{idle['posts_per_s']:.0f}/s and {busy['posts_per_s']:.0f}/s"
+    return [
+        Verdict(f"P1 p99 <= 1.3x (a) at N={n}", f"{live['p99_ms']:.0f} ms = {p1:.2f}x",
+                p1 <= 1.3 and live["complete"]),
+        Verdict(f"P1 deliveries/s >= 0.8x (a) at N={n}",
+                f"{live['deliveries_per_s']:.0f}/s = {rate:.2f}x", rate >= 0.8),
+        Verdict(f"P2 end-to-end p99 <= 1.5x (a) at N={plan.p2_readers}",
+                f"{e2e['p99_ms']:.0f} ms = {p2:.2f}x", p2 <= 1.5 and e2e["complete"]),
+        Verdict(f"P4 memory per idle reader <= 2.5x (a) at N={n}",
+                f"{live['rss_per_reader_kib']:.1f} KiB = {p4:.2f}x", p4 <= 2.5),
+        Verdict("P5 healthy p99 <= 1.2x all-healthy, stalled readers dropped",
+                f"{p5:.2f}x, dropped {dropped:.0f}/{P5_STALLED}",
+                p5 <= 1.2 and dropped == P5_STALLED and slow["complete"]),
+        Verdict("P6 >= 300 POST/s (0 and 1k readers); POST p99 with 1k readers <= 2x",
+                f"{rates}; p99 {p6:.2f}x",
+                min(idle["posts_per_s"], busy["posts_per_s"]) >= 300 and p6 <= 2),
+        Verdict(f"P8 {plan.p8_readers} readers caught up <= 2.5x (a) connect time",
+                f"{storm['seconds']:.1f} s = {p8:.2f}x", p8 <= 2.5 and storm["complete"]),
+        Verdict(f"{BIG_SIZES[1]:,} entries cost within 1.5x of {BIG_SIZES[0]:,}",
+                f"worst {worst:.2f}x", worst <= 1.5),
+    ]  # fmt: skip
 
 
 def machine() -> dict[str, str]:
@@ -232,32 +603,54 @@ def machine() -> dict[str, str]:
     }
 
 
+def chart(plan: Plan, path: Path) -> None:
+    """p99 against N for Liveblog and the references."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.2), dpi=110)
+    names = {REFERENCE: "(a) websockets broadcast()", NAIVE: "(b) FastAPI naive loop",
+             LIVEBLOG: "Liveblog", LIVEBLOG_ASGI: "Liveblog, direct writes off"}  # fmt: skip
+    for kind, label in names.items():
+        points = [(n, plan.results[f"P1 {kind} N={n}"]["p99_ms"]) for n in plan.sizes]
+        axes.plot(*zip(*points, strict=True), marker="o", label=label)
+    axes.set_xlabel("readers on one liveblog (one server process)")
+    axes.set_ylabel("p99 publish → reader (ms)")
+    axes.set_title(f"Fan-out of a {BURST}-message burst, 1 KiB each (median of {plan.repeats})")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller matrix, one run per cell")
     args = parser.parse_args()
-    sizes = [1000, 5000] if args.quick else [1000, 5000, 10000]
-    repeats = 1 if args.quick else 3
-    kinds = ["websockets", "fastapi-naive", "liveblog"]
-    cells: list[Sample] = []
-    for readers in sizes:
-        for kind in kinds:  # side by side: all servers at one size before the next size
-            runs = [fan_out(kind, readers) for _ in range(repeats)]
-            cell = median_sample(runs)
-            cells.append(cell)
-            print(
-                f"{kind:>14} N={readers:>6}: p50 {cell.p50_ms:7.1f} ms  p99 {cell.p99_ms:7.1f} ms  "
-                f"max {cell.max_ms:7.1f} ms  {cell.deliveries_per_s:9.0f} deliveries/s  "
-                f"{cell.rss_per_reader_kib:5.1f} KiB/reader  complete={cell.complete}  "
-                f"loadgen CPU {cell.loadgen_cpu_s:.1f}s  server CPU {cell.server_cpu_s:.1f}s",
-                flush=True,
-            )
+    if args.quick:
+        plan = Plan(sizes=[1000, 5000], repeats=1, p2_readers=5000, p8_readers=5000)
+    else:
+        plan = Plan(sizes=[1000, 5000, 10000], repeats=3, p2_readers=10000, p8_readers=10000)
+    started = time.monotonic()
+    run_all(plan)
+    print(f"\nTargets ({'quick' if args.quick else 'full'} profile, "
+          f"{time.monotonic() - started:.0f} s):")  # fmt: skip
+    checks = verdicts(plan)
+    for check in checks:
+        print(f"  [{'met' if check.met else 'MISSED'}] {check.target}: {check.measured}")
     RESULTS.mkdir(exist_ok=True)
     name = "quick" if args.quick else "full"
-    (RESULTS / f"fan-out-{name}.json").write_bytes(
-        orjson.dumps({"machine": machine(), "burst": BURST, "repeats": repeats,
-                      "cells": [asdict(c) for c in cells]}, option=orjson.OPT_INDENT_2)
+    (RESULTS / f"{name}.json").write_bytes(
+        orjson.dumps(
+            {"machine": machine(), "repeats": plan.repeats, "results": plan.results,
+             "targets": [asdict(check) for check in checks]},
+            option=orjson.OPT_INDENT_2,
+        )
     )  # fmt: skip
+    if not args.quick:
+        chart(plan, RESULTS / "p99-vs-readers.png")
 
 
 if __name__ == "__main__":

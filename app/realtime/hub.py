@@ -20,6 +20,7 @@ from app.domain.events import Event
 from app.domain.resume import Resume
 from app.realtime.protocol import resync
 from app.realtime.reader import Reader
+from app.realtime.sinks import Outgoing
 from app.services.changes import ChangeSet
 
 log = logging.getLogger(__name__)
@@ -76,8 +77,9 @@ class Channel:
         self._filling = asyncio.create_task(self._fill(), name=f"fill {self.slug}")
 
     def _fan_out(self, event: Event) -> None:
+        message = Outgoing.of(event)  # framed once, for every reader
         for reader in self.readers:
-            reader.offer(event)
+            reader.offer(message)
 
     # Storage's side --------------------------------------------------------------------------
 

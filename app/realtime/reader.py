@@ -1,88 +1,93 @@
-"""One reader's outbound side: a bounded queue and the task that drains it into the socket.
+"""One reader's outbound side: straight to its socket while it keeps up, a short backlog if not.
 
-The hub never awaits a reader: `offer()` files the already-encoded frame and returns. A reader
-whose queue is full is marked too slow and its sender is cancelled; the endpoint then closes it
-with CloseCode.SLOW_READER. Its memory is released at once, and it resumes later with `since`.
+The hub never awaits a reader. `offer()` writes the shared, already-framed message to the
+reader's sink if the sink can take it now (the common case: the kernel has room), and otherwise
+appends it to a bounded backlog that the sink drains as soon as it can take more. A reader whose
+backlog overflows is too slow: its backlog is released at once and it is closed with
+CloseCode.SLOW_READER; it resumes later with `since`, without loss.
+
+No task per reader: a reader is a few references, and a fan-out is one loop of plain calls.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
 
-from app.domain.events import Event
-
-Send = Callable[[str], Awaitable[None]]
+from app.realtime.protocol import CLOSE_REASON, CloseCode
+from app.realtime.sinks import Outgoing, Sink
 
 
 class Reader:
     __slots__ = (
+        "_backlog",
+        "_close_timeout",
         "_held",
-        "_max_queue",
-        "_queue",
-        "_send",
-        "_task",
-        "_wakeup",
+        "_max_backlog",
         "floor",
+        "sink",
         "too_slow",
     )
 
-    def __init__(self, send: Send, max_queue: int) -> None:
-        self._send = send
-        self._max_queue = max_queue
-        self._queue: deque[str] = deque()
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    def __init__(self, sink: Sink, max_backlog: int, close_timeout: float) -> None:
+        self.sink = sink
+        self._max_backlog = max_backlog
+        self._close_timeout = close_timeout
+        self._backlog: deque[Outgoing] | None = None  # made on first need: most never lag
         # Events up to `floor` were already sent in the catch-up. None while the catch-up runs:
         # events are held, since the catch-up's head is not known yet.
         self.floor: int | None = None
         self.too_slow = False
-        self._held: list[Event] = []
+        self._held: list[Outgoing] = []
+        sink.on_ready = self._flush
 
-    def offer(self, event: Event) -> None:
-        """File `event` for sending. Never blocks; overflow marks the reader too slow."""
+    def offer(self, message: Outgoing) -> None:
+        """Send or file `message`. Never blocks; overflow marks the reader too slow."""
         if self.too_slow:
             return
-        if self.floor is None:
-            self._hold(event)
-            return
-        if event.seq <= self.floor:
+        floor = self.floor
+        if floor is None:
+            self._hold(message)
+        elif message.seq <= floor:
             return  # already covered by this reader's catch-up
-        if len(self._queue) >= self._max_queue:
+        elif not self._backlog and self.sink.ready():
+            self.sink.send(message)
+        elif self._backlog is None:
+            self._backlog = deque((message,))
+        elif len(self._backlog) < self._max_backlog:
+            self._backlog.append(message)
+        else:
             self._drop()
-            return
-        self._queue.append(event.frame)
-        self._wakeup.set()
 
-    def start(self, floor: int) -> asyncio.Task[None]:
-        """Catch-up is sent up to `floor`: release held events after it and start sending."""
+    def start(self, floor: int) -> None:
+        """The catch-up is sent up to `floor`: from here on, events after it go out."""
         self.floor = floor
         held, self._held = self._held, []
-        for event in held:
-            self.offer(event)
-        self._task = asyncio.create_task(self._run())
-        return self._task
+        if self.too_slow:  # overflowed while the catch-up was being sent
+            self._close_slow()
+            return
+        for message in held:
+            self.offer(message)
 
-    def _hold(self, event: Event) -> None:
-        if len(self._held) >= self._max_queue:
+    def _hold(self, message: Outgoing) -> None:
+        if len(self._held) >= self._max_backlog:
             self._drop()
         else:
-            self._held.append(event)
+            self._held.append(message)
+
+    def _flush(self) -> None:
+        backlog, sink = self._backlog, self.sink
+        while backlog and sink.ready():
+            sink.send(backlog.popleft())
+        if not backlog:
+            self._backlog = None
 
     def _drop(self) -> None:
         self.too_slow = True
-        self._queue.clear()
+        self._backlog = None
         self._held.clear()
-        # The sender may be blocked in a send the peer will never take: cancel it. If it has not
-        # started yet (the reader overflowed during its catch-up), it ends on its first check.
-        if self._task is not None:
-            self._task.cancel()
+        if self.floor is not None:  # else the endpoint is still sending the catch-up: see start()
+            self._close_slow()
 
-    async def _run(self) -> None:
-        queue, send, wakeup = self._queue, self._send, self._wakeup
-        while not self.too_slow:
-            while queue:
-                await send(queue.popleft())
-            wakeup.clear()
-            await wakeup.wait()
+    def _close_slow(self) -> None:
+        code = CloseCode.SLOW_READER
+        self.sink.close(code, CLOSE_REASON[code], self._close_timeout)

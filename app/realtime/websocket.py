@@ -1,23 +1,27 @@
 """The readers' WebSocket: `GET /ws/liveblogs/{slug}?since=SEQ`.
 
-Per connection: join the liveblog's channel (live events start queueing), take one snapshot of
-what changed after `since`, send hello + that catch-up, then let the reader's sender drain the
-queue from the snapshot's head on. Joining before the snapshot and skipping queued events the
-snapshot already covered is what makes the hand-over gap-free and duplicate-free.
+Per connection: join the liveblog's channel (live events start being held), take one snapshot
+of what changed after `since`, send hello + that catch-up, then start the reader from the
+snapshot's head: held events after it go out, and so does every later one. Joining before the
+snapshot and skipping held events the snapshot already covered is what makes the hand-over
+gap-free and duplicate-free. After that the handler only waits for the connection to end: the
+hub writes to the reader's sink itself (reader.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
+from functools import partial
 
 from fastapi import APIRouter, WebSocket
 
 from app.domain.resume import Resume
+from app.realtime import direct
 from app.realtime.hub import FetchChanges, Hub, UnknownLiveblog
 from app.realtime.protocol import CLOSE_REASON, CloseCode, hello, resync
 from app.realtime.reader import Reader
+from app.realtime.sinks import AsgiSink, Sink
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +46,7 @@ class LiveConnections:
         self._hub = hub
         self._queue_size = settings.reader_queue_size
         self._slow_close_timeout = settings.slow_reader_close_timeout
+        self._direct_writes = settings.ws_direct_writes
 
     async def serve(self, websocket: WebSocket, slug: str) -> None:
         await websocket.accept()
@@ -50,10 +55,11 @@ class LiveConnections:
         except ValueError:
             await self._close(websocket, CloseCode.BAD_REQUEST)
             return
-        reader = Reader(websocket.send_text, self._queue_size)
+        reader = Reader(self._sink(websocket), self._queue_size, self._slow_close_timeout)
+        detached = False
         try:
             await self._hub.join(slug, reader)
-            await self._stream(websocket, slug, since, reader)
+            detached = await self._stream(websocket, slug, since, reader)
         except UnknownLiveblog:
             await self._close(websocket, CloseCode.NOT_FOUND)
         except OSError:
@@ -63,15 +69,17 @@ class LiveConnections:
             with contextlib.suppress(Exception):
                 await self._close(websocket, CloseCode.INTERNAL_ERROR)
         finally:
-            self._hub.leave(slug, reader)
+            if not detached:
+                self._leave(slug, reader)
 
     async def _stream(
         self, websocket: WebSocket, slug: str, since: int | None, reader: Reader
-    ) -> None:
+    ) -> bool:
+        """Catch the reader up and start it; True if its sink now owns the connection."""
         changes = await self._fetch(slug, since)
         if changes is None:  # deleted between join and snapshot
             await self._close(websocket, CloseCode.NOT_FOUND)
-            return
+            return False
         await websocket.send_text(hello(slug, changes.head))
         if changes.decision is Resume.REPLAY:
             for event in changes.events:
@@ -79,24 +87,28 @@ class LiveConnections:
         elif changes.decision is not Resume.LIVE:
             await websocket.send_text(resync(slug, changes.head, changes.decision).frame)
 
-        sender = reader.start(changes.head)
-        receiver = asyncio.create_task(_until_disconnect(websocket))
-        try:
-            await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (sender, receiver):
-                task.cancel()
-            for task in (sender, receiver):
-                with contextlib.suppress(asyncio.CancelledError, OSError):
-                    await task
+        head = changes.head
+        del changes  # a catch-up can be large; the reader may stay for hours
+        reader.start(head)
+        # From here the hub writes to the reader's sink; nothing is left for this handler to
+        # do. A direct sink lets it return (no task or stack frames kept per idle reader) and
+        # reports the end of the connection itself.
+        if reader.sink.detach(partial(self._leave, slug, reader)):
+            return True
+        await _until_disconnect(websocket)
+        return False
+
+    def _leave(self, slug: str, reader: Reader) -> None:
+        self._hub.leave(slug, reader)
         if reader.too_slow:
-            log.info("closing slow reader of %s", slug)
-            with contextlib.suppress(TimeoutError, OSError):
-                # A reader that stopped reading cannot take even the close frame; give it a
-                # moment, then let the server cut the connection.
-                await asyncio.wait_for(
-                    self._close(websocket, CloseCode.SLOW_READER), self._slow_close_timeout
-                )
+            log.info("closed a slow reader of %s", slug)
+
+    def _sink(self, websocket: WebSocket) -> Sink:
+        offered = websocket.scope.get("extensions", {}).get(direct.EXTENSION)
+        if offered is not None and self._direct_writes:
+            sink: Sink = offered["sink"]
+            return sink
+        return AsgiSink(websocket)
 
     @staticmethod
     async def _close(websocket: WebSocket, code: CloseCode) -> None:

@@ -1,4 +1,8 @@
-"""A reader that stops reading is dropped; the others keep receiving on time."""
+"""A reader that stops reading is dropped; the others keep receiving on time.
+
+Both ways of writing to readers are held to it: straight to the transport (the default, see
+app/realtime/direct.py) and through ASGI sends (LIVEBLOG_WS_DIRECT_WRITES=false).
+"""
 
 from __future__ import annotations
 
@@ -17,11 +21,14 @@ BODY = "<p>" + "x" * 60_000 + "</p>"
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("direct_writes", [True, False], ids=["direct", "asgi"])
 async def test_stalled_reader_is_dropped_and_does_not_delay_others(
-    isolated_server: Callable[..., LiveServer],
+    isolated_server: Callable[..., LiveServer], direct_writes: bool
 ) -> None:
     """The stalled reader is closed with 4408; healthy readers get every entry promptly."""
-    server = isolated_server(reader_queue_size=8, slow_reader_close_timeout=30)
+    server = isolated_server(
+        reader_queue_size=8, slow_reader_close_timeout=30, ws_direct_writes=direct_writes
+    )
     async with writer(server) as api:
         await api.post("/api/liveblogs", json={"slug": "slow", "title": "Slow"})
         stalled = await asyncio.to_thread(StalledReader, server, "slow")

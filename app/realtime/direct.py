@@ -1,0 +1,163 @@
+"""uvicorn's sans-I/O WebSocket protocol, plus direct writes for the fan-out.
+
+ASGI gives an application one way to send: `await send({...})` per frame per connection, which
+for a broadcast means a dict, a coroutine and a flow-control wait per reader. `liveblog serve`
+runs uvicorn with this subclass instead of its default (`websockets-sansio`); it behaves exactly
+the same, and it also offers itself in the scope's extensions as a `Sink` (realtime/sinks.py),
+so the hub can write an already-framed message straight to each reader's transport.
+
+A reader's handler does not even have to stay: once its catch-up is sent, it *detaches* the
+connection (`DirectSink.detach`) and returns. The connection then lives on in this protocol
+alone, with its pings, its closing handshake and uvicorn's shutdown (1012) as usual, and the
+hub is told when it ends. An idle reader costs no task and no stack frames; what readers send
+is discarded, as the protocol says it may be (realtime/protocol.py).
+
+Why it is safe to write beside the protocol: uvicorn flushes the sans-I/O protocol's output to
+the transport as soon as it is produced, and every `transport.write` here is one whole frame, so
+frames never interleave. We only write while the connection is open and no close was sent, and
+we never compress (`ws_per_message_deflate=False`), so the frames need no per-connection state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from uvicorn.protocols.utils import ClientDisconnected
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+from websockets.protocol import State
+
+from app.realtime.sinks import Outgoing
+
+# The scope["extensions"] key under which the connection offers itself as a DirectSink.
+EXTENSION = "liveblog.direct_writes"
+
+
+class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn `ws=` protocol class; see the module docstring."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sink: DirectSink | None = None
+        self.on_gone: Callable[[], None] | None = None  # set when detached
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        # The ASGI task was created but has not run yet: the extension is there before it looks.
+        if self.handshake_initiated and self.response.status_code == 101:
+            self.sink = DirectSink(self)
+            self.scope["extensions"][EXTENSION] = {"sink": self.sink}
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self.sink is not None and self.sink.on_ready is not None:
+            self.sink.on_ready()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.sink is not None:
+            self.sink.on_ready = None  # break the cycle with the reader at once
+        super().connection_lost(exc)
+        on_gone, self.on_gone = self.on_gone, None
+        if on_gone is not None:
+            on_gone()
+
+    def send_receive_event_to_app(self) -> None:
+        if self.on_gone is None:
+            super().send_receive_event_to_app()
+        else:
+            self.frames = []  # detached: no app is listening, and reading must not pause
+
+    async def run_asgi(self) -> None:
+        """As uvicorn's, except that a detached connection stays open when the app returns."""
+        try:
+            result = await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except BaseException:
+            self.logger.exception("Exception in ASGI application\n")
+            self.send_500_response()
+        else:
+            if not self.handshake_complete:
+                self.logger.error("ASGI callable returned without completing handshake.")
+                self.send_500_response()
+            elif result is not None:
+                self.logger.error("ASGI callable should return None, but returned %r.", result)
+        if self.on_gone is not None:
+            self._forget_request()
+        elif self.close_timer is None:
+            self.transport.close()
+
+    def _forget_request(self) -> None:
+        """The app is done with this detached connection: drop what only it used.
+
+        The scope (with the framework's per-request state), the handshake and the ASGI
+        receive queue are a third of an idle reader's memory, and only `send`/`receive` touch
+        them, which nobody calls any more.
+        """
+        del self.scope, self.request, self.response
+        self.queue = _DISCARD  # type: ignore[assignment]
+
+    def _detach(self, on_gone: Callable[[], None]) -> bool:
+        if self.disconnected or self.close_sent or self.transport.is_closing():
+            return False
+        self.on_gone = on_gone
+        return True
+
+
+class _Discard:
+    """Stands in for the ASGI receive queue of a detached connection: nobody reads it."""
+
+    def put_nowait(self, _message: object) -> None:
+        pass
+
+
+_DISCARD = _Discard()
+
+
+class DirectSink:
+    """A `Sink` (realtime/sinks.py) that writes to one connection's transport."""
+
+    __slots__ = ("_connection", "on_ready")
+
+    def __init__(self, connection: DirectWebSocketProtocol) -> None:
+        self._connection = connection
+        self.on_ready: Callable[[], None] | None = None
+
+    def ready(self) -> bool:
+        connection = self._connection
+        return (
+            connection.writable.is_set()
+            and not connection.close_sent
+            and not connection.disconnected
+            and connection.conn.state is State.OPEN
+            and not connection.transport.is_closing()
+        )
+
+    def send(self, message: Outgoing) -> None:
+        self._connection.transport.write(message.wire)
+
+    def close(self, code: int, reason: str, timeout: float) -> None:
+        """Send a close frame now; cut the connection if the peer does not answer in `timeout` s.
+
+        Unlike uvicorn's own close (which waits for the buffer to drain), this one aborts: it is
+        used for readers that stopped reading, whose buffers may never drain.
+        """
+        connection = self._connection
+        transport = connection.transport
+        if connection.close_sent or connection.disconnected or transport.is_closing():
+            return
+        # What uvicorn does for an ASGI `websocket.close`, minus the await.
+        connection.queue.put_nowait(
+            {"type": "websocket.disconnect", "code": code, "reason": reason}
+        )
+        connection.conn.send_close(code, reason)
+        transport.write(b"".join(connection.conn.data_to_send()))
+        connection.close_sent = True
+        if connection.read_paused:
+            connection.read_paused = False
+            transport.resume_reading()  # to see the peer's answering close frame
+        connection.close_timer = connection.loop.call_later(timeout, transport.abort)
+
+    def detach(self, on_gone: Callable[[], None]) -> bool:
+        return self._connection._detach(on_gone)
