@@ -26,7 +26,6 @@ from typing import Any
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
-from websockets.protocol import State
 
 from app.realtime.sinks import Outgoing
 
@@ -41,6 +40,7 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.sink: DirectSink | None = None
         self.on_gone: Callable[[], None] | None = None  # set when detached
+        self.can_write = True  # as `writable`, without an Event's method call on the hot path
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -49,8 +49,13 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
             self.sink = DirectSink(self)
             self.scope["extensions"][EXTENSION] = {"sink": self.sink}
 
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.can_write = False
+
     def resume_writing(self) -> None:
         super().resume_writing()
+        self.can_write = True
         if self.sink is not None and self.sink.on_ready is not None:
             self.sink.on_ready()
 
@@ -125,12 +130,13 @@ class DirectSink:
         self.on_ready: Callable[[], None] | None = None
 
     def ready(self) -> bool:
+        # The hot path: called once per reader per event. Every way uvicorn ends a connection
+        # (peer close, ping timeout, protocol error, shutdown) closes the transport, so
+        # `is_closing()` covers them; `close_sent` covers our own close.
         connection = self._connection
         return (
-            connection.writable.is_set()
+            connection.can_write
             and not connection.close_sent
-            and not connection.disconnected
-            and connection.conn.state is State.OPEN
             and not connection.transport.is_closing()
         )
 
