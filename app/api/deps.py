@@ -16,17 +16,21 @@ from app.storage.db import Database
 _bearer = HTTPBearer(auto_error=False, description="A token from `liveblog token create`.")
 
 
-def get_db(request: Request) -> Database:
+# Plain lookups, but `async def`: FastAPI runs a sync dependency in its thread pool, which costs
+# a thread hop on every request.
+
+
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_liveblogs(request: Request) -> LiveblogService:
+async def get_liveblogs(request: Request) -> LiveblogService:
     service: LiveblogService = request.app.state.liveblogs
     return service
 
 
-def get_entries(request: Request) -> EntryService:
+async def get_entries(request: Request) -> EntryService:
     service: EntryService = request.app.state.entries
     return service
 

@@ -18,6 +18,7 @@ from fastapi import APIRouter, WebSocket
 
 from app.domain.resume import Resume
 from app.realtime import direct
+from app.realtime.catchup import CatchUpReads
 from app.realtime.hub import FetchChanges, Hub, UnknownLiveblog
 from app.realtime.protocol import CLOSE_REASON, CloseCode, hello, resync
 from app.realtime.reader import Reader
@@ -42,7 +43,7 @@ class LiveConnections:
     """Serves reader WebSockets; built once in the lifespan."""
 
     def __init__(self, fetch: FetchChanges, hub: Hub, settings: Settings) -> None:
-        self._fetch = fetch  # the same bounded catch-up read the hub fills gaps with
+        self._catch_up = CatchUpReads(fetch)  # the bounded read the hub fills gaps with
         self._hub = hub
         self._queue_size = settings.reader_queue_size
         self._slow_close_timeout = settings.slow_reader_close_timeout
@@ -58,8 +59,9 @@ class LiveConnections:
         reader = Reader(self._sink(websocket), self._queue_size, self._slow_close_timeout)
         detached = False
         try:
-            await self._hub.join(slug, reader)
-            detached = await self._stream(websocket, slug, since, reader)
+            channel = await self._hub.join(slug, reader)
+            assert channel.last_seq is not None  # known once joined
+            detached = await self._stream(websocket, slug, since, reader, channel.last_seq)
         except UnknownLiveblog:
             await self._close(websocket, CloseCode.NOT_FOUND)
         except OSError:
@@ -73,10 +75,15 @@ class LiveConnections:
                 self._leave(slug, reader)
 
     async def _stream(
-        self, websocket: WebSocket, slug: str, since: int | None, reader: Reader
+        self,
+        websocket: WebSocket,
+        slug: str,
+        since: int | None,
+        reader: Reader,
+        joined_at: int,
     ) -> bool:
         """Catch the reader up and start it; True if its sink now owns the connection."""
-        changes = await self._fetch(slug, since)
+        changes = await self._catch_up.read(slug, since, at_least=joined_at)
         if changes is None:  # deleted between join and snapshot
             await self._close(websocket, CloseCode.NOT_FOUND)
             return False

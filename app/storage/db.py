@@ -2,14 +2,16 @@
 
 Two kinds of session:
 - `write()`: one transaction; the caller's first statement must be a write (repositories start
-  every write with the liveblog's sequence bump), so on SQLite it takes the write lock at once
-  and concurrent writers queue on `busy_timeout` instead of failing.
+  every write with the liveblog's sequence bump). SQLite has one writer at a time: our own
+  writers queue on an asyncio lock (fair, no thread blocked, no polling), and only another
+  process's writer is waited out with `busy_timeout`, whose retry sleeps grow to 100 ms.
 - `snapshot()`: a read transaction whose statements all see one committed state. Catch-up
   relies on it: the head seq and the changed entries must come from the same moment.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -64,6 +66,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
         # PostgreSQL's default READ COMMITTED takes a new snapshot per statement; SQLite in WAL
         # mode already reads one snapshot from a transaction's first SELECT.
         snapshot_engine = (
@@ -76,7 +79,11 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits when the block ends and rolls back on any exception."""
-        async with self._sessions() as session, session.begin():
+        if self._sqlite_writer is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with self._sqlite_writer, self._sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager

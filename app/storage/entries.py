@@ -121,9 +121,11 @@ async def page(
     query = select(EntryRow).where(EntryRow.liveblog_id == liveblog_id, ~EntryRow.deleted)
     if before is not None:
         query = query.where(EntryRow.created_seq < before)
+    # The bare column (`pinned = 1` on SQLite), not a bound parameter: a partial index is only
+    # used when the query's condition matches the index's literally.
     if pinned is not None:
-        query = query.where(EntryRow.pinned == pinned)
+        query = query.where(EntryRow.pinned if pinned else ~EntryRow.pinned)
     if key_event is not None:
-        query = query.where(EntryRow.key_event == key_event)
+        query = query.where(EntryRow.key_event if key_event else ~EntryRow.key_event)
     rows = await session.scalars(query.order_by(EntryRow.created_seq.desc()).limit(limit))
     return [to_entry(row) for row in rows]

@@ -61,9 +61,12 @@ class EntryRow(Base):
         UniqueConstraint("liveblog_id", "created_seq"),
         # The pinned entry and the key events are looked up on every page render: partial
         # indexes keep that a lookup, not a scan, however long the liveblog grows.
+        # Both carry created_seq, so "newest first" is read off the index: without it SQLite
+        # prefers walking every entry in created_seq order to find the pinned one.
         Index(
             "ix_entries_pinned",
             "liveblog_id",
+            "created_seq",
             sqlite_where=text("pinned = 1"),
             postgresql_where=text("pinned"),
         ),
