@@ -126,11 +126,21 @@ class Server:
         return self.process.pid
 
     def http(self) -> httpx.Client:
-        return httpx.Client(
-            base_url=f"http://127.0.0.1:{self.port}",
-            headers={"Authorization": f"Bearer {self.token}"},
-            timeout=30,
+        return httpx.Client(base_url=self.base_url, headers=self.auth, timeout=30)
+
+    def async_http(self, connections: int = 1) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=connections)
+        return httpx.AsyncClient(
+            base_url=self.base_url, headers=self.auth, timeout=30, limits=limits
         )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
 
     def reader_url(self, since: int | None = None) -> str:
         path = "/ws/liveblogs/bench" if self.is_liveblog else "/ws"
@@ -297,11 +307,7 @@ def fan_out(kind: str, readers: int) -> dict[str, Any]:
 async def _post_entries(server: Server, count: int) -> dict[int, int]:
     """POST `count` entries one after another; returns each one's send time by seq."""
     sent: dict[int, int] = {}
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{server.port}",
-        headers={"Authorization": f"Bearer {server.token}"},
-        timeout=30,
-    ) as client:
+    async with server.async_http() as client:
         for n in range(count):
             started = time.time_ns()
             response = await client.post(
@@ -387,12 +393,7 @@ async def _ingest(server: Server, rate: float | None) -> tuple[int, float, list[
             remaining -= 1
             await post(client)
 
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{server.port}",
-        headers={"Authorization": f"Bearer {server.token}"},
-        timeout=30,
-        limits=httpx.Limits(max_connections=P6_CONCURRENCY),
-    ) as client:
+    async with server.async_http(P6_CONCURRENCY) as client:
         started = time.monotonic()
         if rate is None:
             await asyncio.gather(*(closed_loop(client) for _ in range(P6_CONCURRENCY)))
@@ -455,8 +456,7 @@ def big_liveblog(entries: int) -> dict[str, Any]:
         server = Server(LIVEBLOG, Path(tmp)).start()
         server.stop()
         _seed(Path(tmp) / "liveblog.db", entries)
-        server = Server(LIVEBLOG, Path(tmp))
-        server.process = None
+        server = Server(LIVEBLOG, Path(tmp))  # same data directory, now with the big liveblog
         try:
             server.start()
             with server.http() as client:

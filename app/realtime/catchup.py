@@ -32,15 +32,13 @@ class CatchUpReads:
         """The changes after `since`, from a snapshot whose head is at least `at_least`."""
         key = (slug, since)
         task = self._reads.get(key)
-        if task is not None:
-            if not task.done():
-                changes = await asyncio.shield(task)
-                if changes is None or changes.head >= at_least:
-                    return changes
-            elif task.exception() is None:
-                changes = task.result()
-                if changes is not None and changes.head >= at_least:
-                    return changes
+        failed = (
+            task is not None and task.done() and (task.cancelled() or task.exception() is not None)
+        )
+        if task is not None and not failed:
+            changes = await asyncio.shield(task)  # at once if it is done
+            if changes is None or changes.head >= at_least:
+                return changes
         return await self._read_now(key, slug, since)
 
     async def _read_now(
