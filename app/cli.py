@@ -1,4 +1,4 @@
-"""`liveblog serve | migrate | token create`: parse arguments, then call in."""
+"""`liveblog serve | migrate | token create | token revoke`: parse arguments, then call in."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import ValidationError
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.storage.db import Database
+
+T = TypeVar("T")
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -35,28 +41,58 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
-def _token_create(settings: Settings, args: argparse.Namespace) -> int:
-    from app.services.tokens import create_token
+def _on_tokens(settings: Settings, use: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `use` against the migrated database, for the token commands."""
     from app.storage import migrate
     from app.storage.db import Database
 
-    name = args.name.strip()
-    if not name or len(name) > 100:
-        print("error: --name must be 1 to 100 characters", file=sys.stderr)
-        return 2
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the output to the token
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the output to the point
     migrate.upgrade(settings.database_url)
 
-    async def create() -> str:
+    async def run() -> T:
         db = Database(settings.database_url)
         try:
-            return await create_token(db, name)
+            return await use(db)
         finally:
             await db.dispose()
 
-    token = asyncio.run(create())
+    return asyncio.run(run())
+
+
+def _token_name(args: argparse.Namespace) -> str | None:
+    name: str = args.name.strip()
+    if not name or len(name) > 100:
+        print("error: --name must be 1 to 100 characters", file=sys.stderr)
+        return None
+    return name
+
+
+def _token_create(settings: Settings, args: argparse.Namespace) -> int:
+    from app.services.tokens import create_token
+
+    name = _token_name(args)
+    if name is None:
+        return 2
+    token = _on_tokens(settings, lambda db: create_token(db, name))
     print(f"Created API token for {name!r}. It is shown only once; store it now:")
     print(token)
+    return 0
+
+
+def _token_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from app.services.tokens import revoke_tokens
+
+    name = _token_name(args)
+    if name is None:
+        return 2
+    count = _on_tokens(settings, lambda db: revoke_tokens(db, name))
+    if count == 0:
+        print(f"error: no token is held under {name!r}", file=sys.stderr)
+        return 1
+    print(
+        f"Revoked {count} token(s) of {name!r}. Running servers refuse them within their "
+        "LIVEBLOG_TOKEN_CACHE_SECONDS (10 s unless set)."
+    )
     return 0
 
 
@@ -87,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     create = token_commands.add_parser("create", help="create a token; prints it once, last line")
     create.add_argument("--name", required=True, help="who will use it, e.g. 'cms' or 'jane'")
     create.set_defaults(handler=_token_create)
+    revoke = token_commands.add_parser("revoke", help="delete every token held under a name")
+    revoke.add_argument("--name", required=True, help="the name the tokens were created with")
+    revoke.set_defaults(handler=_token_revoke)
     return parser
 
 

@@ -20,6 +20,7 @@ from app.realtime.websocket import LiveConnections
 from app.services.changes import ChangeSet, read_changes
 from app.services.entries import EntryService
 from app.services.liveblogs import LiveblogService
+from app.services.tokens import TokenCheck
 from app.settings import Settings
 from app.storage.db import Database
 from app.web import pages
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.db = db
         state.broker = broker
         state.hub = hub
+        state.tokens = TokenCheck(db, settings.token_cache_seconds)
         state.liveblogs = LiveblogService(db, broker)
         state.entries = EntryService(db, broker, max_body_bytes=settings.max_entry_body_bytes)
         state.live = LiveConnections(fetch_changes, hub, settings)

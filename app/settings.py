@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     ready_timeout: float = Field(
         default=2.0, gt=0, description="Seconds /readyz waits for the database."
     )
+    token_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds a process trusts an API token it has checked, so a revoked token "
+        "stops working within this time (0: check storage on every write).",
+    )
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -10,8 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.errors import Unauthorized
 from app.services.entries import EntryService
 from app.services.liveblogs import LiveblogService
-from app.services.tokens import token_name
-from app.storage.db import Database
+from app.services.tokens import TokenCheck
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `liveblog token create`.")
 
@@ -20,9 +19,9 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `liveblog token
 # a thread hop on every request.
 
 
-async def get_db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+async def get_tokens(request: Request) -> TokenCheck:
+    tokens: TokenCheck = request.app.state.tokens
+    return tokens
 
 
 async def get_liveblogs(request: Request) -> LiveblogService:
@@ -37,12 +36,12 @@ async def get_entries(request: Request) -> EntryService:
 
 async def require_writer(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    db: Annotated[Database, Depends(get_db)],
+    tokens: Annotated[TokenCheck, Depends(get_tokens)],
 ) -> str:
     """The name of the token's holder; every write needs one."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Missing bearer token: send 'Authorization: Bearer <token>'.")
-    name = await token_name(db, credentials.credentials)
+    name = await tokens.holder(credentials.credentials)
     if name is None:
         raise Unauthorized("Unknown API token.")
     return name

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from app.broker.base import Broker, Deliver
 from app.domain.events import Event
 
@@ -14,10 +16,11 @@ class MemoryBroker(Broker):
         self._deliver = deliver
 
     async def publish(self, event: Event) -> None:
-        # Synchronous hand-off: events reach the hub in the order their writers committed,
-        # with no await between a commit returning and its event being filed.
+        # Delivered on the loop's next turn, not inside the writer's task: the POST's response
+        # is written before the fan-out to every reader runs. call_soon keeps the order of
+        # publishes (the hub puts any out-of-order arrival right; see realtime/hub.py).
         if self._deliver is not None:
-            self._deliver(event)
+            asyncio.get_running_loop().call_soon(self._deliver, event)
 
     async def stop(self) -> None:
         self._deliver = None

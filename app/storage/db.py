@@ -37,12 +37,13 @@ def ensure_sqlite_directory(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+# Execution option marking the engine that `Database.snapshot()` uses.
+_SNAPSHOT = "liveblog_snapshot"
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide where transactions begin, so reads inside a
-        # transaction are a real snapshot (the driver's legacy mode only BEGINs before writes).
-        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: fsync the WAL on every commit, so a 201 means the entry survives power loss,
@@ -54,7 +55,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # The driver opens a transaction by itself only before a write, which is enough for
+        # `write()` (its first statement is a write) and saves a round trip to the driver's
+        # thread per write. A snapshot's first statement is a read, so it must BEGIN itself
+        # for all its reads to see one state.
+        if connection.get_execution_options().get(_SNAPSHOT):
+            connection.exec_driver_sql("BEGIN")
 
 
 class Database:
@@ -68,11 +74,9 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
         # PostgreSQL's default READ COMMITTED takes a new snapshot per statement; SQLite in WAL
-        # mode already reads one snapshot from a transaction's first SELECT.
-        snapshot_engine = (
-            self.engine
-            if self.is_sqlite
-            else self.engine.execution_options(isolation_level="REPEATABLE READ")
+        # mode reads one snapshot from a transaction's first SELECT, once _on_begin has begun it.
+        snapshot_engine = self.engine.execution_options(
+            **({_SNAPSHOT: True} if self.is_sqlite else {"isolation_level": "REPEATABLE READ"})
         )
         self._snapshots = async_sessionmaker(snapshot_engine, expire_on_commit=False)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.storage.models import TokenRow
@@ -22,3 +22,9 @@ async def name_for_hash(session: AsyncSession, token_hash: str) -> str | None:
         select(TokenRow.name).where(TokenRow.token_hash == token_hash)
     )
     return name
+
+
+async def delete_named(session: AsyncSession, name: str) -> int:
+    """Delete every token held under `name`; returns how many there were."""
+    result = await session.execute(delete(TokenRow).where(TokenRow.name == name))
+    return result.rowcount

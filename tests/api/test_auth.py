@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Callable
 
 import httpx
 
 from tests.conftest import NewLiveblog
-from tests.harness import LiveServer, cli
+from tests.harness import LiveServer, cli, create_token
 
 
 async def test_writes_without_a_token_are_401(
@@ -69,3 +71,31 @@ def test_token_create_needs_a_name(server: LiveServer) -> None:
     result = cli(server.data_dir, "token", "create", "--name", " ")
     assert result.returncode == 2
     assert "--name" in result.stderr
+
+
+async def test_token_revoke_stops_writes_within_the_cache_time(
+    isolated_server: Callable[..., LiveServer],
+) -> None:
+    """A revoked token is refused once the process's trust in it runs out; others still work."""
+    server = isolated_server(token_cache_seconds=1)
+    revoked = create_token(server.data_dir, "old-cms")
+    kept = create_token(server.data_dir, "new-cms")
+
+    async def post(client: httpx.AsyncClient, token: str, slug: str) -> int:
+        response = await client.post(
+            "/api/liveblogs",
+            json={"slug": slug, "title": "t"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return response.status_code
+
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        assert await post(client, revoked, "before-revoke") == 201  # now trusted for 1 s
+        result = cli(server.data_dir, "token", "revoke", "--name", "old-cms")
+        assert result.returncode == 0, result.stderr
+        assert "Revoked 1 token" in result.stdout
+        await asyncio.sleep(1.2)
+        assert await post(client, revoked, "after-revoke") == 401
+        assert await post(client, kept, "other-token") == 201
+    again = cli(server.data_dir, "token", "revoke", "--name", "old-cms")
+    assert again.returncode == 1 and "no token" in again.stderr
