@@ -34,6 +34,7 @@ import orjson
 import websockets
 
 from bench.message import BODY
+from bench.poster import Poster
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -372,39 +373,66 @@ P6_CONCURRENCY = 8
 P6_PACED_RATE = 25  # POSTs/s offered while comparing POST latency with and without readers
 
 
-async def _ingest(server: Server, rate: float | None) -> tuple[int, float, list[float]]:
+async def _ingest(server: Server, rate: float | None) -> dict[str, Any]:
     """POSTs for at most P6_SECONDS: as fast as P6_CONCURRENCY clients can, or paced at `rate`."""
     durations: list[float] = []
     count = P6_POSTS if rate is None else int(rate * P6_SECONDS)
     remaining = count
-    deadline = time.monotonic() + P6_SECONDS + 30
+    deadline = time.monotonic() + P6_SECONDS
+    path, payload = "/api/liveblogs/bench/entries", {"title": "Ingest", "body": BODY}
 
-    async def post(client: httpx.AsyncClient) -> None:
-        started = time.perf_counter()
-        response = await client.post(
-            "/api/liveblogs/bench/entries", json={"title": "Ingest", "body": BODY}
-        )
-        response.raise_for_status()
-        durations.append((time.perf_counter() - started) * 1000)
+    async def post(poster: Poster) -> None:
+        status, elapsed_ms = await poster.post(path, payload)
+        if status != 201:
+            raise RuntimeError(f"POST answered {status}")
+        durations.append(elapsed_ms)
 
-    async def closed_loop(client: httpx.AsyncClient) -> None:
+    async def closed_loop() -> None:
         nonlocal remaining
-        while remaining > 0 and time.monotonic() < deadline - 30:
-            remaining -= 1
-            await post(client)
+        async with Poster(server.port, server.token) as poster:
+            while remaining > 0 and time.monotonic() < deadline:
+                remaining -= 1
+                await post(poster)
 
-    async with server.async_http(P6_CONCURRENCY) as client:
-        started = time.monotonic()
-        if rate is None:
-            await asyncio.gather(*(closed_loop(client) for _ in range(P6_CONCURRENCY)))
-        else:
-            posts = []
-            for n in range(count):  # open loop: a POST every 1/rate s, whatever the last did
-                await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
-                posts.append(asyncio.create_task(post(client)))
-            await asyncio.wait_for(asyncio.gather(*posts), 30)
-        elapsed = time.monotonic() - started
-    return len(durations), elapsed, durations
+    async def open_loop(rate: float) -> None:
+        # A POST every 1/rate s whatever the last one did, each on a connection of its own
+        # among P6_CONCURRENCY, like independent newsroom tools.
+        posters = [Poster(server.port, server.token) for _ in range(P6_CONCURRENCY)]
+        for poster in posters:
+            await poster.__aenter__()
+        free: asyncio.Queue[Poster] = asyncio.Queue()
+        for poster in posters:
+            free.put_nowait(poster)
+
+        async def one() -> None:
+            poster = await free.get()
+            try:
+                await post(poster)
+            finally:
+                free.put_nowait(poster)
+
+        posts = []
+        for n in range(count):
+            await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+            posts.append(asyncio.create_task(one()))
+        await asyncio.wait_for(asyncio.gather(*posts), 30)
+        for poster in posters:
+            await poster.__aexit__()
+
+    cpu_before = time.process_time()
+    started = time.monotonic()
+    if rate is None:
+        await asyncio.gather(*(closed_loop() for _ in range(P6_CONCURRENCY)))
+    else:
+        await open_loop(rate)
+    elapsed = time.monotonic() - started
+    return {
+        "posts": len(durations),
+        "posts_per_s": len(durations) / elapsed,
+        "post_p50_ms": percentile(durations, 0.5),
+        "post_p99_ms": percentile(durations, 0.99),
+        "loadgen_cpu_ms_per_post": (time.process_time() - cpu_before) * 1000 / len(durations),
+    }
 
 
 def ingest(readers: int, rate: float | None) -> dict[str, Any]:
@@ -416,14 +444,12 @@ def ingest(readers: int, rate: float | None) -> dict[str, Any]:
             crowd = Readers(server.reader_url(), readers, P6_POSTS, deadline=P6_SECONDS + 40)
             crowd.wait_ready()
             time.sleep(1.0)
-        count, elapsed, durations = asyncio.run(_ingest(server, rate))
+        cpu_before = cpu_seconds(server.pid)
+        measured = asyncio.run(_ingest(server, rate))
+        server_cpu = cpu_seconds(server.pid) - cpu_before
         if crowd is not None:
             crowd.kill()
-    return {
-        "posts_per_s": count / elapsed,
-        "post_p50_ms": percentile(durations, 0.5),
-        "post_p99_ms": percentile(durations, 0.99),
-    }
+    return measured | {"server_cpu_ms_per_post": server_cpu * 1000 / measured["posts"]}
 
 
 P8_HISTORY = 30  # entries stored before the storm

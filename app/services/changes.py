@@ -35,8 +35,8 @@ def replay_events(liveblog: Liveblog, changed: list[Entry], since: int) -> list[
 
 async def read_changes(db: Database, slug: str, since: int | None, limit: int) -> ChangeSet | None:
     """The changes after `since` (at most `limit` objects), or None if the liveblog is unknown."""
-    async with db.snapshot() as session:
-        liveblog = await liveblog_rows.get(session, slug)
+    async with db.snapshot() as conn:
+        liveblog = await liveblog_rows.get(conn, slug)
         if liveblog is None:
             return None
         decision = resume.plan(since, liveblog.seq)
@@ -44,7 +44,7 @@ async def read_changes(db: Database, slug: str, since: int | None, limit: int) -
             return ChangeSet(liveblog, liveblog.seq, decision)
         assert since is not None
         # One more than allowed: enough to know the limit is exceeded without reading further.
-        changed = await entry_rows.changed_after(session, liveblog.id, since, limit + 1)
+        changed = await entry_rows.changed_after(conn, liveblog.id, since, limit + 1)
     count = len(changed) + (1 if liveblog.meta_seq > since else 0)
     decision = resume.bounded(count, limit)
     if decision is not resume.Resume.REPLAY:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.broker.base import Broker
 from app.domain import entries as rules
@@ -55,8 +55,8 @@ class Since:
 class _Transaction:
     """One write transaction's sequence numbers and the events to publish after commit."""
 
-    def __init__(self, session: AsyncSession, slug: str, liveblog_id: int, first_seq: int) -> None:
-        self.session = session
+    def __init__(self, conn: AsyncConnection, slug: str, liveblog_id: int, first_seq: int) -> None:
+        self.conn = conn
         self.slug = slug
         self.liveblog_id = liveblog_id
         self._unused_seq: int | None = first_seq
@@ -66,16 +66,16 @@ class _Transaction:
         if self._unused_seq is not None:
             seq, self._unused_seq = self._unused_seq, None
             return seq
-        taken = await liveblog_rows.next_seq(self.session, self.slug)
+        taken = await liveblog_rows.next_seq(self.conn, self.slug)
         assert taken is not None
         return taken[1]
 
     async def unpin_others(self, keep: int | None = None) -> None:
-        for entry_id in await rows.pinned_ids(self.session, self.liveblog_id):
+        for entry_id in await rows.pinned_ids(self.conn, self.liveblog_id):
             if entry_id != keep:
                 seq = await self.next_seq()
                 unpinned = await rows.apply_change(
-                    self.session, entry_id, seq, utcnow(), {"pinned": False}
+                    self.conn, entry_id, seq, utcnow(), {"pinned": False}
                 )
                 self.events.append(entry_event(ENTRY_UPDATED, self.slug, unpinned))
 
@@ -94,13 +94,13 @@ class EntryService:
         except rules.BodyEmpty as error:
             raise Unprocessable(str(error)) from None
 
-    async def _begin(self, session: AsyncSession, slug: str) -> _Transaction:
+    async def _begin(self, conn: AsyncConnection, slug: str) -> _Transaction:
         # The seq bump is the transaction's first statement: see storage.liveblogs.next_seq.
-        taken = await liveblog_rows.next_seq(session, slug)
+        taken = await liveblog_rows.next_seq(conn, slug)
         if taken is None:
             raise NotFound(f"No liveblog with slug {slug!r}.")
         liveblog_id, seq = taken
-        return _Transaction(session, slug, liveblog_id, seq)
+        return _Transaction(conn, slug, liveblog_id, seq)
 
     async def create(
         self,
@@ -113,12 +113,12 @@ class EntryService:
         key_event: bool,
     ) -> Entry:
         body = self._clean_body(body)
-        async with self._db.write() as session:
-            tx = await self._begin(session, slug)
+        async with self._db.write() as conn:
+            tx = await self._begin(conn, slug)
             if pinned:
                 await tx.unpin_others()
             entry = await rows.insert(
-                session,
+                conn,
                 liveblog_id=tx.liveblog_id,
                 seq=await tx.next_seq(),
                 title=rules.clean_optional_text(title),
@@ -140,8 +140,8 @@ class EntryService:
             if name in changes:
                 changes[name] = rules.clean_optional_text(changes[name])
         try:
-            async with self._db.write() as session:
-                tx = await self._begin(session, slug)
+            async with self._db.write() as conn:
+                tx = await self._begin(conn, slug)
                 current = await self._existing(tx, entry_id)
                 if current.deleted:
                     raise Conflict(f"Entry {entry_id} was deleted; it can no longer be edited.")
@@ -151,7 +151,7 @@ class EntryService:
                 if fields.get("pinned"):
                     await tx.unpin_others(keep=entry_id)
                 entry = await rows.apply_change(
-                    session, entry_id, await tx.next_seq(), utcnow(), fields
+                    conn, entry_id, await tx.next_seq(), utcnow(), fields
                 )
                 tx.events.append(entry_event(ENTRY_UPDATED, slug, entry))
         except Unchanged:
@@ -162,13 +162,13 @@ class EntryService:
     async def delete(self, slug: str, entry_id: int) -> Entry:
         """Replace the entry by a tombstone. Deleting a deleted entry returns it unchanged."""
         try:
-            async with self._db.write() as session:
-                tx = await self._begin(session, slug)
+            async with self._db.write() as conn:
+                tx = await self._begin(conn, slug)
                 current = await self._existing(tx, entry_id)
                 if current.deleted:
                     raise Unchanged
                 entry = await rows.apply_change(
-                    session, entry_id, await tx.next_seq(), utcnow(), dict(TOMBSTONE)
+                    conn, entry_id, await tx.next_seq(), utcnow(), dict(TOMBSTONE)
                 )
                 tx.events.append(entry_event(ENTRY_DELETED, slug, entry))
         except Unchanged:
@@ -178,17 +178,17 @@ class EntryService:
 
     @staticmethod
     async def _existing(tx: _Transaction, entry_id: int) -> Entry:
-        entry = await rows.get(tx.session, tx.liveblog_id, entry_id)
+        entry = await rows.get(tx.conn, tx.liveblog_id, entry_id)
         if entry is None:
             raise NotFound(f"No entry {entry_id} in liveblog {tx.slug!r}.")
         return entry
 
     async def get(self, slug: str, entry_id: int) -> Entry:
-        async with self._db.snapshot() as session:
-            liveblog = await liveblog_rows.get(session, slug)
+        async with self._db.snapshot() as conn:
+            liveblog = await liveblog_rows.get(conn, slug)
             if liveblog is None:
                 raise NotFound(f"No liveblog with slug {slug!r}.")
-            entry = await rows.get(session, liveblog.id, entry_id)
+            entry = await rows.get(conn, liveblog.id, entry_id)
         if entry is None:
             raise NotFound(f"No entry {entry_id} in liveblog {slug!r}.")
         return entry
@@ -203,12 +203,12 @@ class EntryService:
         key_event: bool | None = None,
     ) -> Page:
         """Visible entries newest first; `before` is the previous page's `next_before`."""
-        async with self._db.snapshot() as session:
-            liveblog = await liveblog_rows.get(session, slug)
+        async with self._db.snapshot() as conn:
+            liveblog = await liveblog_rows.get(conn, slug)
             if liveblog is None:
                 raise NotFound(f"No liveblog with slug {slug!r}.")
             entries = await rows.page(
-                session,
+                conn,
                 liveblog.id,
                 before=before,
                 limit=limit + 1,
@@ -219,8 +219,8 @@ class EntryService:
 
     async def since(self, slug: str, *, since: int, limit: int) -> Since:
         """Entries changed after `since`, tombstones included, in seq order, `limit` at a time."""
-        async with self._db.snapshot() as session:
-            liveblog = await liveblog_rows.get(session, slug)
+        async with self._db.snapshot() as conn:
+            liveblog = await liveblog_rows.get(conn, slug)
             if liveblog is None:
                 raise NotFound(f"No liveblog with slug {slug!r}.")
             if since > liveblog.seq:
@@ -228,7 +228,7 @@ class EntryService:
                     f"since={since} is ahead of this liveblog's head seq {liveblog.seq}. "
                     + RESYNC_DETAIL[Resume.AHEAD]
                 )
-            entries = await rows.changed_after(session, liveblog.id, since, limit + 1)
+            entries = await rows.changed_after(conn, liveblog.id, since, limit + 1)
         more = len(entries) > limit
         entries = entries[:limit]
         return Since(entries, liveblog.seq, entries[-1].seq if more else None)

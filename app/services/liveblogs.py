@@ -21,34 +21,34 @@ class LiveblogService:
 
     async def create(self, *, slug: str, title: str, description: str) -> Liveblog:
         try:
-            async with self._db.write() as session:
+            async with self._db.write() as conn:
                 return await rows.insert(
-                    session, slug=slug, title=title, description=description, now=utcnow()
+                    conn, slug=slug, title=title, description=description, now=utcnow()
                 )
         except rows.DuplicateSlug:
             raise Conflict(f"A liveblog with slug {slug!r} already exists.") from None
 
     async def get(self, slug: str) -> Liveblog:
-        async with self._db.snapshot() as session:
-            liveblog = await rows.get(session, slug)
+        async with self._db.snapshot() as conn:
+            liveblog = await rows.get(conn, slug)
         if liveblog is None:
             raise NotFound(f"No liveblog with slug {slug!r}.")
         return liveblog
 
     async def list(self) -> list[Liveblog]:
-        async with self._db.snapshot() as session:
-            return await rows.list_all(session)
+        async with self._db.snapshot() as conn:
+            return await rows.list_all(conn)
 
     async def update(self, slug: str, changes: dict[str, Any]) -> Liveblog:
         """Apply a PATCH: a change takes the next seq and is pushed as `liveblog.updated`."""
         now = utcnow()
         try:
-            async with self._db.write() as session:
-                taken = await rows.next_seq(session, slug)
+            async with self._db.write() as conn:
+                taken = await rows.next_seq(conn, slug)
                 if taken is None:
                     raise NotFound(f"No liveblog with slug {slug!r}.")
                 liveblog_id, seq = taken
-                current = await rows.get(session, slug)
+                current = await rows.get(conn, slug)
                 assert current is not None
                 fields = {k: v for k, v in changes.items() if getattr(current, k) != v}
                 if not fields:
@@ -56,7 +56,7 @@ class LiveblogService:
                 if "status" in fields:
                     fields["status"] = Status(fields["status"]).value
                     fields["ended_at"] = now if fields["status"] == Status.ENDED else None
-                updated = await rows.apply_change(session, liveblog_id, seq, now, fields)
+                updated = await rows.apply_change(conn, liveblog_id, seq, now, fields)
         except Unchanged:
             return await self.get(slug)
         await publish_committed(self._broker, [liveblog_event(updated, seq)])

@@ -32,15 +32,15 @@ class EntryPage:
 async def read_reader_page(
     db: Database, slug: str, *, before: int | None, limit: int
 ) -> ReaderPage:
-    async with db.snapshot() as session:
-        liveblog = await liveblog_rows.get(session, slug)
+    async with db.snapshot() as conn:
+        liveblog = await liveblog_rows.get(conn, slug)
         if liveblog is None:
             raise NotFound(f"No liveblog with slug {slug!r}.")
-        pinned = await entry_rows.page(session, liveblog.id, before=None, limit=1, pinned=True)
+        pinned = await entry_rows.page(conn, liveblog.id, before=None, limit=1, pinned=True)
         key_events = await entry_rows.page(
-            session, liveblog.id, before=None, limit=KEY_EVENTS_SHOWN, key_event=True
+            conn, liveblog.id, before=None, limit=KEY_EVENTS_SHOWN, key_event=True
         )
-        fetched = await entry_rows.page(session, liveblog.id, before=before, limit=limit + 1)
+        fetched = await entry_rows.page(conn, liveblog.id, before=before, limit=limit + 1)
     return ReaderPage(
         liveblog=liveblog,
         pinned=pinned[0] if pinned else None,
@@ -50,9 +50,9 @@ async def read_reader_page(
 
 
 async def read_entry_page(db: Database, slug: str, entry_id: int) -> EntryPage:
-    async with db.snapshot() as session:
-        liveblog = await liveblog_rows.get(session, slug)
-        entry = await entry_rows.get(session, liveblog.id, entry_id) if liveblog else None
+    async with db.snapshot() as conn:
+        liveblog = await liveblog_rows.get(conn, slug)
+        entry = await entry_rows.get(conn, liveblog.id, entry_id) if liveblog else None
     if liveblog is None or entry is None or entry.deleted:
         raise NotFound(f"No entry {entry_id} in liveblog {slug!r}.")
     return EntryPage(liveblog, entry)

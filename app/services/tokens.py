@@ -20,15 +20,15 @@ def hash_token(token: str) -> str:
 async def create_token(db: Database, name: str) -> str:
     """Store a new token under `name` and return it; it cannot be recovered later."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    async with db.write() as session:
-        await rows.insert(session, name=name, token_hash=hash_token(token), now=datetime.now(UTC))
+    async with db.write() as conn:
+        await rows.insert(conn, name=name, token_hash=hash_token(token), now=datetime.now(UTC))
     return token
 
 
 async def revoke_tokens(db: Database, name: str) -> int:
     """Delete every token held under `name`; returns how many were deleted."""
-    async with db.write() as session:
-        return await rows.delete_named(session, name)
+    async with db.write() as conn:
+        return await rows.delete_named(conn, name)
 
 
 class TokenCheck:
@@ -53,8 +53,8 @@ class TokenCheck:
         known = self._known.get(token_hash)
         if known is not None and now < known[1]:
             return known[0]
-        async with self._db.snapshot() as session:
-            name = await rows.name_for_hash(session, token_hash)
+        async with self._db.snapshot() as conn:
+            name = await rows.name_for_hash(conn, token_hash)
         if name is None:
             self._known.pop(token_hash, None)
         elif self._ttl > 0:

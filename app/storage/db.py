@@ -1,6 +1,8 @@
-"""The engine and its sessions, created in the app's lifespan (never at import).
+"""The engine and its transactions, created in the app's lifespan (never at import).
 
-Two kinds of session:
+Repositories run Core statements on a connection, not through an ORM session: the session's
+unit of work cost a quarter of a POST's CPU for the few rows a write touches. Two kinds of
+transaction:
 - `write()`: one transaction; the caller's first statement must be a write (repositories start
   every write with the liveblog's sequence bump). SQLite has one writer at a time: our own
   writers queue on an asyncio lock (fair, no thread blocked, no polling), and only another
@@ -17,18 +19,21 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import CursorResult, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 # How long a SQLite writer waits for another's lock before giving up (ms). Writes are short
 # (a few rows), so this is only reached if the disk stalls.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the row a single-row INSERT just wrote."""
+    key = result.inserted_primary_key
+    assert key is not None
+    new_id: int = key[0]
+    return new_id
 
 
 def ensure_sqlite_directory(url: str) -> None:
@@ -62,39 +67,52 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         if connection.get_execution_options().get(_SNAPSHOT):
             connection.exec_driver_sql("BEGIN")
 
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
+        # Replaces the pool's unconditional ROLLBACK on check-in (a round trip to the driver's
+        # thread after every transaction): `write()` and `snapshot()` end their own, so only a
+        # connection left inside one (an interrupted commit, say) needs rolling back.
+        if record.driver_connection.in_transaction:
+            dbapi_connection.rollback()
+
 
 class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         ensure_sqlite_directory(url)
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        self.engine = create_async_engine(url, echo=echo, pool_pre_ping=not self.is_sqlite)
+        self.engine = create_async_engine(
+            url,
+            echo=echo,
+            pool_pre_ping=not self.is_sqlite,
+            # SQLite: _on_reset does it, only when needed.
+            pool_reset_on_return=None if self.is_sqlite else "rollback",
+        )
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
         # PostgreSQL's default READ COMMITTED takes a new snapshot per statement; SQLite in WAL
         # mode reads one snapshot from a transaction's first SELECT, once _on_begin has begun it.
         snapshot_engine = self.engine.execution_options(
             **({_SNAPSHOT: True} if self.is_sqlite else {"isolation_level": "REPEATABLE READ"})
         )
-        self._snapshots = async_sessionmaker(snapshot_engine, expire_on_commit=False)
+        self._snapshot_engine = snapshot_engine
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
+    async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits when the block ends and rolls back on any exception."""
         if self._sqlite_writer is None:
-            async with self._sessions() as session, session.begin():
-                yield session
+            async with self.engine.begin() as conn:
+                yield conn
             return
-        async with self._sqlite_writer, self._sessions() as session, session.begin():
-            yield session
+        async with self._sqlite_writer, self.engine.begin() as conn:
+            yield conn
 
     @asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+    async def snapshot(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction over one consistent state of the database."""
-        async with self._snapshots() as session, session.begin():
-            yield session
+        async with self._snapshot_engine.begin() as conn:
+            yield conn
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -10,14 +10,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row, insert as insert_into, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.model import Entry
+from app.storage.db import inserted_id
 from app.storage.models import EntryRow
 
 
-def to_entry(row: EntryRow) -> Entry:
+def to_entry(row: Row[Any]) -> Entry:
+    """From a row of the entries table (all its columns)."""
     return Entry(
         id=row.id,
         seq=row.seq,
@@ -35,7 +37,7 @@ def to_entry(row: EntryRow) -> Entry:
 
 
 async def insert(
-    session: AsyncSession,
+    conn: AsyncConnection,
     *,
     liveblog_id: int,
     seq: int,
@@ -46,57 +48,58 @@ async def insert(
     key_event: bool,
     now: datetime,
 ) -> Entry:
-    row = EntryRow(
-        liveblog_id=liveblog_id,
-        seq=seq,
-        created_seq=seq,
-        title=title,
-        body=body,
-        author=author,
-        pinned=pinned,
-        key_event=key_event,
-        created_at=now,
-        updated_at=now,
-        version=1,
-        deleted=False,
+    values: dict[str, Any] = {
+        "seq": seq,
+        "created_seq": seq,
+        "title": title,
+        "body": body,
+        "author": author,
+        "pinned": pinned,
+        "key_event": key_event,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+        "deleted": False,
+    }
+    result = await conn.execute(
+        insert_into(EntryRow).values({**values, "liveblog_id": liveblog_id})
     )
-    session.add(row)
-    await session.flush()
-    return to_entry(row)
+    return Entry(id=inserted_id(result), **values)
 
 
-async def get(session: AsyncSession, liveblog_id: int, entry_id: int) -> Entry | None:
-    row = await session.scalar(
+async def get(conn: AsyncConnection, liveblog_id: int, entry_id: int) -> Entry | None:
+    result = await conn.execute(
         select(EntryRow).where(EntryRow.liveblog_id == liveblog_id, EntryRow.id == entry_id)
     )
+    row = result.first()
     return to_entry(row) if row else None
 
 
 async def apply_change(
-    session: AsyncSession, entry_id: int, seq: int, now: datetime, fields: dict[str, Any]
+    conn: AsyncConnection, entry_id: int, seq: int, now: datetime, fields: dict[str, Any]
 ) -> Entry:
     """Write changed fields, record `seq` as the entry's latest change and bump its version."""
-    result = await session.execute(
+    result = await conn.execute(
         update(EntryRow)
         .where(EntryRow.id == entry_id)
         .values(**fields, seq=seq, updated_at=now, version=EntryRow.version + 1)
-        .returning(EntryRow)
+        .returning(*EntryRow.__table__.c)
     )
-    return to_entry(result.scalar_one())
+    return to_entry(result.one())
 
 
-async def pinned_ids(session: AsyncSession, liveblog_id: int) -> Sequence[int]:
-    result = await session.scalars(
+async def pinned_ids(conn: AsyncConnection, liveblog_id: int) -> Sequence[int]:
+    result = await conn.scalars(
         select(EntryRow.id).where(EntryRow.liveblog_id == liveblog_id, EntryRow.pinned)
     )
     return result.all()
 
 
 async def changed_after(
-    session: AsyncSession, liveblog_id: int, after_seq: int, limit: int
+    conn: AsyncConnection, liveblog_id: int, after_seq: int, limit: int
 ) -> list[Entry]:
     """Entries whose latest change is after `after_seq`, oldest change first, at most `limit`."""
-    rows = await session.scalars(
+    rows = await conn.execute(
         select(EntryRow)
         .where(EntryRow.liveblog_id == liveblog_id, EntryRow.seq > after_seq)
         .order_by(EntryRow.seq)
@@ -106,7 +109,7 @@ async def changed_after(
 
 
 async def page(
-    session: AsyncSession,
+    conn: AsyncConnection,
     liveblog_id: int,
     *,
     before: int | None,
@@ -127,5 +130,5 @@ async def page(
         query = query.where(EntryRow.pinned if pinned else ~EntryRow.pinned)
     if key_event is not None:
         query = query.where(EntryRow.key_event if key_event else ~EntryRow.key_event)
-    rows = await session.scalars(query.order_by(EntryRow.created_seq.desc()).limit(limit))
+    rows = await conn.execute(query.order_by(EntryRow.created_seq.desc()).limit(limit))
     return [to_entry(row) for row in rows]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, insert as insert_into, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.model import Liveblog, Status
+from app.storage.db import inserted_id
 from app.storage.models import LiveblogRow
 
 
@@ -17,7 +18,8 @@ class DuplicateSlug(Exception):
     pass
 
 
-def to_liveblog(row: LiveblogRow) -> Liveblog:
+def to_liveblog(row: Row[Any]) -> Liveblog:
+    """From a row of the liveblogs table (all its columns)."""
     return Liveblog(
         id=row.id,
         slug=row.slug,
@@ -33,35 +35,45 @@ def to_liveblog(row: LiveblogRow) -> Liveblog:
 
 
 async def insert(
-    session: AsyncSession, *, slug: str, title: str, description: str, now: datetime
+    conn: AsyncConnection, *, slug: str, title: str, description: str, now: datetime
 ) -> Liveblog:
     """Insert a new liveblog at seq 0. Raises DuplicateSlug if the slug is taken."""
-    row = LiveblogRow(
+    values: dict[str, Any] = {
+        "slug": slug,
+        "title": title,
+        "description": description,
+        "status": Status.LIVE.value,
+        "head_seq": 0,
+        "meta_seq": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        result = await conn.execute(insert_into(LiveblogRow).values(values))
+    except IntegrityError as error:
+        raise DuplicateSlug(slug) from error
+    return Liveblog(
+        id=inserted_id(result),
         slug=slug,
         title=title,
         description=description,
-        status=Status.LIVE.value,
-        head_seq=0,
+        status=Status.LIVE,
+        seq=0,
         meta_seq=0,
         created_at=now,
         updated_at=now,
+        ended_at=None,
     )
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError as error:
-        raise DuplicateSlug(slug) from error
-    return to_liveblog(row)
 
 
-async def next_seq(session: AsyncSession, slug: str) -> tuple[int, int] | None:
+async def next_seq(conn: AsyncConnection, slug: str) -> tuple[int, int] | None:
     """Take the liveblog's next sequence number; returns (liveblog id, seq), or None if unknown.
 
     This must be the first statement of every write transaction: the UPDATE locks the liveblog
     row (PostgreSQL) or the database (SQLite) until commit, so concurrent writers get
     consecutive numbers in commit order, and a rolled-back write gives its number back.
     """
-    result = await session.execute(
+    result = await conn.execute(
         update(LiveblogRow)
         .where(LiveblogRow.slug == slug)
         .values(head_seq=LiveblogRow.head_seq + 1)
@@ -71,14 +83,15 @@ async def next_seq(session: AsyncSession, slug: str) -> tuple[int, int] | None:
     return (row[0], row[1]) if row else None
 
 
-async def get(session: AsyncSession, slug: str) -> Liveblog | None:
-    row = await session.scalar(select(LiveblogRow).where(LiveblogRow.slug == slug))
+async def get(conn: AsyncConnection, slug: str) -> Liveblog | None:
+    result = await conn.execute(select(LiveblogRow).where(LiveblogRow.slug == slug))
+    row = result.first()
     return to_liveblog(row) if row else None
 
 
-async def list_all(session: AsyncSession) -> list[Liveblog]:
+async def list_all(conn: AsyncConnection) -> list[Liveblog]:
     """Every liveblog, live ones first, then newest first."""
-    rows = await session.scalars(
+    rows = await conn.execute(
         select(LiveblogRow).order_by(
             (LiveblogRow.status == Status.LIVE.value).desc(), LiveblogRow.created_at.desc()
         )
@@ -87,13 +100,13 @@ async def list_all(session: AsyncSession) -> list[Liveblog]:
 
 
 async def apply_change(
-    session: AsyncSession, liveblog_id: int, seq: int, now: datetime, fields: dict[str, Any]
+    conn: AsyncConnection, liveblog_id: int, seq: int, now: datetime, fields: dict[str, Any]
 ) -> Liveblog:
     """Write changed fields of the liveblog and record `seq` as its latest own change."""
-    row = await session.get_one(LiveblogRow, liveblog_id)
-    for name, value in fields.items():
-        setattr(row, name, value)
-    row.meta_seq = seq
-    row.updated_at = now
-    await session.flush()
-    return to_liveblog(row)
+    result = await conn.execute(
+        update(LiveblogRow)
+        .where(LiveblogRow.id == liveblog_id)
+        .values(**fields, meta_seq=seq, updated_at=now)
+        .returning(*LiveblogRow.__table__.c)
+    )
+    return to_liveblog(result.one())
