@@ -34,13 +34,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
-        broker = create_broker(settings.broker_url)
+        broker = create_broker(settings.broker_url, settings.broker_channel)
 
         async def fetch_changes(slug: str, since: int | None) -> ChangeSet | None:
             return await read_changes(db, slug, since, settings.catchup_limit)
 
-        hub = Hub(fetch_changes)
-        await broker.start(hub.deliver)
+        hub = Hub(fetch_changes, watch_interval=settings.broker_fallback_poll_seconds)
+        await broker.start(hub.deliver, hub.link_changed)
         state = app.state
         state.settings = settings
         state.db = db

@@ -8,10 +8,16 @@ from fastapi import FastAPI
 from app.settings import Settings
 
 
-def run(app: FastAPI, settings: Settings) -> None:
-    """Serve `app` until SIGINT/SIGTERM, with the options Liveblog's fan-out relies on."""
+def run(app: FastAPI | str, settings: Settings) -> None:
+    """Serve `app` until SIGINT/SIGTERM, with the options Liveblog's fan-out relies on.
+
+    With `settings.workers` above 1, `app` must be the import string of an app factory: each
+    worker process builds its own app (and its own settings, from the same environment).
+    """
     uvicorn.run(
         app,
+        factory=isinstance(app, str),
+        workers=settings.workers if isinstance(app, str) else None,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

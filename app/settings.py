@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,13 +25,34 @@ class Settings(BaseSettings):
     )
     broker_url: str = Field(
         default="memory://",
-        description="Event broker between processes; memory:// keeps fan-out in this process.",
+        description="Event broker between processes: memory:// keeps fan-out in this process; "
+        "redis://host:6379/0 carries events between processes and hosts.",
+    )
+    broker_channel: str = Field(
+        default="liveblog",
+        min_length=1,
+        max_length=100,
+        description="Redis pub/sub channel of this installation; installations sharing one "
+        "Redis need different channels (pub/sub ignores the database number).",
+    )
+    broker_fallback_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="While the broker is unreachable, how often each process reads the head "
+        "of every liveblog its readers follow, to deliver entries posted elsewhere.",
     )
 
     # Serving
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: str = "info"
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Server processes on this host; above 1 needs a redis:// broker.",
+    )
 
     # Limits
     max_request_bytes: int = Field(
@@ -84,6 +105,13 @@ class Settings(BaseSettings):
         "stops working within this time (0: check storage on every write).",
     )
 
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, url: str) -> str:
+        if url.split("://", 1)[0].lower() not in ("memory", "redis", "rediss"):
+            raise ValueError("must be memory:// or redis://host:port/db (or rediss://)")
+        return url
+
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:
@@ -94,3 +122,7 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def has_shared_broker(self) -> bool:
+        return not self.broker_url.lower().startswith("memory")

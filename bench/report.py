@@ -44,12 +44,18 @@ def report(data: dict[str, Any]) -> str:
             f"| {cell['rss_per_reader_kib'] / ref['rss_per_reader_kib']:.2f}x "
             f"| {cell['server_cpu_s']:.2f} s | {cell['loadgen_cpu_s']:.2f} s |"
         )
-    lines += ["", "### P2 end to end (POST → every reader, SQLite with fsync)", ""]
-    lines += ["| N | p50 | p99 | max | complete |", "|---|---|---|---|---|"]
+    lines += ["", "### P2 end to end (an entry every 250 ms → every reader)", ""]
+    lines += [
+        "| server | N | p50 | p99 | max | p99 vs (a) | complete |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for label, cell in _cells(results, "P2 "):
+        _, kind, size = label.split()
+        ref = results[f"P2 websockets {size}"]
         lines.append(
-            f"| {int(label.split('N=')[1]):,} | {cell['p50_ms']:.1f} ms | {cell['p99_ms']:.1f} ms "
-            f"| {cell['max_ms']:.1f} ms | {cell['complete']} |"
+            f"| {NAMES[kind]} | {int(size[2:]):,} | {cell['p50_ms']:.1f} ms "
+            f"| {cell['p99_ms']:.1f} ms | {cell['max_ms']:.1f} ms "
+            f"| {cell['p99_ms'] / ref['p99_ms']:.2f}x | {cell['complete']} |"
         )
     lines += ["", "### P5 slow readers (200 readers, 1% stalled, 3,000 messages at 500/s)", ""]
     lines += [

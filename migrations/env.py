@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.settings import Settings
 from app.storage.db import ensure_sqlite_directory
 from app.storage.models import Base
+
+# Any constant shared by every Liveblog process; names the PostgreSQL advisory lock.
+MIGRATION_LOCK = 0x11FEB106
 
 config = context.config
 target_metadata = Base.metadata
@@ -31,6 +34,10 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together migrate one at a time: the lock is held until this
+            # transaction commits, and the next one then finds the schema already at head.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

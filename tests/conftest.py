@@ -9,6 +9,13 @@ import httpx
 import pytest
 
 from tests.harness import LiveServer, create_token, seconds
+from tests.services import (  # noqa: F401  (fixtures for the tests that need the services)
+    broker_channel,
+    postgres_admin_url,
+    postgres_url,
+    private_redis,
+    redis_url,
+)
 
 _slugs = itertools.count(1)
 

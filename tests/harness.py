@@ -57,15 +57,15 @@ def cli(
     )
 
 
-def create_token(data_dir: Path, name: str = "tests") -> str:
-    result = cli(data_dir, "token", "create", "--name", name)
+def create_token(data_dir: Path, name: str = "tests", env: dict[str, str] | None = None) -> str:
+    result = cli(data_dir, "token", "create", "--name", name, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 
 
-def writer(server: LiveServer, name: str = "tests") -> httpx.AsyncClient:
-    """An HTTP client of `server` holding a fresh API token (use as `async with`)."""
-    token = create_token(server.data_dir, name)
+def writer(server: LiveServer, name: str = "tests", token: str | None = None) -> httpx.AsyncClient:
+    """An HTTP client of `server` holding `token`, or a fresh API token (use as `async with`)."""
+    token = token or create_token(server.data_dir, name, env=server.env)
     return httpx.AsyncClient(
         base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=seconds(10)
     )
@@ -206,6 +206,69 @@ class Subscriber:
 
     async def wait_for_seq(self, seq: int, timeout: float = 5.0) -> None:
         await self.wait_for(lambda s: s.last_seq >= seq, timeout, f"seq {seq}")
+
+
+class ResumingReader:
+    """A reader that, like the page's script, reconnects with `since` when its socket drops,
+    going round the given servers (as a load balancer would send it to a live one)."""
+
+    def __init__(self, servers: list[LiveServer], slug: str) -> None:
+        self.servers = servers
+        self.slug = slug
+        self.events: list[dict[str, Any]] = []
+        self.connections = 0
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+        self._stopping = False
+
+    @property
+    def last_seq(self) -> int:
+        return max((event["seq"] for event in self.events), default=0)
+
+    @property
+    def seqs(self) -> list[int]:
+        return [event["seq"] for event in self.events]
+
+    async def __aenter__(self) -> ResumingReader:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self._connected.wait(), seconds(10))
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            server = self.servers[attempt % len(self.servers)]
+            since = f"?since={self.last_seq}" if self.connections else ""
+            url = f"{server.ws_url}/ws/liveblogs/{self.slug}{since}"
+            try:
+                async with websockets.connect(url, open_timeout=seconds(5)) as socket:
+                    self.connections += 1
+                    self._connected.set()
+                    async for frame in socket:
+                        message = orjson.loads(frame)
+                        if message["type"] != "hello":
+                            self.events.append(message)
+            except (OSError, websockets.WebSocketException, TimeoutError):
+                pass
+            attempt += 1
+            await asyncio.sleep(0.1)
+
+    async def wait_for_seq(self, seq: int, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + seconds(timeout)
+        while self.last_seq < seq:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"timed out waiting for seq {seq}; at {self.last_seq} after "
+                    f"{self.connections} connection(s)"
+                )
+            await asyncio.sleep(0.02)
 
 
 class StalledReader:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from app.broker.base import Broker, Deliver
+from app.broker.base import Broker, Deliver, LinkChanged
 from app.domain.events import Event
 
 
@@ -12,7 +12,8 @@ class MemoryBroker(Broker):
     def __init__(self) -> None:
         self._deliver: Deliver | None = None
 
-    async def start(self, deliver: Deliver) -> None:
+    async def start(self, deliver: Deliver, link_changed: LinkChanged) -> None:
+        # One process: the link never breaks.
         self._deliver = deliver
 
     async def publish(self, event: Event) -> None:

@@ -8,13 +8,19 @@ therefore see every change, in seq order, exactly once, whatever the broker did.
 
 A channel starts by reading its liveblog's head, before any reader takes its own snapshot, so
 nothing published between the two is lost (see `join`).
+
+While the broker's link between processes is down, events published elsewhere may never come.
+The hub then reads the head of every followed liveblog from storage every `watch_interval`
+seconds and fills any channel that is behind; when the link is back it does so once more, for
+what was published before the new subscription began.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from app.domain.events import Event
 from app.domain.resume import Resume
@@ -74,7 +80,15 @@ class Channel:
             self._fan_out(event)
             return
         self._pending.append(event)
+        self._start_fill()
+
+    def _start_fill(self) -> None:
         self._filling = asyncio.create_task(self._fill(), name=f"fill {self.slug}")
+
+    def catch_up_to(self, head: int) -> None:
+        """Storage says the liveblog is at `head`: read what the broker has not delivered."""
+        if self.last_seq is not None and self._filling is None and head > self.last_seq:
+            self._start_fill()
 
     def _fan_out(self, event: Event) -> None:
         message = Outgoing.of(event)  # framed once, for every reader
@@ -146,16 +160,55 @@ class Channel:
 
 
 class Hub:
-    def __init__(self, fetch: FetchChanges) -> None:
+    def __init__(self, fetch: FetchChanges, *, watch_interval: float = 1.0) -> None:
         self._fetch = fetch
+        self._watch_interval = watch_interval
         self._channels: dict[str, Channel] = {}
-        self._starting: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._watching: asyncio.Task[None] | None = None
 
     def deliver(self, event: Event) -> None:
         """The broker's callback: file `event` with its liveblog's channel, if anyone follows it."""
         channel = self._channels.get(event.liveblog)
         if channel is not None:
             channel.deliver(event)
+
+    def link_changed(self, linked: bool) -> None:
+        """The broker's other callback: its link to the other processes broke or came back."""
+        if linked:
+            if self._watching is not None:
+                self._watching.cancel()
+                self._watching = None
+            self._spawn(self._check_heads(), "catch up after the broker link returned")
+        elif self._watching is None:
+            self._watching = asyncio.create_task(self._watch(), name="watch storage")
+
+    @property
+    def watching_storage(self) -> bool:
+        return self._watching is not None
+
+    async def _watch(self) -> None:
+        while True:
+            await self._check_heads()
+            await asyncio.sleep(self._watch_interval)
+
+    async def _check_heads(self) -> None:
+        """One indexed read of each followed liveblog's head; fill the channels behind it."""
+        for channel in list(self._channels.values()):
+            if channel.last_seq is None:
+                continue  # still reading its head: it will be current
+            try:
+                changes = await self._fetch(channel.slug, None)
+            except Exception:
+                log.exception("reading the head of %s failed", channel.slug)
+                continue
+            if changes is not None:
+                channel.catch_up_to(changes.head)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def join(self, slug: str, reader: Reader) -> Channel:
         """Add `reader` to the liveblog's channel; returns once the channel knows its head.
@@ -169,9 +222,7 @@ class Hub:
         channel = self._channels.get(slug)
         if channel is None:
             channel = self._channels[slug] = Channel(slug, self._fetch)
-            task = asyncio.create_task(self._start(channel), name=f"start {slug}")
-            self._starting.add(task)
-            task.add_done_callback(self._starting.discard)
+            self._spawn(self._start(channel), f"start {slug}")
         channel.readers.add(reader)
         try:
             await asyncio.shield(channel.ready)
@@ -201,5 +252,7 @@ class Hub:
             channel.close()
 
     def close(self) -> None:
+        if self._watching is not None:
+            self._watching.cancel()
         for channel in list(self._channels.values()):
             self._forget(channel)

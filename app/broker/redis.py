@@ -1,0 +1,209 @@
+"""Redis pub/sub between processes: every process publishes its committed events to one channel
+(LIVEBLOG_BROKER_CHANNEL + ":events") and delivers what it hears there to its own hub.
+
+- One subscription per process, whatever the number of readers.
+- A process hands its own events to its hub at once (as the memory broker does) and skips their
+  echo from Redis, so its own readers never wait for the Redis hop.
+- Publishing never blocks a write: events go into a bounded queue that one task sends on,
+  pipelined, in order.
+- Pub/sub is at most once. Whenever the subscription breaks, the hub is told the link is down
+  (it then watches storage) and, once resubscribed, that it is up again (it then reads what it
+  missed). A gap while the link is up is noticed by the hub from the sequence numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+import redis.asyncio as redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from app.broker.base import Broker, Deliver, LinkChanged
+from app.domain.events import Event
+
+log = logging.getLogger(__name__)
+
+# Seconds between two subscription attempts while Redis is away: live delivery resumes within
+# about this long (plus one connect) after Redis comes back.
+RECONNECT_DELAY_S = 0.5
+# A subscription is pinged this often; with no answer within PING_TIMEOUT_S it counts as broken
+# (a closed connection is noticed at once; this catches one that hangs).
+PING_INTERVAL_S = 1.0
+PING_TIMEOUT_S = 3.0
+CONNECT_TIMEOUT_S = 1.0
+# Events waiting to go to Redis. Past this (Redis too slow for the write rate) the oldest are
+# dropped; other processes notice the gap and read those changes from storage.
+PUBLISH_QUEUE_MAX = 10_000
+PUBLISH_BATCH_MAX = 256
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(parts.password, "***", 1)))
+
+
+class RedisBroker(Broker):
+    def __init__(self, url: str, channel: str) -> None:
+        self._url = url
+        self._channel = f"{channel}:events"
+        self._origin = uuid.uuid4().hex[:16]  # tells this process's own events apart
+        options: dict[str, Any] = {
+            "socket_connect_timeout": CONNECT_TIMEOUT_S,
+            "socket_timeout": PING_TIMEOUT_S,
+        }
+        self._client = redis.Redis.from_url(url, **options)
+        # No silent reconnects for the subscription: redis-py would resubscribe after a drop
+        # without saying so, hiding the events lost meanwhile. We reconnect ourselves.
+        self._subscriber = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
+        self._deliver: Deliver | None = None
+        self._link_changed: LinkChanged | None = None
+        self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
+        self._linked: bool | None = None  # None until the first attempt has an outcome
+        self._problem: str | None = "not connected yet"
+        self._down_since: float | None = time.time()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # Lifecycle ----------------------------------------------------------------------------------
+
+    async def start(self, deliver: Deliver, link_changed: LinkChanged) -> None:
+        self._deliver = deliver
+        self._link_changed = link_changed
+        first_link = asyncio.get_running_loop().create_future()
+        self._tasks = [
+            asyncio.create_task(self._subscribe_forever(first_link), name="redis subscribe"),
+            asyncio.create_task(self._publish_forever(), name="redis publish"),
+        ]
+        # Serve subscribed when Redis is there; without it, start anyway (writes still work,
+        # the hub watches storage) and keep trying in the background.
+        try:
+            await asyncio.wait_for(asyncio.shield(first_link), CONNECT_TIMEOUT_S * 2)
+        except TimeoutError:
+            if self._linked is None:
+                self._set_linked(False, "no answer at start-up")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        self._deliver = None
+        await self._client.aclose()
+        await self._subscriber.aclose()
+
+    async def check(self) -> str | None:
+        if self._linked:
+            return None
+        since = time.strftime("%H:%M:%S", time.gmtime(self._down_since or time.time()))
+        return (
+            f"Redis at {redacted(self._url)} unreachable since {since} UTC ({self._problem}); "
+            "readers get new entries by polling storage meanwhile"
+        )
+
+    # Publishing -------------------------------------------------------------------------------
+
+    async def publish(self, event: Event) -> None:
+        if self._deliver is not None:
+            # This process's own readers: on the loop's next turn, as the memory broker does.
+            asyncio.get_running_loop().call_soon(self._deliver, event)
+        if not self._linked:
+            return  # the other processes are watching storage; nothing to queue for
+        if self._outbox.qsize() >= PUBLISH_QUEUE_MAX:
+            self._outbox.get_nowait()  # drop the oldest: receivers fill the gap from storage
+        self._outbox.put_nowait(
+            orjson.dumps([self._origin, event.liveblog, event.seq, event.type, event.frame])
+        )
+
+    async def _publish_forever(self) -> None:
+        while True:
+            batch = [await self._outbox.get()]
+            while len(batch) < PUBLISH_BATCH_MAX and not self._outbox.empty():
+                batch.append(self._outbox.get_nowait())
+            while self._linked:
+                try:
+                    async with self._client.pipeline(transaction=False) as pipe:
+                        for payload in batch:
+                            pipe.publish(self._channel, payload)
+                        await pipe.execute()
+                    break
+                except (RedisError, OSError) as error:
+                    # The subscription will notice too and mark the link down; until then,
+                    # try again shortly rather than lose these events while others listen.
+                    log.warning("publishing to Redis failed (%s); retrying", error)
+                    await asyncio.sleep(RECONNECT_DELAY_S / 2)
+
+    # Subscribing ------------------------------------------------------------------------------
+
+    async def _subscribe_forever(self, first_link: asyncio.Future[None]) -> None:
+        while True:
+            pubsub: Any = self._subscriber.pubsub()  # redis-py types PubSub only in part
+            try:
+                await pubsub.subscribe(self._channel)
+                await self._listen(pubsub, first_link)
+            except (RedisError, OSError, TimeoutError) as error:
+                self._set_linked(False, f"{type(error).__name__}: {error}")
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+            await asyncio.sleep(RECONNECT_DELAY_S)
+
+    async def _listen(self, pubsub: Any, first_link: asyncio.Future[None]) -> None:
+        last_heard = time.monotonic()
+        last_ping = 0.0
+        while True:
+            message = await pubsub.get_message(timeout=PING_INTERVAL_S)
+            now = time.monotonic()
+            if message is not None:
+                last_heard = now
+                kind = message["type"]
+                if kind == "subscribe":
+                    if self._linked:  # a reconnect we did not make: events may be lost
+                        raise ConnectionError("the subscription was renewed behind our back")
+                    # Subscribed: from here on nothing published is missed.
+                    self._set_linked(True, None)
+                    if not first_link.done():
+                        first_link.set_result(None)
+                elif kind == "message":
+                    self._receive(message["data"])
+            if now - last_heard > PING_TIMEOUT_S:
+                raise TimeoutError(f"no answer from Redis for {PING_TIMEOUT_S:g}s")
+            if now - last_ping >= PING_INTERVAL_S:
+                last_ping = now
+                await pubsub.ping()
+
+    def _receive(self, data: bytes) -> None:
+        try:
+            origin, slug, seq, kind, frame = orjson.loads(data)
+        except (orjson.JSONDecodeError, ValueError, TypeError):
+            log.warning("ignoring a malformed message on %s", self._channel)
+            return
+        if origin == self._origin or self._deliver is None:
+            return
+        self._deliver(Event(liveblog=slug, seq=seq, type=kind, frame=frame))
+
+    def _set_linked(self, linked: bool, problem: str | None) -> None:
+        self._problem = problem
+        if linked == self._linked:
+            return
+        self._linked = linked
+        if linked:
+            log.info("Redis subscription up (%s)", redacted(self._url))
+            self._down_since = None
+        else:
+            log.warning("Redis subscription lost (%s); watching storage meanwhile", problem)
+            self._down_since = time.time()
+            while not self._outbox.empty():  # others watch storage now; these would be stale
+                self._outbox.get_nowait()
+        if self._link_changed is not None:
+            self._link_changed(linked)

@@ -1,0 +1,69 @@
+"""The same Alembic migrations on SQLite and PostgreSQL: up to head, down to base, up again."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.storage import migrate
+
+TABLES = {"liveblogs", "entries", "api_tokens"}
+
+
+def schema(url: str) -> tuple[set[str], set[str], str | None]:
+    """(tables, index names of entries, alembic revision) as the database reports them."""
+
+    def read(connection: Connection) -> tuple[set[str], set[str], str | None]:
+        inspector = inspect(connection)
+        tables = set(inspector.get_table_names())
+        indexes = (
+            {i["name"] for i in inspector.get_indexes("entries")} if "entries" in tables else set()
+        )
+        revision = None
+        if "alembic_version" in tables:
+            revision = connection.exec_driver_sql(
+                "SELECT version_num FROM alembic_version"
+            ).scalar()
+        return tables - {"alembic_version"}, indexes, revision
+
+    async def run() -> tuple[set[str], set[str], str | None]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(read)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def round_trip(url: str) -> None:
+    migrate.upgrade(url)
+    tables, indexes, revision = schema(url)
+    assert tables == TABLES
+    assert {"ix_entries_pinned", "ix_entries_key_event"} <= indexes
+    assert revision == "0002_pinned_index_order"
+
+    migrate.downgrade(url, "0001_initial")
+    assert schema(url)[2] == "0001_initial"
+
+    migrate.downgrade(url, "base")
+    tables, _, revision = schema(url)
+    assert tables == set() and revision is None
+
+    migrate.upgrade(url)
+    assert schema(url)[0] == TABLES
+
+
+def test_migrations_round_trip_on_sqlite(tmp_path: Path) -> None:
+    round_trip(f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}")
+
+
+@pytest.mark.slow
+def test_migrations_round_trip_on_postgresql(postgres_url: str) -> None:
+    round_trip(postgres_url)
