@@ -63,10 +63,16 @@ class RedisBroker(Broker):
             "socket_connect_timeout": CONNECT_TIMEOUT_S,
             "socket_timeout": PING_TIMEOUT_S,
         }
-        self._client = redis.Redis.from_url(url, **options)
-        # No silent reconnects for the subscription: redis-py would resubscribe after a drop
-        # without saying so, hiding the events lost meanwhile. We reconnect ourselves.
-        self._subscriber = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **options)
+        # No silent reconnects: redis-py would resubscribe after a drop without saying so,
+        # hiding the events lost meanwhile. We reconnect ourselves.
+        no_retry = Retry(NoBackoff(), 0)
+        self._subscriber = redis.Redis.from_url(url, retry=no_retry, **options)
+        # No socket timeout for publishing: with one, redis-py writes through a task (a loop
+        # turn later) and times out the idle reply reader. A Redis that hangs is noticed by the
+        # subscription's pings instead, which restarts the publisher (see _set_linked).
+        self._publisher = redis.Redis.from_url(
+            url, retry=no_retry, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=None
+        )
         self._deliver: Deliver | None = None
         self._link_changed: LinkChanged | None = None
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
@@ -74,6 +80,7 @@ class RedisBroker(Broker):
         self._problem: str | None = "not connected yet"
         self._down_since: float | None = time.time()
         self._tasks: list[asyncio.Task[None]] = []
+        self._publishing: asyncio.Task[None] | None = None
 
     # Lifecycle ----------------------------------------------------------------------------------
 
@@ -82,25 +89,31 @@ class RedisBroker(Broker):
         self._link_changed = link_changed
         first_link = asyncio.get_running_loop().create_future()
         self._tasks = [
-            asyncio.create_task(self._subscribe_forever(first_link), name="redis subscribe"),
-            asyncio.create_task(self._publish_forever(), name="redis publish"),
+            asyncio.create_task(self._subscribe_forever(first_link), name="redis subscribe")
         ]
+        self._start_publisher()
         # Serve subscribed when Redis is there; without it, start anyway (writes still work,
         # the hub watches storage) and keep trying in the background.
         try:
             await asyncio.wait_for(asyncio.shield(first_link), CONNECT_TIMEOUT_S * 2)
-        except TimeoutError:
+        except (TimeoutError, RedisError, OSError):
             if self._linked is None:
                 self._set_linked(False, "no answer at start-up")
 
+    def _start_publisher(self) -> None:
+        if self._publishing is not None:
+            self._publishing.cancel()
+        self._publishing = asyncio.create_task(self._publish_forever(), name="redis publish")
+
     async def stop(self) -> None:
-        for task in self._tasks:
+        tasks = [*self._tasks, *([self._publishing] if self._publishing else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks = []
         self._deliver = None
-        await self._client.aclose()
         await self._subscriber.aclose()
+        await self._publisher.aclose()
 
     async def check(self) -> str | None:
         if self._linked:
@@ -114,34 +127,58 @@ class RedisBroker(Broker):
     # Publishing -------------------------------------------------------------------------------
 
     async def publish(self, event: Event) -> None:
+        # Queued for Redis before this process's own fan-out is scheduled: the publishing task
+        # wakes first on the loop's next turn and writes to Redis before the (long) local fan-out
+        # runs, so the other processes start theirs at about the same time.
+        if self._linked:
+            if self._outbox.qsize() >= PUBLISH_QUEUE_MAX:
+                self._outbox.get_nowait()  # drop the oldest: receivers fill the gap from storage
+            self._outbox.put_nowait(
+                orjson.dumps([self._origin, event.liveblog, event.seq, event.type, event.frame])
+            )
+        # Otherwise the other processes are watching storage: nothing to queue for.
         if self._deliver is not None:
             # This process's own readers: on the loop's next turn, as the memory broker does.
             asyncio.get_running_loop().call_soon(self._deliver, event)
-        if not self._linked:
-            return  # the other processes are watching storage; nothing to queue for
-        if self._outbox.qsize() >= PUBLISH_QUEUE_MAX:
-            self._outbox.get_nowait()  # drop the oldest: receivers fill the gap from storage
-        self._outbox.put_nowait(
-            orjson.dumps([self._origin, event.liveblog, event.seq, event.type, event.frame])
-        )
 
     async def _publish_forever(self) -> None:
+        """Send queued events on one connection, without waiting for Redis' replies between
+        batches: while this process's loop is busy fanning out to its own readers, a wait for
+        each reply would cost one fan-out per round trip and hold the others' readers back."""
+        pool: Any = self._publisher.connection_pool  # redis-py types its pool only in part
         while True:
-            batch = [await self._outbox.get()]
-            while len(batch) < PUBLISH_BATCH_MAX and not self._outbox.empty():
-                batch.append(self._outbox.get_nowait())
-            while self._linked:
-                try:
-                    async with self._client.pipeline(transaction=False) as pipe:
-                        for payload in batch:
-                            pipe.publish(self._channel, payload)
-                        await pipe.execute()
-                    break
-                except (RedisError, OSError) as error:
-                    # The subscription will notice too and mark the link down; until then,
-                    # try again shortly rather than lose these events while others listen.
-                    log.warning("publishing to Redis failed (%s); retrying", error)
-                    await asyncio.sleep(RECONNECT_DELAY_S / 2)
+            connection: Any = None
+            replies: asyncio.Task[None] | None = None
+            try:
+                connection = await pool.get_connection("PUBLISH")
+                replies = asyncio.create_task(self._discard_replies(connection))
+                while True:
+                    batch = [await self._outbox.get()]
+                    while len(batch) < PUBLISH_BATCH_MAX and not self._outbox.empty():
+                        batch.append(self._outbox.get_nowait())
+                    if replies.done():
+                        replies.result()  # the connection broke: raise why
+                    commands = [("PUBLISH", self._channel, payload) for payload in batch]
+                    # Written at once (no socket timeout, so no task in between).
+                    await connection.send_packed_command(
+                        connection.pack_commands(commands), check_health=False
+                    )
+            except (RedisError, OSError) as error:
+                # Events in flight may be lost; the receiving hubs notice the gap (or, if the
+                # subscription broke too, watch storage).
+                log.warning("publishing to Redis failed (%s); reconnecting", error)
+            finally:
+                if replies is not None:
+                    replies.cancel()
+                if connection is not None:
+                    await connection.disconnect()
+                    await pool.release(connection)
+            await asyncio.sleep(RECONNECT_DELAY_S)
+
+    @staticmethod
+    async def _discard_replies(connection: Any) -> None:
+        while True:
+            await connection.read_response()  # subscriber counts; nothing to do with them
 
     # Subscribing ------------------------------------------------------------------------------
 
@@ -166,21 +203,31 @@ class RedisBroker(Broker):
             now = time.monotonic()
             if message is not None:
                 last_heard = now
-                kind = message["type"]
-                if kind == "subscribe":
-                    if self._linked:  # a reconnect we did not make: events may be lost
-                        raise ConnectionError("the subscription was renewed behind our back")
-                    # Subscribed: from here on nothing published is missed.
-                    self._set_linked(True, None)
-                    if not first_link.done():
-                        first_link.set_result(None)
-                elif kind == "message":
-                    self._receive(message["data"])
-            if now - last_heard > PING_TIMEOUT_S:
-                raise TimeoutError(f"no answer from Redis for {PING_TIMEOUT_S:g}s")
+                self._handle(message, first_link)
+            elif now - last_heard > PING_TIMEOUT_S:
+                # Silence, or was this process too busy to read (a connect storm)? Ask once
+                # more and give Redis the whole timeout to answer before giving up on it.
+                await pubsub.ping()
+                message = await pubsub.get_message(timeout=PING_TIMEOUT_S)
+                if message is None:
+                    raise TimeoutError(f"no answer from Redis for {PING_TIMEOUT_S:g}s")
+                last_heard = time.monotonic()
+                self._handle(message, first_link)
             if now - last_ping >= PING_INTERVAL_S:
                 last_ping = now
                 await pubsub.ping()
+
+    def _handle(self, message: dict[str, Any], first_link: asyncio.Future[None]) -> None:
+        kind = message["type"]
+        if kind == "message":
+            self._receive(message["data"])
+        elif kind == "subscribe":
+            if self._linked:  # a reconnect we did not make: events may have been lost
+                raise ConnectionError("the subscription was renewed behind our back")
+            # Subscribed: from here on nothing published is missed.
+            self._set_linked(True, None)
+            if not first_link.done():
+                first_link.set_result(None)
 
     def _receive(self, data: bytes) -> None:
         try:
@@ -205,5 +252,7 @@ class RedisBroker(Broker):
             self._down_since = time.time()
             while not self._outbox.empty():  # others watch storage now; these would be stale
                 self._outbox.get_nowait()
+            if self._publishing is not None:  # its connection may hang: start afresh
+                self._start_publisher()
         if self._link_changed is not None:
             self._link_changed(linked)
