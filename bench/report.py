@@ -71,11 +71,15 @@ def report(data: dict[str, Any]) -> str:
             f"| {cell['stalled_dropped']:.0f} | {cell['rss_growth_mib']:.2f} MiB |"
         )
     lines += ["", "### P6 ingest (SQLite, fsync on every commit)", ""]
-    lines += ["| run | POSTs/s | POST p50 | POST p99 |", "|---|---|---|---|"]
+    lines += [
+        "| run | POSTs/s | POST p50 | POST p99 | server CPU per POST | load-gen CPU per POST |",
+        "|---|---|---|---|---|---|",
+    ]
     for label, cell in _cells(results, "P6 "):
         lines.append(
             f"| {label[3:]} | {cell['posts_per_s']:.0f} | {cell['post_p50_ms']:.1f} ms "
-            f"| {cell['post_p99_ms']:.1f} ms |"
+            f"| {cell['post_p99_ms']:.1f} ms | {cell['server_cpu_ms_per_post']:.2f} ms "
+            f"| {cell['loadgen_cpu_ms_per_post']:.2f} ms |"
         )
     lines += ["", "### P8 connect storm", ""]
     lines += ["| server | readers | all connected and caught up | complete |", "|---|---|---|---|"]
@@ -93,6 +97,25 @@ def report(data: dict[str, Any]) -> str:
         lines.append(
             f"| {int(label.split('=')[1]):,} | {cell['first_page_ms']:.1f} ms "
             f"| {cell['older_page_ms']:.1f} ms | {cell['catch_up_100_ms']:.1f} ms |"
+        )
+    lines += ["", "### Scale-out: two processes + Redis against one process", ""]
+    lines += [
+        "| setup | readers | p50 | p99 | max | p99 vs one process "
+        "| p50 on A (publisher) | p50 on B (through Redis) | complete |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, cell in _cells(results, "two processes "):
+        size = label.split()[-1]
+        one = results[f"P1 liveblog {size}"]
+        lines.append(
+            f"| one process | {int(size[2:]):,} | {one['p50_ms']:.1f} ms | {one['p99_ms']:.1f} ms "
+            f"| {one['max_ms']:.1f} ms | 1.00x | | | {one['complete']} |"
+        )
+        lines.append(
+            f"| two processes, half the readers on each | {int(size[2:]):,} "
+            f"| {cell['p50_ms']:.1f} ms | {cell['p99_ms']:.1f} ms | {cell['max_ms']:.1f} ms "
+            f"| {cell['p99_ms'] / one['p99_ms']:.2f}x | {cell['local_p50_ms']:.1f} ms "
+            f"| {cell['remote_p50_ms']:.1f} ms | {cell['complete']} |"
         )
     lines += ["", "### Targets", "", "| target | measured | met |", "|---|---|---|"]
     for check in data["targets"]:
