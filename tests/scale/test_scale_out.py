@@ -26,6 +26,17 @@ def start_pair(start: StartServer, **settings: Any) -> tuple[LiveServer, LiveSer
     return start(**settings), start(**settings)
 
 
+@asynccontextmanager
+async def writers(
+    a: LiveServer, b: LiveServer
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+    """An HTTP client of each server, holding one token (stored once, valid on both)."""
+    async with writer(a) as to_a:
+        token = to_a.headers["Authorization"].removeprefix("Bearer ")
+        async with writer(b, token=token) as to_b:
+            yield to_a, to_b
+
+
 async def new_liveblog(client: httpx.AsyncClient, slug: str = "summit") -> str:
     response = await client.post("/api/liveblogs", json={"slug": slug, "title": "Summit"})
     assert response.status_code == 201, response.text
@@ -73,43 +84,39 @@ async def test_readers_on_either_process_get_entries_posted_through_both(
         broker_url=redis_url,
         broker_channel=broker_channel,
     )
-    async with writer(a) as to_a:
-        token = to_a.headers["Authorization"].removeprefix("Bearer ")
-        async with writer(b, token=token) as to_b:
-            slug = await new_liveblog(to_a)
-            posted: dict[int, tuple[str, float]] = {}
+    async with writers(a, b) as (to_a, to_b):
+        slug = await new_liveblog(to_a)
+        posted: dict[int, tuple[str, float]] = {}
 
-            async def poster(client: httpx.AsyncClient, name: str, count: int) -> None:
-                for n in range(count):
-                    seq, at = await post_entry(client, slug, f"{name} {n}")
-                    posted[seq] = (name, at)
+        async def poster(client: httpx.AsyncClient, name: str, count: int) -> None:
+            for n in range(count):
+                seq, at = await post_entry(client, slug, f"{name} {n}")
+                posted[seq] = (name, at)
 
-            async with subscribed([a, a, b, b], slug) as readers:
-                await asyncio.gather(
-                    poster(to_a, "A", 15), poster(to_a, "A", 15), poster(to_b, "B", 15),
-                    poster(to_b, "B", 15),
-                )  # fmt: skip
-                total = len(posted)
-                assert sorted(posted) == list(range(1, total + 1))  # unique, gap-free seqs
-                for reader in readers:
-                    await reader.wait_for_seq(total, timeout=10)
+        async with subscribed([a, a, b, b], slug) as readers:
+            await asyncio.gather(
+                poster(to_a, "A", 15), poster(to_a, "A", 15), poster(to_b, "B", 15),
+                poster(to_b, "B", 15),
+            )  # fmt: skip
+            total = len(posted)
+            assert sorted(posted) == list(range(1, total + 1))  # unique, gap-free seqs
             for reader in readers:
-                assert_exactly_once_in_order([e["seq"] for e in reader.events], total)
-                assert {e["type"] for e in reader.events} == {"entry.created"}
+                await reader.wait_for_seq(total, timeout=10)
+        for reader in readers:
+            assert_exactly_once_in_order([e["seq"] for e in reader.events], total)
+            assert {e["type"] for e in reader.events} == {"entry.created"}
 
-            # Latency across processes: posted through one, read on the other.
-            crossings = [
-                received_at(reader, seq) - at
-                for reader, server_name in zip(readers, "AABB", strict=True)
-                for seq, (posted_to, at) in posted.items()
-                if posted_to != server_name
-            ]
-            assert max(crossings) < seconds(1.0), f"slowest crossing {max(crossings):.3f}s"
+        # Latency across processes: posted through one, read on the other.
+        crossings = [
+            received_at(reader, seq) - at
+            for reader, server_name in zip(readers, "AABB", strict=True)
+            for seq, (posted_to, at) in posted.items()
+            if posted_to != server_name
+        ]
+        assert max(crossings) < seconds(1.0), f"slowest crossing {max(crossings):.3f}s"
 
-            stored = await to_b.get(
-                f"/api/liveblogs/{slug}/entries", params={"since": 0, "limit": 100}
-            )
-            assert [e["seq"] for e in stored.json()["entries"]] == list(range(1, total + 1))
+        stored = await to_b.get(f"/api/liveblogs/{slug}/entries", params={"since": 0, "limit": 100})
+        assert [e["seq"] for e in stored.json()["entries"]] == list(range(1, total + 1))
 
 
 async def wait_ready(
@@ -140,41 +147,39 @@ async def test_redis_outage_loses_nothing(
         broker_url=private_redis.url,
         broker_fallback_poll_seconds=poll,
     )
-    async with writer(a) as to_a:
-        token = to_a.headers["Authorization"].removeprefix("Bearer ")
-        async with writer(b, token=token) as to_b:
-            await new_liveblog(to_a)
-            async with subscribed([a, b], "summit") as (on_a, on_b):
-                other = {"A": on_b, "B": on_a}
-                clients = {"A": to_a, "B": to_b}
+    async with writers(a, b) as (to_a, to_b):
+        await new_liveblog(to_a)
+        async with subscribed([a, b], "summit") as (on_a, on_b):
+            other = {"A": on_b, "B": on_a}
+            clients = {"A": to_a, "B": to_b}
 
-                async def post_and_time(name: str, n: int) -> float:
-                    """Seconds until the entry posted through `name` reaches the other side."""
-                    seq, at = await post_entry(clients[name], "summit", f"{name} {n}")
-                    await other[name].wait_for_seq(seq, timeout=poll + 5)
-                    return received_at(other[name], seq) - at
+            async def post_and_time(name: str, n: int) -> float:
+                """Seconds until the entry posted through `name` reaches the other side."""
+                seq, at = await post_entry(clients[name], "summit", f"{name} {n}")
+                await other[name].wait_for_seq(seq, timeout=poll + 5)
+                return received_at(other[name], seq) - at
 
-                for n in range(3):
-                    assert await post_and_time("AB"[n % 2], n) < seconds(1.0)
+            for n in range(3):
+                assert await post_and_time("AB"[n % 2], n) < seconds(1.0)
 
-                private_redis.stop()
-                _, body = await wait_ready(a, ready=False, timeout=5)
-                assert "broker" in body["detail"] and "Redis" in body["detail"]
-                outage = [await post_and_time("AB"[n % 2], n) for n in range(3, 9)]
-                # Delivered by the storage watch: within one poll interval (and a query).
-                assert max(outage) < seconds(poll + 1.0), outage
+            private_redis.stop()
+            _, body = await wait_ready(a, ready=False, timeout=5)
+            assert "broker" in body["detail"] and "Redis" in body["detail"]
+            outage = [await post_and_time("AB"[n % 2], n) for n in range(3, 9)]
+            # Delivered by the storage watch: within one poll interval (and a query).
+            assert max(outage) < seconds(poll + 1.0), outage
 
-                private_redis.start()
-                back_a, _ = await wait_ready(a, ready=True, timeout=5)
-                back_b, _ = await wait_ready(b, ready=True, timeout=5)
-                assert max(back_a, back_b) < seconds(2.0)
-                after = [await post_and_time("AB"[n % 2], n) for n in range(9, 13)]
-                # Live again: the watch alone would take up to `poll` seconds for most of them.
-                assert max(after) < seconds(0.5), after
+            private_redis.start()
+            back_a, _ = await wait_ready(a, ready=True, timeout=5)
+            back_b, _ = await wait_ready(b, ready=True, timeout=5)
+            assert max(back_a, back_b) < seconds(2.0)
+            after = [await post_and_time("AB"[n % 2], n) for n in range(9, 13)]
+            # Live again: the watch alone would take up to `poll` seconds for most of them.
+            assert max(after) < seconds(0.5), after
 
-                for reader in (on_a, on_b):
-                    await reader.wait_for_seq(13)
-                    assert_exactly_once_in_order([e["seq"] for e in reader.events], 13)
+            for reader in (on_a, on_b):
+                await reader.wait_for_seq(13)
+                assert_exactly_once_in_order([e["seq"] for e in reader.events], 13)
 
 
 async def test_readers_of_a_killed_process_resume_on_the_other(
@@ -188,30 +193,28 @@ async def test_readers_of_a_killed_process_resume_on_the_other(
         broker_url=redis_url,
         broker_channel=broker_channel,
     )
-    async with writer(a) as to_a:
-        token = to_a.headers["Authorization"].removeprefix("Bearer ")
-        async with writer(b, token=token) as to_b:
-            slug = await new_liveblog(to_a)
-            readers = [ResumingReader([a, b], slug) for _ in range(3)]
-            for reader in readers:
-                await reader.__aenter__()
-            for n in range(5):
-                await post_entry(to_a, slug, f"before {n}")
+    async with writers(a, b) as (to_a, to_b):
+        slug = await new_liveblog(to_a)
+        readers = [ResumingReader([a, b], slug) for _ in range(3)]
+        for reader in readers:
+            await reader.__aenter__()
+        for n in range(5):
+            await post_entry(to_a, slug, f"before {n}")
 
-            async def keep_posting() -> None:
-                for n in range(20):
-                    await post_entry(to_b, slug, f"through B {n}")
-                    await asyncio.sleep(0.03)
+        async def keep_posting() -> None:
+            for n in range(20):
+                await post_entry(to_b, slug, f"through B {n}")
+                await asyncio.sleep(0.03)
 
-            posting = asyncio.create_task(keep_posting())
-            await asyncio.sleep(0.2)
-            a.kill()
-            await posting
-            for reader in readers:
-                await reader.wait_for_seq(25)
-                assert_exactly_once_in_order(reader.seqs, 25)
-                assert reader.connections == 2  # A, then B
-                await reader.__aexit__()
+        posting = asyncio.create_task(keep_posting())
+        await asyncio.sleep(0.2)
+        a.kill()
+        await posting
+        for reader in readers:
+            await reader.wait_for_seq(25)
+            assert_exactly_once_in_order(reader.seqs, 25)
+            assert reader.connections == 2  # A, then B
+            await reader.__aexit__()
 
 
 def test_workers_need_a_shared_broker(tmp_path: Path) -> None:
