@@ -183,10 +183,6 @@ class Hub:
         elif self._watching is None:
             self._watching = asyncio.create_task(self._watch(), name="watch storage")
 
-    @property
-    def watching_storage(self) -> bool:
-        return self._watching is not None
-
     async def _watch(self) -> None:
         while True:
             await self._check_heads()

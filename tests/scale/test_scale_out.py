@@ -26,6 +26,19 @@ def start_pair(start: StartServer, **settings: Any) -> tuple[LiveServer, LiveSer
     return start(**settings), start(**settings)
 
 
+@pytest.fixture
+def pair(
+    isolated_server: StartServer, postgres_url: str, redis_url: str, broker_channel: str
+) -> tuple[LiveServer, LiveServer]:
+    """Processes A and B sharing this test's PostgreSQL database and the shared Redis."""
+    return start_pair(
+        isolated_server,
+        database_url=postgres_url,
+        broker_url=redis_url,
+        broker_channel=broker_channel,
+    )
+
+
 @asynccontextmanager
 async def writers(
     a: LiveServer, b: LiveServer
@@ -74,16 +87,11 @@ def assert_exactly_once_in_order(seqs: list[int], last: int) -> None:
 
 
 async def test_readers_on_either_process_get_entries_posted_through_both(
-    isolated_server: StartServer, postgres_url: str, redis_url: str, broker_channel: str
+    pair: tuple[LiveServer, LiveServer],
 ) -> None:
     """Concurrent posters on A and B: every reader on either gets all of them, in seq order,
     once; seqs are gap-free in storage; an entry posted to one reaches the other within 1 s."""
-    a, b = start_pair(
-        isolated_server,
-        database_url=postgres_url,
-        broker_url=redis_url,
-        broker_channel=broker_channel,
-    )
+    a, b = pair
     async with writers(a, b) as (to_a, to_b):
         slug = await new_liveblog(to_a)
         posted: dict[int, tuple[str, float]] = {}
@@ -183,16 +191,11 @@ async def test_redis_outage_loses_nothing(
 
 
 async def test_readers_of_a_killed_process_resume_on_the_other(
-    isolated_server: StartServer, postgres_url: str, redis_url: str, broker_channel: str
+    pair: tuple[LiveServer, LiveServer],
 ) -> None:
     """SIGKILL of A while entries keep coming through B: A's readers reconnect to B with
     `since` and end with every entry exactly once, in order."""
-    a, b = start_pair(
-        isolated_server,
-        database_url=postgres_url,
-        broker_url=redis_url,
-        broker_channel=broker_channel,
-    )
+    a, b = pair
     async with writers(a, b) as (to_a, to_b):
         slug = await new_liveblog(to_a)
         readers = [ResumingReader([a, b], slug) for _ in range(3)]
