@@ -5,14 +5,18 @@ Hierarchy (each carries its HTTP status):
     LiveblogError
     ├── BadRequest            400
     ├── Unauthorized          401
+    ├── Forbidden             403  + `required_scope` or `liveblog`
     ├── NotFound              404
     ├── Conflict              409
+    ├── PreconditionFailed    412  + `current_version`, `current`
     ├── PayloadTooLarge       413
-    └── Unprocessable         422
+    ├── Unprocessable         422
+    ├── PreconditionRequired  428
+    └── TooManyRequests       429  + Retry-After
 
 All are rendered as RFC 9457 problem details (`application/problem+json`):
-`{"type", "title", "status", "detail", "errors"?}`. Request validation errors and unknown routes
-use the same shape, so a client parses one format whatever went wrong.
+`{"type", "title", "status", "detail", "errors"?, ...extension members}`. Request validation
+errors and unknown routes use the same shape, so a client parses one format whatever went wrong.
 """
 
 from __future__ import annotations
@@ -36,10 +40,17 @@ PROBLEM_JSON = "application/problem+json"
 class LiveblogError(Exception):
     status: int = 500
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers
+        self.extra = extra  # RFC 9457 extension members, added to the body
 
 
 class BadRequest(LiveblogError):
@@ -53,12 +64,31 @@ class Unauthorized(LiveblogError):
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="liveblog"'})
 
 
+class Forbidden(LiveblogError):
+    """A valid credential asked for something outside what it may do."""
+
+    status = 403
+
+
 class NotFound(LiveblogError):
     status = 404
 
 
 class Conflict(LiveblogError):
     status = 409
+
+
+class PreconditionFailed(LiveblogError):
+    """If-Match named a version that is no longer current; the body shows the current one."""
+
+    status = 412
+
+    def __init__(self, detail: str, *, current_version: int, current: Mapping[str, Any]) -> None:
+        super().__init__(
+            detail,
+            headers={"ETag": f'"{current_version}"'},
+            extra={"current_version": current_version, "current": current},
+        )
 
 
 class PayloadTooLarge(LiveblogError):
@@ -69,13 +99,21 @@ class Unprocessable(LiveblogError):
     status = 422
 
 
-def problem(
+class PreconditionRequired(LiveblogError):
+    status = 428
+
+
+class TooManyRequests(LiveblogError):
+    status = 429
+
+
+def problem_body(
     status: int,
     detail: str,
     *,
     errors: list[dict[str, Any]] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
+    extra: Mapping[str, Any] | None = None,
+) -> bytes:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
@@ -84,7 +122,26 @@ def problem(
     }
     if errors:
         body["errors"] = errors
-    return Response(orjson.dumps(body), status, headers=headers, media_type=PROBLEM_JSON)
+    if extra:
+        body.update(extra)
+    return orjson.dumps(body)
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Response:
+    body = problem_body(status, detail, errors=errors, extra=extra)
+    return Response(body, status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def error_body(error: LiveblogError) -> bytes:
+    """What a client receives for `error`: also what an Idempotency-Key stores to replay."""
+    return problem_body(error.status, error.detail, extra=error.extra)
 
 
 def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
@@ -101,7 +158,7 @@ def _field_errors(error: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _on_liveblog_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, LiveblogError)
-    return problem(error.status, error.detail, headers=error.headers)
+    return Response(error_body(error), error.status, headers=error.headers, media_type=PROBLEM_JSON)
 
 
 async def _on_validation_error(_request: Request, error: Exception) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,15 +13,18 @@ from starlette.middleware.cors import CORSMiddleware
 
 from app import __version__, errors
 from app.api import entries as entries_api, liveblogs as liveblogs_api, ops
+from app.api.responses import on_replayed
+from app.auth.tokens import TokenCheck
 from app.broker import create_broker
 from app.limits import RequestSizeLimit
+from app.ratelimit import WriteLimiter
 from app.realtime import websocket
 from app.realtime.hub import Hub
 from app.realtime.websocket import LiveConnections
 from app.services.changes import ChangeSet, read_changes
 from app.services.entries import EntryService
+from app.services.idempotency import Replayed, sweep_expired_keys
 from app.services.liveblogs import LiveblogService
-from app.services.tokens import TokenCheck
 from app.settings import Settings
 from app.storage.db import Database
 from app.web import pages
@@ -47,13 +51,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.broker = broker
         state.hub = hub
         state.tokens = TokenCheck(db, settings.token_cache_seconds)
+        state.write_limiter = WriteLimiter(
+            settings.write_rate,
+            settings.write_burst,
+            redis_url=settings.broker_url if settings.has_shared_broker else None,
+            prefix=settings.broker_channel,
+        )
         state.liveblogs = LiveblogService(db, broker)
         state.entries = EntryService(db, broker, max_body_bytes=settings.max_entry_body_bytes)
         state.live = LiveConnections(fetch_changes, hub, settings)
         state.templates = pages.build_templates()
+        sweeper = asyncio.create_task(sweep_expired_keys(db), name="idempotency-key sweep")
         try:
             yield
         finally:
+            sweeper.cancel()
             hub.close()
             await broker.stop()
             await db.dispose()
@@ -65,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_exception_handler(Replayed, on_replayed)
     app.include_router(liveblogs_api.router)
     app.include_router(entries_api.router)
     app.include_router(ops.router)

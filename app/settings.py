@@ -102,7 +102,31 @@ class Settings(BaseSettings):
         default=10.0,
         ge=0,
         description="Seconds a process trusts an API token it has checked, so a revoked token "
-        "stops working within this time (0: check storage on every write).",
+        "stops working within this time (0: check storage on every write). Expiry is exact.",
+    )
+
+    # Writes (see README "Trust")
+    write_rate: float = Field(
+        default=50.0,
+        ge=0,
+        description="Writes per second one API token may make, on average (0: no limit). "
+        "Shared by every process through Redis when the broker is redis://.",
+    )
+    write_burst: int = Field(
+        default=200,
+        ge=1,
+        description="Writes one API token may make at once before the rate applies (room for "
+        "a CMS back-filling a liveblog).",
+    )
+    idempotency_ttl_seconds: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="Seconds an Idempotency-Key and its stored response are kept.",
+    )
+    require_if_match: bool = Field(
+        default=False,
+        description="Refuse PATCH and DELETE without If-Match (428), so no tool can overwrite "
+        "an edit it has not seen.",
     )
 
     @field_validator("broker_url")

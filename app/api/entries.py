@@ -1,23 +1,44 @@
-"""REST: entries of a liveblog."""
+"""REST: entries of a liveblog, and their revisions."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from app.api.deps import Entries, Writer
-from app.api.responses import json_response
-from app.api.schemas import EntryCreate, EntryList, EntryOut, EntryPatch
+from app.api.deps import (
+    Entries,
+    NewsroomReader,
+    OptionalIdempotencyKey,
+    Precondition,
+    Publisher,
+)
+from app.api.responses import json_response, problems, reply_response, versioned
+from app.api.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, RevisionList
+from app.domain.model import Entry
+from app.errors import Forbidden
+from app.services.idempotency import Reply
 
 router = APIRouter(prefix="/api/liveblogs/{slug}/entries", tags=["entries"])
 
 PAGE_LIMIT_MAX = 100
 
 
-@router.post("", status_code=201, response_model=EntryOut)
-async def create_entry(slug: str, body: EntryCreate, _writer: Writer, service: Entries) -> Response:
+def _created(slug: str, entry: Entry) -> Reply:
+    return versioned(entry.as_json(), 201, Location=f"/api/liveblogs/{slug}/entries/{entry.id}")
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=EntryOut,
+    responses=problems(400, 401, 403, 404, 413, 422, 429),
+)
+async def create_entry(
+    slug: str, body: EntryCreate, caller: Publisher, key: OptionalIdempotencyKey, service: Entries
+) -> Response:
     entry = await service.create(
         slug,
         title=body.title,
@@ -25,13 +46,13 @@ async def create_entry(slug: str, body: EntryCreate, _writer: Writer, service: E
         author=body.author,
         pinned=body.pinned,
         key_event=body.key_event,
+        by=caller,
+        once=key.guard(partial(_created, slug)) if key else None,
     )
-    return json_response(
-        entry.as_json(), 201, headers={"Location": f"/api/liveblogs/{slug}/entries/{entry.id}"}
-    )
+    return reply_response(_created(slug, entry))
 
 
-@router.get("", response_model=EntryList)
+@router.get("", response_model=EntryList, responses=problems(404, 409, 422))
 async def list_entries(
     slug: str,
     service: Entries,
@@ -69,19 +90,73 @@ async def list_entries(
     )
 
 
-@router.get("/{entry_id}", response_model=EntryOut)
+@router.get("/{entry_id}", response_model=EntryOut, responses=problems(404, 422))
 async def get_entry(slug: str, entry_id: int, service: Entries) -> Response:
-    return json_response((await service.get(slug, entry_id)).as_json())
+    """The entry, with its version as `ETag` (send it back in If-Match to edit safely)."""
+    return reply_response(versioned((await service.get(slug, entry_id)).as_json()))
 
 
-@router.patch("/{entry_id}", response_model=EntryOut)
+@router.patch(
+    "/{entry_id}",
+    response_model=EntryOut,
+    responses=problems(400, 401, 403, 404, 409, 412, 413, 422, 428, 429),
+)
 async def update_entry(
-    slug: str, entry_id: int, body: EntryPatch, _writer: Writer, service: Entries
+    slug: str,
+    entry_id: int,
+    body: EntryPatch,
+    caller: Publisher,
+    if_match: Precondition,
+    service: Entries,
 ) -> Response:
-    entry = await service.update(slug, entry_id, body.model_dump(exclude_unset=True))
-    return json_response(entry.as_json())
+    """Change some fields. With If-Match, only if nobody changed the entry since (else 412)."""
+    entry = await service.update(
+        slug, entry_id, body.model_dump(exclude_unset=True), by=caller, if_match=if_match
+    )
+    return reply_response(versioned(entry.as_json()))
 
 
-@router.delete("/{entry_id}", response_model=EntryOut)
-async def delete_entry(slug: str, entry_id: int, _writer: Writer, service: Entries) -> Response:
-    return json_response((await service.delete(slug, entry_id)).as_json())
+@router.delete(
+    "/{entry_id}",
+    response_model=EntryOut,
+    responses=problems(400, 401, 403, 404, 412, 422, 428, 429),
+)
+async def delete_entry(
+    slug: str,
+    entry_id: int,
+    caller: Publisher,
+    if_match: Precondition,
+    service: Entries,
+    purge: Annotated[
+        bool,
+        Query(
+            description="Also erase the entry's revisions (a legal takedown; admin tokens only). "
+            "One `purged` revision records who did it and when."
+        ),
+    ] = False,
+) -> Response:
+    """Replace the entry by a tombstone (readers get `entry.deleted`); revisions are kept."""
+    if purge:
+        caller.require_admin("purging an entry's history")
+    entry = await service.delete(slug, entry_id, by=caller, if_match=if_match, purge=purge)
+    return reply_response(versioned(entry.as_json()))
+
+
+@router.get(
+    "/{entry_id}/revisions",
+    response_model=RevisionList,
+    responses=problems(401, 403, 404, 422),
+)
+async def list_revisions(
+    slug: str, entry_id: int, caller: NewsroomReader, service: Entries
+) -> Response:
+    """Who changed the entry, when, and what: every stored change, oldest first."""
+    entry, revisions = await service.revisions(slug, entry_id)
+    if entry.deleted and not caller.is_admin:
+        raise Forbidden(
+            "A deleted entry's revisions are kept for admin tokens only.",
+            extra={"required_scope": "admin"},
+        )
+    return json_response(
+        {"entry_id": entry.id, "revisions": [revision.as_json() for revision in revisions]}
+    )

@@ -2,22 +2,52 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from app.api.deps import Liveblogs, Writer
-from app.api.responses import json_response
+from app.api.deps import (
+    Liveblogs,
+    OptionalIdempotencyKey,
+    Precondition,
+    admin_writer,
+)
+from app.api.responses import json_response, problems, reply_response, versioned
 from app.api.schemas import LiveblogCreate, LiveblogList, LiveblogOut, LiveblogPatch
+from app.auth.principal import Principal
+from app.domain.model import Liveblog
+from app.services.idempotency import Reply
 
 router = APIRouter(prefix="/api/liveblogs", tags=["liveblogs"])
 
+Creator = Annotated[Principal, Depends(admin_writer("creating a liveblog"))]
+Editor = Annotated[
+    Principal, Depends(admin_writer("changing a liveblog (title, description, status)"))
+]
 
-@router.post("", status_code=201, response_model=LiveblogOut)
-async def create_liveblog(body: LiveblogCreate, _writer: Writer, service: Liveblogs) -> Response:
-    liveblog = await service.create(slug=body.slug, title=body.title, description=body.description)
-    return json_response(
-        liveblog.as_json(), 201, headers={"Location": f"/api/liveblogs/{liveblog.slug}"}
+
+def _created(liveblog: Liveblog) -> Reply:
+    return versioned(liveblog.as_json(), 201, Location=f"/api/liveblogs/{liveblog.slug}")
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=LiveblogOut,
+    responses=problems(400, 401, 403, 409, 413, 422, 429),
+)
+async def create_liveblog(
+    body: LiveblogCreate, caller: Creator, key: OptionalIdempotencyKey, service: Liveblogs
+) -> Response:
+    liveblog = await service.create(
+        slug=body.slug,
+        title=body.title,
+        description=body.description,
+        by=caller,
+        once=key.guard(_created) if key else None,
     )
+    return reply_response(_created(liveblog))
 
 
 @router.get("", response_model=LiveblogList)
@@ -25,14 +55,21 @@ async def list_liveblogs(service: Liveblogs) -> Response:
     return json_response({"liveblogs": [liveblog.as_json() for liveblog in await service.list()]})
 
 
-@router.get("/{slug}", response_model=LiveblogOut)
+@router.get("/{slug}", response_model=LiveblogOut, responses=problems(404))
 async def get_liveblog(slug: str, service: Liveblogs) -> Response:
-    return json_response((await service.get(slug)).as_json())
+    """The liveblog, with the version of its own fields as `ETag` (for If-Match)."""
+    return reply_response(versioned((await service.get(slug)).as_json()))
 
 
-@router.patch("/{slug}", response_model=LiveblogOut)
+@router.patch(
+    "/{slug}",
+    response_model=LiveblogOut,
+    responses=problems(400, 401, 403, 404, 412, 413, 422, 428, 429),
+)
 async def update_liveblog(
-    slug: str, body: LiveblogPatch, _writer: Writer, service: Liveblogs
+    slug: str, body: LiveblogPatch, caller: Editor, if_match: Precondition, service: Liveblogs
 ) -> Response:
-    liveblog = await service.update(slug, body.model_dump(exclude_unset=True))
-    return json_response(liveblog.as_json())
+    liveblog = await service.update(
+        slug, body.model_dump(exclude_unset=True), by=caller, if_match=if_match
+    )
+    return reply_response(versioned(liveblog.as_json()))

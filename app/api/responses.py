@@ -1,12 +1,80 @@
-"""JSON responses rendered with orjson from the domain's own `as_json()` dicts."""
+"""JSON responses rendered with orjson from the domain's own `as_json()` dicts, and the error
+responses each route documents in OpenAPI."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
+
+from app.domain.preconditions import etag
+from app.errors import PROBLEM_JSON
+from app.services.idempotency import Replayed, Reply
+
+JSON = "application/json"
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status, headers=headers, media_type="application/json")
+    return Response(orjson.dumps(data), status, headers=headers, media_type=JSON)
+
+
+def versioned(data: dict[str, Any], status: int = 200, **headers: str) -> Reply:
+    """One object's JSON with its version as a strong ETag (what If-Match compares)."""
+    return Reply(
+        status,
+        orjson.dumps(data),
+        {"Content-Type": JSON, "ETag": etag(data["version"]), **headers},
+    )
+
+
+def reply_response(reply: Reply) -> Response:
+    return Response(reply.body, reply.status, headers=reply.headers)
+
+
+async def on_replayed(_request: Request, error: Exception) -> Response:
+    """A retry under an Idempotency-Key: the first response again, marked as such."""
+    assert isinstance(error, Replayed)
+    reply = error.reply
+    return Response(
+        reply.body, reply.status, headers={**reply.headers, "Idempotent-Replayed": "true"}
+    )
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error this API sends has this shape."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str = Field(description="The status code's phrase.")
+    status: int
+    detail: str = Field(description="What went wrong, and what to do about it.")
+
+
+_MEANING = {
+    400: "Malformed request: invalid JSON, Idempotency-Key or If-Match.",
+    401: "Missing, unknown, revoked or expired API token.",
+    403: "The token's scope or liveblogs do not allow this (`required_scope` or `liveblog`).",
+    404: "No such liveblog or entry.",
+    409: "Conflicts with the current state (slug taken, entry deleted, `since` ahead of head).",
+    412: "If-Match names an old version: `current_version` and `current` show the current one.",
+    413: "Request or entry body too large.",
+    422: "Invalid field values (`errors` lists them), or an Idempotency-Key reused for "
+    "another request.",
+    428: "If-Match is required on this server (LIVEBLOG_REQUIRE_IF_MATCH).",
+    429: "Over the token's write rate: wait `Retry-After` seconds.",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the errors a route can send."""
+    return {
+        status: {
+            "description": _MEANING[status],
+            "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+        }
+        for status in statuses
+    }

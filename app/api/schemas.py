@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
@@ -77,6 +77,9 @@ class LiveblogOut(BaseModel):
     description: str
     status: Literal["live", "ended"]
     seq: int = Field(description="Head of the liveblog's sequence.")
+    version: int = Field(
+        description="Version of the liveblog's own fields; its ETag, for If-Match."
+    )
     created_at: str
     updated_at: str
     ended_at: str | None
@@ -96,7 +99,7 @@ class EntryOut(BaseModel):
     key_event: bool
     created_at: str
     updated_at: str
-    version: int
+    version: int = Field(description="Bumped by every change; the entry's ETag, for If-Match.")
     deleted: bool
 
 
@@ -109,3 +112,29 @@ class EntryList(BaseModel):
     next_since: int | None = Field(
         None, description="`since` listings: pass as `since` for the next changes."
     )
+
+
+class ChangedBy(BaseModel):
+    type: Literal["token", "user"]
+    id: int
+    name: str = Field(description="The token's (or user's) name when the change was made.")
+
+
+class FieldChange(BaseModel):
+    previous: Any
+    new: Any
+
+
+class RevisionOut(BaseModel):
+    seq: int = Field(description="The change's seq in the liveblog.")
+    at: str
+    kind: Literal["created", "updated", "deleted", "purged"]
+    version: int = Field(description="The entry's version after this change.")
+    by: ChangedBy
+    fields: list[str] = Field(description="The fields this change touched.")
+    changes: dict[str, FieldChange]
+
+
+class RevisionList(BaseModel):
+    entry_id: int
+    revisions: list[RevisionOut] = Field(description="Oldest first.")

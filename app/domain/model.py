@@ -44,6 +44,7 @@ class Liveblog:
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
+    version: int  # bumped by every change to its own fields (title, description, status)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class Liveblog:
             "description": self.description,
             "status": self.status.value,
             "seq": self.seq,
+            "version": self.version,
             "created_at": iso_utc(self.created_at),
             "updated_at": iso_utc(self.updated_at),
             "ended_at": iso_utc(self.ended_at) if self.ended_at else None,

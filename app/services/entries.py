@@ -11,15 +11,23 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.auth.principal import Principal
 from app.broker.base import Broker
 from app.domain import entries as rules
 from app.domain.events import ENTRY_CREATED, ENTRY_DELETED, ENTRY_UPDATED, Event, entry_event
 from app.domain.model import Entry
+from app.domain.preconditions import IfMatch
 from app.domain.resume import RESYNC_DETAIL, Resume
-from app.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
+from app.domain.revisions import Actor, Revision, RevisionKind, entry_changes
+from app.errors import Conflict, NotFound, PayloadTooLarge, PreconditionFailed, Unprocessable
+from app.services.idempotency import Once, write_once
 from app.services.publish import publish_committed
 from app.services.writes import Unchanged, utcnow
-from app.storage import entries as rows, liveblogs as liveblog_rows
+from app.storage import (
+    entries as rows,
+    liveblogs as liveblog_rows,
+    revisions as revision_rows,
+)
 from app.storage.db import Database
 
 TOMBSTONE: dict[str, Any] = {
@@ -53,12 +61,15 @@ class Since:
 
 
 class _Transaction:
-    """One write transaction's sequence numbers and the events to publish after commit."""
+    """One write transaction: its sequence numbers, its author, and the events to publish."""
 
-    def __init__(self, conn: AsyncConnection, slug: str, liveblog_id: int, first_seq: int) -> None:
+    def __init__(
+        self, conn: AsyncConnection, slug: str, liveblog_id: int, first_seq: int, by: Actor
+    ) -> None:
         self.conn = conn
         self.slug = slug
         self.liveblog_id = liveblog_id
+        self.by = by
         self._unused_seq: int | None = first_seq
         self.events: list[Event] = []
 
@@ -70,14 +81,47 @@ class _Transaction:
         assert taken is not None
         return taken[1]
 
+    async def change(self, before: Entry, fields: dict[str, Any], kind: str) -> Entry:
+        """Apply `fields` to an existing entry as one change: seq, revision, event."""
+        after = await rows.apply_change(
+            self.conn, before.id, await self.next_seq(), utcnow(), fields
+        )
+        revision = RevisionKind.DELETED if kind == ENTRY_DELETED else RevisionKind.UPDATED
+        await self.record(before, after, revision)
+        self.events.append(entry_event(kind, self.slug, after))
+        return after
+
+    async def record(self, before: Entry | None, after: Entry, kind: RevisionKind) -> None:
+        await revision_rows.record(
+            self.conn,
+            liveblog_id=self.liveblog_id,
+            entry_id=after.id,
+            seq=after.seq,
+            kind=kind,
+            version=after.version,
+            at=after.updated_at,
+            by=self.by,
+            changes=entry_changes(before, after),
+        )
+
     async def unpin_others(self, keep: int | None = None) -> None:
         for entry_id in await rows.pinned_ids(self.conn, self.liveblog_id):
             if entry_id != keep:
-                seq = await self.next_seq()
-                unpinned = await rows.apply_change(
-                    self.conn, entry_id, seq, utcnow(), {"pinned": False}
-                )
-                self.events.append(entry_event(ENTRY_UPDATED, self.slug, unpinned))
+                pinned = await rows.get(self.conn, self.liveblog_id, entry_id)
+                assert pinned is not None
+                await self.change(pinned, {"pinned": False}, ENTRY_UPDATED)
+
+
+def _check_version(entry: Entry, if_match: IfMatch | None) -> None:
+    """Raises PreconditionFailed, showing the current entry, if `if_match` does not match."""
+    if if_match is not None and not if_match.matches(entry.version):
+        raise PreconditionFailed(
+            f"Entry {entry.id} is at version {entry.version}, not the one If-Match names: "
+            "someone changed it since you read it. Compare with `current`, then retry with "
+            f'If-Match: "{entry.version}".',
+            current_version=entry.version,
+            current=entry.as_json(),
+        )
 
 
 class EntryService:
@@ -94,13 +138,13 @@ class EntryService:
         except rules.BodyEmpty as error:
             raise Unprocessable(str(error)) from None
 
-    async def _begin(self, conn: AsyncConnection, slug: str) -> _Transaction:
-        # The seq bump is the transaction's first statement: see storage.liveblogs.next_seq.
+    async def _begin(self, conn: AsyncConnection, slug: str, by: Principal) -> _Transaction:
+        # The seq bump is the transaction's first write: see storage.liveblogs.next_seq.
         taken = await liveblog_rows.next_seq(conn, slug)
         if taken is None:
             raise NotFound(f"No liveblog with slug {slug!r}.")
         liveblog_id, seq = taken
-        return _Transaction(conn, slug, liveblog_id, seq)
+        return _Transaction(conn, slug, liveblog_id, seq, by.actor)
 
     async def create(
         self,
@@ -111,10 +155,15 @@ class EntryService:
         author: str | None,
         pinned: bool,
         key_event: bool,
+        by: Principal,
+        once: Once[Entry] | None = None,
     ) -> Entry:
-        body = self._clean_body(body)
-        async with self._db.write() as conn:
-            tx = await self._begin(conn, slug)
+        """Store a new entry. Raises Replayed when `once` was used before (idempotency.py)."""
+        clean_body = self._clean_body(body)
+        events: list[Event] = []
+
+        async def work(conn: AsyncConnection) -> Entry:
+            tx = await self._begin(conn, slug, by)
             if pinned:
                 await tx.unpin_others()
             entry = await rows.insert(
@@ -122,18 +171,35 @@ class EntryService:
                 liveblog_id=tx.liveblog_id,
                 seq=await tx.next_seq(),
                 title=rules.clean_optional_text(title),
-                body=body,
+                body=clean_body,
                 author=rules.clean_optional_text(author),
                 pinned=pinned,
                 key_event=key_event,
                 now=utcnow(),
             )
+            await tx.record(None, entry, RevisionKind.CREATED)
             tx.events.append(entry_event(ENTRY_CREATED, slug, entry))
-        await publish_committed(self._broker, tx.events)
+            events[:] = tx.events
+            return entry
+
+        entry = await write_once(self._db, once, work)
+        await publish_committed(self._broker, events)
         return entry
 
-    async def update(self, slug: str, entry_id: int, changes: dict[str, Any]) -> Entry:
-        """Apply a PATCH of any entry fields. A PATCH that changes nothing is a no-op."""
+    async def update(
+        self,
+        slug: str,
+        entry_id: int,
+        changes: dict[str, Any],
+        *,
+        by: Principal,
+        if_match: IfMatch | None = None,
+    ) -> Entry:
+        """Apply a PATCH of any entry fields. A PATCH that changes nothing is a no-op.
+
+        `if_match` is compared after the seq bump, which serializes writers of the liveblog:
+        of two editors sending the same If-Match, exactly one wins.
+        """
         if "body" in changes:
             changes["body"] = self._clean_body(changes["body"])
         for name in ("title", "author"):
@@ -141,8 +207,9 @@ class EntryService:
                 changes[name] = rules.clean_optional_text(changes[name])
         try:
             async with self._db.write() as conn:
-                tx = await self._begin(conn, slug)
+                tx = await self._begin(conn, slug, by)
                 current = await self._existing(tx, entry_id)
+                _check_version(current, if_match)
                 if current.deleted:
                     raise Conflict(f"Entry {entry_id} was deleted; it can no longer be edited.")
                 fields = {k: v for k, v in changes.items() if getattr(current, k) != v}
@@ -150,31 +217,67 @@ class EntryService:
                     raise Unchanged
                 if fields.get("pinned"):
                     await tx.unpin_others(keep=entry_id)
-                entry = await rows.apply_change(
-                    conn, entry_id, await tx.next_seq(), utcnow(), fields
-                )
-                tx.events.append(entry_event(ENTRY_UPDATED, slug, entry))
+                entry = await tx.change(current, fields, ENTRY_UPDATED)
         except Unchanged:
             return await self.get(slug, entry_id)
         await publish_committed(self._broker, tx.events)
         return entry
 
-    async def delete(self, slug: str, entry_id: int) -> Entry:
-        """Replace the entry by a tombstone. Deleting a deleted entry returns it unchanged."""
+    async def delete(
+        self,
+        slug: str,
+        entry_id: int,
+        *,
+        by: Principal,
+        if_match: IfMatch | None = None,
+        purge: bool = False,
+    ) -> Entry:
+        """Replace the entry by a tombstone. Deleting a deleted entry returns it unchanged.
+
+        `purge` (a legal takedown; the edge checks it is an admin's) also erases the entry's
+        revisions, leaving one `purged` revision that records who did it and when.
+        """
         try:
             async with self._db.write() as conn:
-                tx = await self._begin(conn, slug)
+                tx = await self._begin(conn, slug, by)
                 current = await self._existing(tx, entry_id)
-                if current.deleted:
+                _check_version(current, if_match)
+                if current.deleted and not purge:
                     raise Unchanged
-                entry = await rows.apply_change(
-                    conn, entry_id, await tx.next_seq(), utcnow(), dict(TOMBSTONE)
-                )
-                tx.events.append(entry_event(ENTRY_DELETED, slug, entry))
+                entry = current
+                if not current.deleted:
+                    entry = await tx.change(current, dict(TOMBSTONE), ENTRY_DELETED)
+                if purge:
+                    await revision_rows.erase_entry(conn, tx.liveblog_id, entry_id)
+                    await revision_rows.record(
+                        conn,
+                        liveblog_id=tx.liveblog_id,
+                        entry_id=entry_id,
+                        seq=entry.seq,
+                        kind=RevisionKind.PURGED,
+                        version=entry.version,
+                        at=utcnow(),
+                        by=tx.by,
+                        changes={},
+                    )
+                if not tx.events:
+                    # Only the history changed: readers see nothing, so give the seq back.
+                    await liveblog_rows.give_back_seq(conn, tx.liveblog_id)
         except Unchanged:
             return await self.get(slug, entry_id)
         await publish_committed(self._broker, tx.events)
         return entry
+
+    async def revisions(self, slug: str, entry_id: int) -> tuple[Entry, list[Revision]]:
+        """The entry (deleted or not) and its revisions, oldest first."""
+        async with self._db.snapshot() as conn:
+            liveblog = await liveblog_rows.get(conn, slug)
+            if liveblog is None:
+                raise NotFound(f"No liveblog with slug {slug!r}.")
+            entry = await rows.get(conn, liveblog.id, entry_id)
+            if entry is None:
+                raise NotFound(f"No entry {entry_id} in liveblog {slug!r}.")
+            return entry, await revision_rows.of_entry(conn, liveblog.id, entry_id)
 
     @staticmethod
     async def _existing(tx: _Transaction, entry_id: int) -> Entry:

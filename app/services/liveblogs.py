@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.auth.principal import Principal
 from app.broker.base import Broker
 from app.domain.events import liveblog_event
 from app.domain.model import Liveblog, Status
-from app.errors import Conflict, NotFound
+from app.domain.preconditions import IfMatch
+from app.domain.revisions import RevisionKind, liveblog_changes
+from app.errors import Conflict, NotFound, PreconditionFailed
+from app.services.idempotency import Once, write_once
 from app.services.publish import publish_committed
 from app.services.writes import Unchanged, utcnow
-from app.storage import liveblogs as rows
+from app.storage import liveblogs as rows, revisions as revision_rows
 from app.storage.db import Database
 
 
@@ -19,14 +25,28 @@ class LiveblogService:
         self._db = db
         self._broker = broker
 
-    async def create(self, *, slug: str, title: str, description: str) -> Liveblog:
-        try:
-            async with self._db.write() as conn:
-                return await rows.insert(
+    async def create(
+        self,
+        *,
+        slug: str,
+        title: str,
+        description: str,
+        by: Principal,
+        once: Once[Liveblog] | None = None,
+    ) -> Liveblog:
+        """Store a new liveblog. Raises Replayed when `once` was used before (idempotency.py)."""
+
+        async def work(conn: AsyncConnection) -> Liveblog:
+            try:
+                liveblog = await rows.insert(
                     conn, slug=slug, title=title, description=description, now=utcnow()
                 )
-        except rows.DuplicateSlug:
-            raise Conflict(f"A liveblog with slug {slug!r} already exists.") from None
+            except rows.DuplicateSlug:
+                raise Conflict(f"A liveblog with slug {slug!r} already exists.") from None
+            await _record(conn, None, liveblog, seq=0, by=by)
+            return liveblog
+
+        return await write_once(self._db, once, work)
 
     async def get(self, slug: str) -> Liveblog:
         async with self._db.snapshot() as conn:
@@ -39,7 +59,14 @@ class LiveblogService:
         async with self._db.snapshot() as conn:
             return await rows.list_all(conn)
 
-    async def update(self, slug: str, changes: dict[str, Any]) -> Liveblog:
+    async def update(
+        self,
+        slug: str,
+        changes: dict[str, Any],
+        *,
+        by: Principal,
+        if_match: IfMatch | None = None,
+    ) -> Liveblog:
         """Apply a PATCH: a change takes the next seq and is pushed as `liveblog.updated`."""
         now = utcnow()
         try:
@@ -50,6 +77,14 @@ class LiveblogService:
                 liveblog_id, seq = taken
                 current = await rows.get(conn, slug)
                 assert current is not None
+                if if_match is not None and not if_match.matches(current.version):
+                    raise PreconditionFailed(
+                        f"Liveblog {slug!r} is at version {current.version}, not the one "
+                        "If-Match names: someone changed it since you read it. Compare with "
+                        f'`current`, then retry with If-Match: "{current.version}".',
+                        current_version=current.version,
+                        current=current.as_json(),
+                    )
                 fields = {k: v for k, v in changes.items() if getattr(current, k) != v}
                 if not fields:
                     raise Unchanged
@@ -57,7 +92,24 @@ class LiveblogService:
                     fields["status"] = Status(fields["status"]).value
                     fields["ended_at"] = now if fields["status"] == Status.ENDED else None
                 updated = await rows.apply_change(conn, liveblog_id, seq, now, fields)
+                await _record(conn, current, updated, seq=seq, by=by)
         except Unchanged:
             return await self.get(slug)
         await publish_committed(self._broker, [liveblog_event(updated, seq)])
         return updated
+
+
+async def _record(
+    conn: AsyncConnection, before: Liveblog | None, after: Liveblog, *, seq: int, by: Principal
+) -> None:
+    await revision_rows.record(
+        conn,
+        liveblog_id=after.id,
+        entry_id=None,
+        seq=seq,
+        kind=RevisionKind.CREATED if before is None else RevisionKind.UPDATED,
+        version=after.version,
+        at=after.updated_at,
+        by=by.actor,
+        changes=liveblog_changes(before, after),
+    )

@@ -31,6 +31,7 @@ def to_liveblog(row: Row[Any]) -> Liveblog:
         created_at=row.created_at,
         updated_at=row.updated_at,
         ended_at=row.ended_at,
+        version=row.version,
     )
 
 
@@ -47,6 +48,7 @@ async def insert(
         "meta_seq": 0,
         "created_at": now,
         "updated_at": now,
+        "version": 1,
     }
     try:
         result = await conn.execute(insert_into(LiveblogRow).values(values))
@@ -63,6 +65,7 @@ async def insert(
         created_at=now,
         updated_at=now,
         ended_at=None,
+        version=1,
     )
 
 
@@ -81,6 +84,18 @@ async def next_seq(conn: AsyncConnection, slug: str) -> tuple[int, int] | None:
     )
     row = result.one_or_none()
     return (row[0], row[1]) if row else None
+
+
+async def give_back_seq(conn: AsyncConnection, liveblog_id: int) -> None:
+    """Undo this transaction's `next_seq` when it ends up changing nothing readers see.
+
+    Safe only inside the transaction that took it: its row lock means no later number exists.
+    """
+    await conn.execute(
+        update(LiveblogRow)
+        .where(LiveblogRow.id == liveblog_id)
+        .values(head_seq=LiveblogRow.head_seq - 1)
+    )
 
 
 async def get(conn: AsyncConnection, slug: str) -> Liveblog | None:
@@ -102,11 +117,12 @@ async def list_all(conn: AsyncConnection) -> list[Liveblog]:
 async def apply_change(
     conn: AsyncConnection, liveblog_id: int, seq: int, now: datetime, fields: dict[str, Any]
 ) -> Liveblog:
-    """Write changed fields of the liveblog and record `seq` as its latest own change."""
+    """Write changed fields of the liveblog, record `seq` as its latest own change, and bump its
+    version."""
     result = await conn.execute(
         update(LiveblogRow)
         .where(LiveblogRow.id == liveblog_id)
-        .values(**fields, meta_seq=seq, updated_at=now)
+        .values(**fields, meta_seq=seq, updated_at=now, version=LiveblogRow.version + 1)
         .returning(*LiveblogRow.__table__.c)
     )
     return to_liveblog(result.one())

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -50,6 +53,8 @@ class LiveblogRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Bumped by every change to the liveblog's own fields: its ETag, compared by If-Match.
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class EntryRow(Base):
@@ -96,10 +101,64 @@ class EntryRow(Base):
 
 class TokenRow(Base):
     __tablename__ = "api_tokens"
+    __table_args__ = (Index("uq_api_tokens_name", "name", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Unique, and kept after revocation: revisions name the token that made each change.
     name: Mapped[str] = mapped_column(String(100))
     # SHA-256 of the token. Tokens are 256 random bits, so a fast hash is enough: there is no
     # password to guess, and verification stays one indexed lookup.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    scope: Mapped[str] = mapped_column(String(16), default="admin")
+    # Slugs a publish token may write to; NULL: every liveblog. Slugs never change.
+    liveblogs: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# 64-bit keys on PostgreSQL; SQLite's rowid alias must be spelt INTEGER to autoincrement.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class RevisionRow(Base):
+    """One stored change to an entry (entry_id set) or to a liveblog's own fields, and by whom."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (Index("ix_revisions_entry", "liveblog_id", "entry_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    liveblog_id: Mapped[int] = mapped_column(ForeignKey("liveblogs.id", ondelete="CASCADE"))
+    entry_id: Mapped[int | None] = mapped_column(
+        ForeignKey("entries.id", ondelete="CASCADE"), nullable=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Who: the kind of principal ("token", later "user"), its id, and its name at the time.
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int] = mapped_column(BigInteger)
+    actor_name: Mapped[str] = mapped_column(String(200))
+    # {field: [previous, new]} for every field the change touched.
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class IdempotencyRow(Base):
+    """A write made under an Idempotency-Key, and the response to replay for its retries."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("owner", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))  # the principal's key, e.g. "token:12"
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, path and body
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # The response, written in the same transaction as the write it guards (NULL only inside
+    # that transaction, so never seen by another).
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    body: Mapped[str | None] = mapped_column(Text, nullable=True)

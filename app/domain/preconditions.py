@@ -1,0 +1,45 @@
+"""`If-Match` (RFC 9110 §13.1.1) over the integer versions that entries and liveblogs carry.
+
+An object's ETag is its version as a strong tag, `"3"`. A weak tag never matches (If-Match uses
+the strong comparison), and `*` matches any current object.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# One entity-tag: optional W/ prefix, then a quoted string of etagc characters.
+_TAG = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(?:,|$)')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+@dataclass(frozen=True, slots=True)
+class IfMatch:
+    any: bool  # `*`
+    versions: frozenset[int]  # the strong tags that are versions; other tags match nothing
+
+    def matches(self, version: int) -> bool:
+        return self.any or version in self.versions
+
+    @classmethod
+    def parse(cls, header: str) -> IfMatch:
+        """Raises ValueError if `header` is neither `*` nor a list of quoted entity tags."""
+        if header.strip() == "*":
+            return cls(any=True, versions=frozenset())
+        versions: set[int] = set()
+        position = 0
+        while position < len(header):
+            match = _TAG.match(header, position)
+            if match is None or match.end() == position:
+                raise ValueError(header)
+            weak, value = match.groups()
+            if not weak and value.isdigit() and value.isascii():
+                versions.add(int(value))
+            position = match.end()
+        if position == 0:
+            raise ValueError(header)
+        return cls(any=False, versions=frozenset(versions))

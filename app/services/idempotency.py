@@ -1,0 +1,145 @@
+"""Safe retries: a write made under an `Idempotency-Key` happens once; retries get its response.
+
+Semantics of the IETF httpapi draft "The Idempotency-Key HTTP Header Field":
+- the key is claimed in the same transaction as the write it guards, as its first statement,
+  so a retry after a crash that followed the commit finds it, and a retry that arrives while the
+  first request is in flight waits for it (storage/idempotency.py) and then replays;
+- a retry with the same key and the same fingerprint (method, path, SHA-256 of the body) gets
+  the stored status and body again, with `Idempotent-Replayed: true`, and writes nothing;
+- the same key with another fingerprint is refused (422);
+- final 2xx and 4xx outcomes are stored; a 5xx rolls the claim back with the write, so a retry
+  tries again. Keys are per caller and expire after LIVEBLOG_IDEMPOTENCY_TTL_SECONDS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.errors import PROBLEM_JSON, Conflict, LiveblogError, Unprocessable, error_body
+from app.services.writes import utcnow
+from app.storage import idempotency as rows
+from app.storage.db import Database
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+KEY_MAX = 255
+
+
+def valid_key(key: str) -> bool:
+    """1 to 255 printable ASCII characters (space to tilde)."""
+    return 1 <= len(key) <= KEY_MAX and all(" " <= char <= "~" for char in key)
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    digest = hashlib.sha256(body).hexdigest()
+    return hashlib.sha256(f"{method.upper()} {path}\n{digest}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A response as stored for replay: the edge renders it, live or replayed."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)  # Content-Type included
+
+
+class Replayed(Exception):
+    """Raised instead of writing: the edge answers with the stored reply."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status)
+        self.reply = reply
+
+
+@dataclass(frozen=True, slots=True)
+class Once(Generic[T]):
+    """One caller's key for one request, and how that request's success is rendered."""
+
+    owner: str  # Principal.key: keys are per caller
+    key: str
+    fingerprint: str
+    ttl_seconds: float
+    render: Callable[[T], Reply]
+
+
+async def write_once(
+    db: Database, once: Once[T] | None, work: Callable[[AsyncConnection], Awaitable[T]]
+) -> T:
+    """Run `work` in one write transaction, at most once per key.
+
+    Raises Replayed if the key was used before with the same request, Unprocessable if it was
+    used with another, and whatever `work` raises (a LiveblogError is stored first).
+    """
+    if once is None:
+        async with db.write() as conn:
+            return await work(conn)
+    failure: LiveblogError | None = None
+    async with db.write() as conn:
+        now = utcnow()
+        row_id = await rows.claim(
+            conn,
+            owner=once.owner,
+            key=once.key,
+            fingerprint=once.fingerprint,
+            now=now,
+            expires_at=now + timedelta(seconds=once.ttl_seconds),
+        )
+        if row_id is None:
+            raise _replay(await rows.get(conn, owner=once.owner, key=once.key), once)
+        try:
+            # A savepoint, so a refused write rolls back but its refusal is kept with the key.
+            async with conn.begin_nested():
+                result = await work(conn)
+        except LiveblogError as error:
+            failure = error
+            reply = Reply(error.status, error_body(error), {"Content-Type": PROBLEM_JSON})
+        else:
+            reply = once.render(result)
+        await rows.complete(
+            conn, row_id, status=reply.status, headers=reply.headers, body=reply.body.decode()
+        )
+    if failure is not None:
+        raise failure
+    return result
+
+
+def _replay(stored: rows.StoredKey | None, once: Once[T]) -> Exception:
+    if stored is None or stored.status is None:  # cannot happen: claims commit with a reply
+        return Conflict("This Idempotency-Key's first request is still being processed.")
+    if stored.fingerprint != once.fingerprint:
+        return Unprocessable(
+            "This Idempotency-Key was already used for a different request (another method, "
+            "path or body); use a new key for a new request."
+        )
+    return Replayed(Reply(stored.status, stored.body.encode(), stored.headers))
+
+
+# Expired keys are taken over when reused (storage/idempotency.py: claim); the sweep only keeps
+# the table from growing. Small batches keep each write short beside the newsroom's own.
+SWEEP_INTERVAL_SECONDS = 600
+SWEEP_BATCH = 500
+
+
+async def sweep_expired_keys(db: Database) -> None:
+    """Delete expired keys every few minutes, for the life of the process."""
+    while True:
+        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+        try:
+            while True:
+                async with db.write() as conn:
+                    deleted = await rows.delete_expired(conn, utcnow(), SWEEP_BATCH)
+                if deleted < SWEEP_BATCH:
+                    break
+        except Exception:
+            log.warning("could not delete expired idempotency keys", exc_info=True)
