@@ -35,14 +35,17 @@ class Poster:
         if self._writer is not None:
             self._writer.close()
 
-    async def post(self, path: str, payload: object) -> tuple[int, float]:
+    async def post(
+        self, path: str, payload: object, idempotency_key: str | None = None
+    ) -> tuple[int, float]:
         """POST `payload` as JSON; returns (status, milliseconds until the whole response)."""
         assert self._reader is not None and self._writer is not None
         body = orjson.dumps(payload)
+        key = f"Idempotency-Key: {idempotency_key}\r\n" if idempotency_key else ""
         head = (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self._port}\r\n"
             f"Authorization: Bearer {self._token}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"{key}Content-Length: {len(body)}\r\n\r\n"
         ).encode()
         started = time.perf_counter()
         self._writer.write(head + body)

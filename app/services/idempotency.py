@@ -84,34 +84,49 @@ async def write_once(
     if once is None:
         async with db.write() as conn:
             return await work(conn)
-    failure: LiveblogError | None = None
-    async with db.write() as conn:
-        now = utcnow()
-        row_id = await rows.claim(
-            conn,
-            owner=once.owner,
-            key=once.key,
-            fingerprint=once.fingerprint,
-            now=now,
-            expires_at=now + timedelta(seconds=once.ttl_seconds),
-        )
-        if row_id is None:
-            raise _replay(await rows.get(conn, owner=once.owner, key=once.key), once)
-        try:
-            # A savepoint, so a refused write rolls back but its refusal is kept with the key.
-            async with conn.begin_nested():
+    refusal: LiveblogError | None = None
+    try:
+        async with db.write() as conn:
+            row_id = await _claim(conn, once)
+            try:
                 result = await work(conn)
-        except LiveblogError as error:
-            failure = error
-            reply = Reply(error.status, error_body(error), {"Content-Type": PROBLEM_JSON})
-        else:
-            reply = once.render(result)
-        await rows.complete(
-            conn, row_id, status=reply.status, headers=reply.headers, body=reply.body.decode()
-        )
-    if failure is not None:
-        raise failure
-    return result
+            except LiveblogError as error:
+                refusal = error
+                raise
+            await _complete(conn, row_id, once.render(result))
+        return result
+    except LiveblogError:
+        if refusal is None:
+            raise
+    # The refused write rolled back, its claim with it. The refusal is kept under the key in a
+    # transaction of its own (cheaper than a savepoint around every write); if a concurrent
+    # retry stored its answer first, the claim raises Replayed with that one.
+    async with db.write() as conn:
+        row_id = await _claim(conn, once)
+        reply = Reply(refusal.status, error_body(refusal), {"Content-Type": PROBLEM_JSON})
+        await _complete(conn, row_id, reply)
+    raise refusal
+
+
+async def _claim(conn: AsyncConnection, once: Once[T]) -> int:
+    now = utcnow()
+    row_id = await rows.claim(
+        conn,
+        owner=once.owner,
+        key=once.key,
+        fingerprint=once.fingerprint,
+        now=now,
+        expires_at=now + timedelta(seconds=once.ttl_seconds),
+    )
+    if row_id is None:
+        raise _replay(await rows.get(conn, owner=once.owner, key=once.key), once)
+    return row_id
+
+
+async def _complete(conn: AsyncConnection, row_id: int, reply: Reply) -> None:
+    await rows.complete(
+        conn, row_id, status=reply.status, headers=reply.headers, body=reply.body.decode()
+    )
 
 
 def _replay(stored: rows.StoredKey | None, once: Once[T]) -> Exception:

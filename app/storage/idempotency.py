@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,6 +26,33 @@ class StoredKey:
     status: int | None
     headers: dict[str, str]
     body: str
+
+
+_claims: dict[str, Any] = {}  # per dialect: built once, so SQLAlchemy's cache key is too
+
+
+def _claim_statement(dialect_name: str) -> Any:
+    statement = _claims.get(dialect_name)
+    if statement is None:
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        insert = dialect.insert(IdempotencyRow).values(
+            owner=bindparam("p_owner"),
+            key=bindparam("p_key"),
+            fingerprint=bindparam("p_fingerprint"),
+            created_at=bindparam("p_now"),
+            expires_at=bindparam("p_expires_at"),
+            status=None,
+            headers=None,
+            body=None,
+        )
+        replaced = ("fingerprint", "created_at", "expires_at", "status", "headers", "body")
+        statement = insert.on_conflict_do_update(
+            index_elements=[IdempotencyRow.owner, IdempotencyRow.key],
+            set_={name: insert.excluded[name] for name in replaced},
+            where=IdempotencyRow.expires_at <= bindparam("p_now"),
+        ).returning(IdempotencyRow.id)
+        _claims[dialect_name] = statement
+    return statement
 
 
 async def claim(
@@ -40,24 +68,16 @@ async def claim(
 
     An expired row is taken over in the same statement, so old keys need no sweep to be reused.
     """
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    values = {
-        "owner": owner,
-        "key": key,
-        "fingerprint": fingerprint,
-        "created_at": now,
-        "expires_at": expires_at,
-        "status": None,
-        "headers": None,
-        "body": None,
-    }
-    statement = dialect.insert(IdempotencyRow).values(values)
-    statement = statement.on_conflict_do_update(
-        index_elements=[IdempotencyRow.owner, IdempotencyRow.key],
-        set_={name: statement.excluded[name] for name in values if name not in ("owner", "key")},
-        where=IdempotencyRow.expires_at <= now,
-    ).returning(IdempotencyRow.id)
-    result = await conn.execute(statement)
+    result = await conn.execute(
+        _claim_statement(conn.dialect.name),
+        {
+            "p_owner": owner,
+            "p_key": key,
+            "p_fingerprint": fingerprint,
+            "p_now": now,
+            "p_expires_at": expires_at,
+        },
+    )
     claimed: int | None = result.scalar_one_or_none()
     return claimed
 
@@ -77,13 +97,19 @@ async def get(conn: AsyncConnection, *, owner: str, key: str) -> StoredKey | Non
     return StoredKey(row.fingerprint, row.status, row.headers or {}, row.body or "")
 
 
+_COMPLETE = (
+    update(IdempotencyRow)
+    .where(IdempotencyRow.id == bindparam("p_id"))
+    .values(status=bindparam("p_status"), headers=bindparam("p_headers"), body=bindparam("p_body"))
+)
+
+
 async def complete(
     conn: AsyncConnection, row_id: int, *, status: int, headers: dict[str, str], body: str
 ) -> None:
+    """Store the response to replay, in the transaction that claimed the key."""
     await conn.execute(
-        update(IdempotencyRow)
-        .where(IdempotencyRow.id == row_id)
-        .values(status=status, headers=headers, body=body)
+        _COMPLETE, {"p_id": row_id, "p_status": status, "p_headers": headers, "p_body": body}
     )
 
 

@@ -12,6 +12,9 @@ from app.domain.revisions import Actor, Changes, Revision, RevisionKind
 from app.storage.db import aware
 from app.storage.models import RevisionRow
 
+# Built once: every write records a revision, and a fresh statement costs SQLAlchemy a cache key.
+_INSERT = insert_into(RevisionRow)
+
 
 async def record(
     conn: AsyncConnection,
@@ -27,18 +30,19 @@ async def record(
 ) -> None:
     stored: dict[str, Any] = {name: [previous, new] for name, (previous, new) in changes.items()}
     await conn.execute(
-        insert_into(RevisionRow).values(
-            liveblog_id=liveblog_id,
-            entry_id=entry_id,
-            seq=seq,
-            kind=kind.value,
-            version=version,
-            changed_at=at,
-            actor_type=by.type,
-            actor_id=by.id,
-            actor_name=by.name,
-            changes=stored,
-        )
+        _INSERT,
+        {
+            "liveblog_id": liveblog_id,
+            "entry_id": entry_id,
+            "seq": seq,
+            "kind": kind.value,
+            "version": version,
+            "changed_at": at,
+            "actor_type": by.type,
+            "actor_id": by.id,
+            "actor_name": by.name,
+            "changes": stored,
+        },
     )
 
 
