@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.storage import migrate
 
-TABLES = {"liveblogs", "entries", "api_tokens"}
+TABLES = {"liveblogs", "entries", "api_tokens", "revisions", "idempotency_keys"}
+HEAD = "0003_trust"
 
 
 def schema(url: str) -> tuple[set[str], set[str], str | None]:
@@ -47,6 +48,11 @@ def round_trip(url: str) -> None:
     tables, indexes, revision = schema(url)
     assert tables == TABLES
     assert {"ix_entries_pinned", "ix_entries_key_event"} <= indexes
+    assert revision == HEAD
+
+    migrate.downgrade(url, "0002_pinned_index_order")
+    tables, _, revision = schema(url)
+    assert tables == {"liveblogs", "entries", "api_tokens"}
     assert revision == "0002_pinned_index_order"
 
     migrate.downgrade(url, "0001_initial")
@@ -67,3 +73,33 @@ def test_migrations_round_trip_on_sqlite(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_migrations_round_trip_on_postgresql(postgres_url: str) -> None:
     round_trip(postgres_url)
+
+
+def test_trust_migration_keeps_tokens_that_shared_a_name(tmp_path: Path) -> None:
+    """Names become unique: older holders of a shared name are renamed, none is lost."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'names.db'}"
+    migrate.upgrade(url, "0002_pinned_index_order")
+
+    async def run(statement: str) -> list[tuple[object, ...]]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as connection:
+                result = await connection.exec_driver_sql(statement)
+                return list(result.all()) if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    asyncio.run(
+        run(
+            "INSERT INTO api_tokens (name, token_hash, created_at) VALUES "
+            "('cms', 'a', '2026-11-25 08:00:00'), ('cms', 'b', '2026-11-26 08:00:00'), "
+            "('desk', 'c', '2026-11-26 08:00:00')"
+        )
+    )
+    migrate.upgrade(url)
+    rows = asyncio.run(run("SELECT id, name, scope, revoked_at FROM api_tokens ORDER BY id"))
+    assert rows == [
+        (1, "cms#1", "admin", None),
+        (2, "cms", "admin", None),
+        (3, "desk", "admin", None),
+    ]
