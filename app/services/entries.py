@@ -15,14 +15,14 @@ from app.auth.principal import Principal
 from app.broker.base import Broker
 from app.domain import entries as rules
 from app.domain.events import ENTRY_CREATED, ENTRY_DELETED, ENTRY_UPDATED, Event, entry_event
-from app.domain.model import Entry
+from app.domain.model import Entry, Liveblog
 from app.domain.preconditions import IfMatch
 from app.domain.resume import RESYNC_DETAIL, Resume
 from app.domain.revisions import Actor, Revision, RevisionKind, entry_changes
-from app.errors import Conflict, NotFound, PayloadTooLarge, PreconditionFailed, Unprocessable
+from app.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
 from app.services.idempotency import Once, write_once
 from app.services.publish import publish_committed
-from app.services.writes import Unchanged, utcnow
+from app.services.writes import Unchanged, check_version, utcnow
 from app.storage import (
     entries as rows,
     liveblogs as liveblog_rows,
@@ -113,15 +113,7 @@ class _Transaction:
 
 
 def _check_version(entry: Entry, if_match: IfMatch | None) -> None:
-    """Raises PreconditionFailed, showing the current entry, if `if_match` does not match."""
-    if if_match is not None and not if_match.matches(entry.version):
-        raise PreconditionFailed(
-            f"Entry {entry.id} is at version {entry.version}, not the one If-Match names: "
-            "someone changed it since you read it. Compare with `current`, then retry with "
-            f'If-Match: "{entry.version}".',
-            current_version=entry.version,
-            current=entry.as_json(),
-        )
+    check_version(f"Entry {entry.id}", entry.version, entry.as_json(), if_match)
 
 
 class EntryService:
@@ -271,12 +263,7 @@ class EntryService:
     async def revisions(self, slug: str, entry_id: int) -> tuple[Entry, list[Revision]]:
         """The entry (deleted or not) and its revisions, oldest first."""
         async with self._db.snapshot() as conn:
-            liveblog = await liveblog_rows.get(conn, slug)
-            if liveblog is None:
-                raise NotFound(f"No liveblog with slug {slug!r}.")
-            entry = await rows.get(conn, liveblog.id, entry_id)
-            if entry is None:
-                raise NotFound(f"No entry {entry_id} in liveblog {slug!r}.")
+            liveblog, entry = await self._find(conn, slug, entry_id)
             return entry, await revision_rows.of_entry(conn, liveblog.id, entry_id)
 
     @staticmethod
@@ -288,13 +275,17 @@ class EntryService:
 
     async def get(self, slug: str, entry_id: int) -> Entry:
         async with self._db.snapshot() as conn:
-            liveblog = await liveblog_rows.get(conn, slug)
-            if liveblog is None:
-                raise NotFound(f"No liveblog with slug {slug!r}.")
-            entry = await rows.get(conn, liveblog.id, entry_id)
+            return (await self._find(conn, slug, entry_id))[1]
+
+    @staticmethod
+    async def _find(conn: AsyncConnection, slug: str, entry_id: int) -> tuple[Liveblog, Entry]:
+        liveblog = await liveblog_rows.get(conn, slug)
+        if liveblog is None:
+            raise NotFound(f"No liveblog with slug {slug!r}.")
+        entry = await rows.get(conn, liveblog.id, entry_id)
         if entry is None:
             raise NotFound(f"No entry {entry_id} in liveblog {slug!r}.")
-        return entry
+        return liveblog, entry
 
     async def page(
         self,

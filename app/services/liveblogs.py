@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -12,10 +13,10 @@ from app.domain.events import liveblog_event
 from app.domain.model import Liveblog, Status
 from app.domain.preconditions import IfMatch
 from app.domain.revisions import RevisionKind, liveblog_changes
-from app.errors import Conflict, NotFound, PreconditionFailed
+from app.errors import Conflict, NotFound
 from app.services.idempotency import Once, write_once
 from app.services.publish import publish_committed
-from app.services.writes import Unchanged, utcnow
+from app.services.writes import Unchanged, check_version, utcnow
 from app.storage import liveblogs as rows, revisions as revision_rows
 from app.storage.db import Database
 
@@ -77,14 +78,9 @@ class LiveblogService:
                 liveblog_id, seq = taken
                 current = await rows.get(conn, slug)
                 assert current is not None
-                if if_match is not None and not if_match.matches(current.version):
-                    raise PreconditionFailed(
-                        f"Liveblog {slug!r} is at version {current.version}, not the one "
-                        "If-Match names: someone changed it since you read it. Compare with "
-                        f'`current`, then retry with If-Match: "{current.version}".',
-                        current_version=current.version,
-                        current=current.as_json(),
-                    )
+                # As GET shows it: the head before this transaction's own seq bump.
+                shown = replace(current, seq=seq - 1).as_json()
+                check_version(f"Liveblog {slug!r}", current.version, shown, if_match)
                 fields = {k: v for k, v in changes.items() if getattr(current, k) != v}
                 if not fields:
                     raise Unchanged

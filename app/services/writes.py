@@ -1,8 +1,13 @@
-"""What every write use case shares: the clock, and rolling back a write that changes nothing."""
+"""What every write use case shares: the clock, rolling back a write that changes nothing, and
+the If-Match check."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+
+from app.domain.preconditions import IfMatch
+from app.errors import PreconditionFailed
 
 
 def utcnow() -> datetime:
@@ -12,3 +17,20 @@ def utcnow() -> datetime:
 class Unchanged(Exception):
     """Raised inside a write transaction to roll it back when it would change nothing, so it
     takes no seq and sends no event."""
+
+
+def check_version(
+    what: str, version: int, current: dict[str, Any], if_match: IfMatch | None
+) -> None:
+    """Raises PreconditionFailed, showing `current`, unless `if_match` admits `version`.
+
+    Call it inside the write transaction, after the seq bump that serializes the liveblog's
+    writers: of two editors sending the same If-Match, exactly one then wins.
+    """
+    if if_match is not None and not if_match.matches(version):
+        raise PreconditionFailed(
+            f"{what} is at version {version}, not the one If-Match names: someone changed it "
+            f'since you read it. Compare with `current`, then retry with If-Match: "{version}".',
+            current_version=version,
+            current=current,
+        )
