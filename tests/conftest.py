@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from tests.harness import LiveServer, create_token, seconds
 from tests.services import (  # noqa: F401  (fixtures for the tests that need the services)
     broker_channel,
+    fresh_postgres_database,
     postgres_admin_url,
     postgres_url,
     private_redis,
@@ -81,3 +83,34 @@ def isolated_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     yield start
     for live in started:
         live.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Settings for `isolated_server` on each database: {} is SQLite in the data directory, the
+    other a fresh PostgreSQL database (requested only here, so SQLite runs need no PostgreSQL)."""
+    if request.param == "sqlite":
+        return {}
+    return {"database_url": request.getfixturevalue("postgres_url")}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def database_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """One server with default settings on each database, shared by this module's tests (each
+    uses its own liveblogs): storage tests run on both without a server start per test."""
+    with contextlib.ExitStack() as stack:
+        settings = {}
+        if request.param == "postgres":
+            admin_url = request.getfixturevalue("postgres_admin_url")
+            settings["database_url"] = stack.enter_context(fresh_postgres_database(admin_url))
+        live = LiveServer(tmp_path_factory.mktemp(f"{request.param}-server"), **settings).start()
+        stack.callback(live.stop)
+        yield live
+
+
+@pytest.fixture(scope="module")
+def database_token(database_server: LiveServer) -> str:
+    """An admin token of `database_server`."""
+    return create_token(database_server.data_dir, env=database_server.env)

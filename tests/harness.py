@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,18 +59,78 @@ def cli(
     )
 
 
-def create_token(data_dir: Path, name: str = "tests", env: dict[str, str] | None = None) -> str:
-    result = cli(data_dir, "token", "create", "--name", name, env=env)
+_token_names = itertools.count(1)
+
+
+def unique_token_name(prefix: str = "tests") -> str:
+    """A token name no other token of this test run holds (names are unique per database)."""
+    return f"{prefix}-{os.getpid()}-{next(_token_names)}-{uuid.uuid4().hex[:6]}"
+
+
+def create_token(
+    data_dir: Path,
+    name: str | None = None,
+    env: dict[str, str] | None = None,
+    *,
+    scope: str | None = None,
+    liveblogs: Sequence[str] = (),
+    expires_at: str | None = None,
+) -> str:
+    """Create a token through the CLI and return it; `name` defaults to a fresh unique one.
+
+    `scope`, `liveblogs` and `expires_at` map to `--scope`, `--liveblog SLUG` (each) and
+    `--expires-at`; left out, the CLI's defaults apply (an admin token that never expires).
+    """
+    args = ["token", "create", "--name", name or unique_token_name()]
+    if scope is not None:
+        args += ["--scope", scope]
+    for slug in liveblogs:
+        args += ["--liveblog", slug]
+    if expires_at is not None:
+        args += ["--expires-at", expires_at]
+    result = cli(data_dir, *args, env=env)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 
 
-def writer(server: LiveServer, name: str = "tests", token: str | None = None) -> httpx.AsyncClient:
-    """An HTTP client of `server` holding `token`, or a fresh API token (use as `async with`)."""
-    token = token or create_token(server.data_dir, name, env=server.env)
-    return httpx.AsyncClient(
-        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=seconds(10)
+async def create_tokens(
+    data_dir: Path, *options: dict[str, Any], env: dict[str, str] | None = None
+) -> list[str]:
+    """Create one token per `options` (`create_token`'s keywords) at once: each CLI run takes a
+    second, mostly starting Python, so tests that need several run them side by side."""
+    return list(
+        await asyncio.gather(
+            *(asyncio.to_thread(create_token, data_dir, env=env, **kwargs) for kwargs in options)
+        )
     )
+
+
+def writer(
+    server: LiveServer, name: str | None = None, token: str | None = None, **token_options: Any
+) -> httpx.AsyncClient:
+    """An HTTP client of `server` holding `token`, or a fresh API token (use as `async with`).
+
+    A fresh token gets a unique name unless `name` is given; `token_options` are
+    `create_token`'s (`scope`, `liveblogs`, `expires_at`).
+    """
+    token = token or create_token(server.data_dir, name, env=server.env, **token_options)
+    return api_client(server, token)
+
+
+def api_client(server: LiveServer, token: str | None = None) -> httpx.AsyncClient:
+    """An HTTP client of `server`, sending `token` as its bearer token if given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(base_url=server.url, headers=headers, timeout=seconds(10))
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """Assert `response` is an RFC 9457 problem with `status`; returns its members."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"] == "application/problem+json", response.headers
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["title"] and body["detail"], body
+    assert "type" in body, body
+    return body
 
 
 class LiveServer:
@@ -79,6 +141,9 @@ class LiveServer:
             **os.environ,
             "LIVEBLOG_DATA_DIR": str(data_dir),
             "LIVEBLOG_LOG_LEVEL": "warning",
+            # Write rate limits are off unless a test sets them (write_rate=...): a limit meant
+            # for production would otherwise throttle tests that post in bursts.
+            "LIVEBLOG_WRITE_RATE": "0",
             **{f"LIVEBLOG_{key.upper()}": str(value) for key, value in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None
