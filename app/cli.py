@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -261,5 +262,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     handler = args.handler
-    result: int = handler(settings, args)
+    try:
+        result: int = handler(settings, args)
+    except BrokenPipeError:
+        # `liveblog token list | head`: the reader left; that is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return result
