@@ -8,7 +8,7 @@ limit (429), then the request's own headers (Idempotency-Key, If-Match: 400/428)
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,6 +22,8 @@ from app.services.entries import EntryService
 from app.services.idempotency import Once, Reply, fingerprint, valid_key
 from app.services.liveblogs import LiveblogService
 from app.settings import Settings
+
+T = TypeVar("T")
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `liveblog token create`.")
 
@@ -135,7 +137,8 @@ class IdempotencyKey:
         self.fingerprint = fingerprint
         self.ttl = ttl
 
-    def guard(self, render: Callable[[Any], Reply]) -> Once[Any]:
+    def guard(self, render: Callable[[T], Reply]) -> Once[T]:
+        """The key, armed for a write whose success `render` turns into the stored reply."""
         return Once(self.caller.key, self.key, self.fingerprint, self.ttl, render)
 
 
