@@ -8,6 +8,7 @@ Hierarchy (each carries its HTTP status):
     ├── Forbidden             403  + `required_scope` or `liveblog`
     ├── NotFound              404
     ├── Conflict              409
+    ├── Gone                  410  + `entry` (the tombstone)
     ├── PreconditionFailed    412  + `current_version`, `current`
     ├── PayloadTooLarge       413
     ├── Unprocessable         422
@@ -76,6 +77,12 @@ class NotFound(LiveblogError):
 
 class Conflict(LiveblogError):
     status = 409
+
+
+class Gone(LiveblogError):
+    """The resource existed and was deleted; the body says what is left of it."""
+
+    status = 410
 
 
 class PreconditionFailed(LiveblogError):
@@ -163,6 +170,10 @@ async def _on_liveblog_error(_request: Request, error: Exception) -> Response:
 
 async def _on_validation_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
+    if any(item["loc"][0] == "path" for item in error.errors()):
+        # An id that is not a number, or out of range, names no resource: not found, like any
+        # other id that does not exist (and the same answer on every database).
+        return problem(404, "No such resource.")
     for item in error.errors():
         if item["type"] == "json_invalid":
             reason = item.get("ctx", {}).get("error", "syntax error")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
 from app.api.deps import (
@@ -17,13 +17,17 @@ from app.api.deps import (
 )
 from app.api.responses import json_response, problems, reply_response, versioned
 from app.api.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, RevisionList
-from app.domain.model import Entry
-from app.errors import Forbidden
+from app.domain.model import MAX_ID, Entry
+from app.domain.preconditions import etag
+from app.errors import Forbidden, Gone
 from app.services.idempotency import Reply
 
 router = APIRouter(prefix="/api/liveblogs/{slug}/entries", tags=["entries"])
 
 PAGE_LIMIT_MAX = 100
+
+# Out of range or not a number: 404, like any id that does not exist (errors.py).
+EntryId = Annotated[int, Path(ge=1, le=MAX_ID, description="The entry's `id`.")]
 
 
 def _created(slug: str, entry: Entry) -> Reply:
@@ -58,12 +62,13 @@ async def list_entries(
     service: Entries,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = 20,
     before: Annotated[
-        int | None, Query(ge=0, description="`next_before` of the previous page.")
+        int | None, Query(ge=0, le=MAX_ID, description="`next_before` of the previous page.")
     ] = None,
     since: Annotated[
         int | None,
         Query(
             ge=0,
+            le=MAX_ID,
             description="Every entry changed after this seq, tombstones included, oldest "
             "change first (instead of the newest-first page).",
         ),
@@ -90,10 +95,20 @@ async def list_entries(
     )
 
 
-@router.get("/{entry_id}", response_model=EntryOut, responses=problems(404, 422))
-async def get_entry(slug: str, entry_id: int, service: Entries) -> Response:
-    """The entry, with its version as `ETag` (send it back in If-Match to edit safely)."""
-    return reply_response(versioned((await service.get(slug, entry_id)).as_json()))
+@router.get("/{entry_id}", response_model=EntryOut, responses=problems(404, 410))
+async def get_entry(slug: str, entry_id: EntryId, service: Entries) -> Response:
+    """The entry, with its version as `ETag` (send it back in If-Match to edit safely).
+
+    A deleted entry is 410 Gone, with its tombstone as `entry` (the `since` feed lists
+    tombstones as entries, so readers catching up learn of deletions)."""
+    entry = await service.get(slug, entry_id)
+    if entry.deleted:
+        raise Gone(
+            f"Entry {entry_id} of liveblog {slug!r} was deleted.",
+            headers={"ETag": etag(entry.version)},
+            extra={"entry": entry.as_json()},
+        )
+    return reply_response(versioned(entry.as_json()))
 
 
 @router.patch(
@@ -103,7 +118,7 @@ async def get_entry(slug: str, entry_id: int, service: Entries) -> Response:
 )
 async def update_entry(
     slug: str,
-    entry_id: int,
+    entry_id: EntryId,
     body: EntryPatch,
     caller: Publisher,
     if_match: Precondition,
@@ -123,7 +138,7 @@ async def update_entry(
 )
 async def delete_entry(
     slug: str,
-    entry_id: int,
+    entry_id: EntryId,
     caller: Publisher,
     if_match: Precondition,
     service: Entries,
@@ -148,7 +163,7 @@ async def delete_entry(
     responses=problems(401, 403, 404, 422),
 )
 async def list_revisions(
-    slug: str, entry_id: int, caller: NewsroomReader, service: Entries
+    slug: str, entry_id: EntryId, caller: NewsroomReader, service: Entries
 ) -> Response:
     """Who changed the entry, when, and what: every stored change, oldest first."""
     entry, revisions = await service.revisions(slug, entry_id)

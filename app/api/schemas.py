@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 
 from app.domain.model import (
     AUTHOR_MAX,
@@ -14,13 +22,26 @@ from app.domain.model import (
     TITLE_MAX,
 )
 
+
+def _storable(text: str) -> str:
+    # PostgreSQL cannot store NUL in text, and SQLite would store it and truncate it on the way
+    # out: refuse it everywhere, so both databases answer the same 422. (Lone surrogates are
+    # already refused by the JSON parser.)
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters (U+0000)")
+    return text
+
+
+Storable = AfterValidator(_storable)
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
-OptionalTitle = Annotated[str, StringConstraints(max_length=TITLE_MAX)]
-Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
-Author = Annotated[str, StringConstraints(max_length=AUTHOR_MAX)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX), Storable
+]
+OptionalTitle = Annotated[str, StringConstraints(max_length=TITLE_MAX), Storable]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX), Storable]
+Author = Annotated[str, StringConstraints(max_length=AUTHOR_MAX), Storable]
 # The body's size limit is checked in bytes by the service (413), not here (it would be a 422).
-Body = Annotated[str, StringConstraints(min_length=1)]
+Body = Annotated[str, StringConstraints(min_length=1), Storable]
 
 
 class _Input(BaseModel):

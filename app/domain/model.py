@@ -18,6 +18,16 @@ SLUG_MAX = 100
 TITLE_MAX = 300
 DESCRIPTION_MAX = 5000
 AUTHOR_MAX = 200
+# Ids and seqs are signed 64-bit integers on every database: a larger number names nothing.
+MAX_ID = 2**63 - 1
+
+
+def parse_id(text: str | None) -> int | None:
+    """An id or seq from a URL (1 to MAX_ID, plain digits), or None if `text` is not one."""
+    if text is None or not text.isdigit() or not text.isascii() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
 
 
 class Status(StrEnum):

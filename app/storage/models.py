@@ -37,19 +37,24 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# Ids and seqs are 64-bit (migration 0004). SQLite's rowid alias must be spelt INTEGER to
+# autoincrement, and SQLite's INTEGER is 64-bit anyway.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class LiveblogRow(Base):
     __tablename__ = "liveblogs"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="live")
     # The last sequence number handed out for this liveblog. Every write bumps it first, in its
     # own transaction, which serializes writers per liveblog and keeps the sequence gap-free.
-    head_seq: Mapped[int] = mapped_column(Integer, default=0)
+    head_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     # Seq of the latest change to the liveblog's own fields (0: unchanged since creation).
-    meta_seq: Mapped[int] = mapped_column(Integer, default=0)
+    meta_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -84,10 +89,12 @@ class EntryRow(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    liveblog_id: Mapped[int] = mapped_column(ForeignKey("liveblogs.id", ondelete="CASCADE"))
-    seq: Mapped[int] = mapped_column(Integer)
-    created_seq: Mapped[int] = mapped_column(Integer)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    liveblog_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("liveblogs.id", ondelete="CASCADE")
+    )
+    seq: Mapped[int] = mapped_column(BigInteger)
+    created_seq: Mapped[int] = mapped_column(BigInteger)
     title: Mapped[str | None] = mapped_column(String(TITLE_MAX), nullable=True)
     body: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(AUTHOR_MAX), nullable=True)
@@ -103,7 +110,7 @@ class TokenRow(Base):
     __tablename__ = "api_tokens"
     __table_args__ = (Index("uq_api_tokens_name", "name", unique=True),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     # Unique, and kept after revocation: revisions name the token that made each change.
     name: Mapped[str] = mapped_column(String(100))
     # SHA-256 of the token. Tokens are 256 random bits, so a fast hash is enough: there is no
@@ -118,10 +125,6 @@ class TokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-# 64-bit keys on PostgreSQL; SQLite's rowid alias must be spelt INTEGER to autoincrement.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
 class RevisionRow(Base):
     """One stored change to an entry (entry_id set) or to a liveblog's own fields, and by whom."""
 
@@ -129,9 +132,11 @@ class RevisionRow(Base):
     __table_args__ = (Index("ix_revisions_entry", "liveblog_id", "entry_id", "seq"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    liveblog_id: Mapped[int] = mapped_column(ForeignKey("liveblogs.id", ondelete="CASCADE"))
+    liveblog_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("liveblogs.id", ondelete="CASCADE")
+    )
     entry_id: Mapped[int | None] = mapped_column(
-        ForeignKey("entries.id", ondelete="CASCADE"), nullable=True
+        BigInteger, ForeignKey("entries.id", ondelete="CASCADE"), nullable=True
     )
     seq: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))

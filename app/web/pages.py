@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from app.domain.model import Entry, Liveblog, iso_utc
+from app.domain.model import Entry, Liveblog, iso_utc, parse_id
 from app.errors import NotFound
 from app.services.pages import read_entry_page, read_reader_page
 from app.web import seo
@@ -85,16 +85,21 @@ async def index(request: Request) -> Response:
     return _render(request, "index.html", {"liveblogs": await request.app.state.liveblogs.list()})
 
 
+def _not_found(request: Request, detail: str) -> Response:
+    return _render(request, "not_found.html", {"detail": detail}, 404)
+
+
 @router.get("/liveblogs/{slug}")
-async def liveblog_page(
-    request: Request,
-    slug: str,
-    before: Annotated[int | None, Query(ge=0)] = None,
-) -> Response:
+async def liveblog_page(request: Request, slug: str, before: str | None = None) -> Response:
+    # Parsed here, not by FastAPI: a reader following a mangled link gets the page's 404, not
+    # a JSON error.
+    cursor = parse_id(before)
+    if before is not None and cursor is None:
+        return _not_found(request, f"No page of liveblog {slug!r} starts before {before!r}.")
     try:
-        view = await read_reader_page(request.app.state.db, slug, before=before, limit=PAGE_SIZE)
+        view = await read_reader_page(request.app.state.db, slug, before=cursor, limit=PAGE_SIZE)
     except NotFound as error:
-        return _render(request, "not_found.html", {"detail": error.detail}, 404)
+        return _not_found(request, error.detail)
     lb = view.liveblog
     shown = ([view.pinned] if view.pinned else []) + view.stream.entries
     canonical = _absolute(request, page_path(lb))
@@ -103,8 +108,8 @@ async def liveblog_page(
     )
     context = {
         "view": view,
-        "before": before,
-        "live": before is None,
+        "before": cursor,
+        "live": cursor is None,
         "on_page": {entry.id for entry in view.stream.entries},
         "social": seo.Social(lb.title, seo.summary(lb, shown), canonical, seo.first_image(shown)),
         "json_ld": seo.script_json(posting),
@@ -113,11 +118,14 @@ async def liveblog_page(
 
 
 @router.get("/liveblogs/{slug}/entries/{entry_id}")
-async def entry_page(request: Request, slug: str, entry_id: int) -> Response:
+async def entry_page(request: Request, slug: str, entry_id: str) -> Response:
+    number = parse_id(entry_id)
+    if number is None:
+        return _not_found(request, f"No entry {entry_id!r} in liveblog {slug!r}.")
     try:
-        view = await read_entry_page(request.app.state.db, slug, entry_id)
+        view = await read_entry_page(request.app.state.db, slug, number)
     except NotFound as error:
-        return _render(request, "not_found.html", {"detail": error.detail}, 404)
+        return _not_found(request, error.detail)
     lb, entry = view.liveblog, view.entry
     context = {
         "view": view,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.storage import migrate
+from tests.harness import LiveServer, writer
 
 TABLES = {"liveblogs", "entries", "api_tokens", "revisions", "idempotency_keys"}
-HEAD = "0003_trust"
+HEAD = "0004_bigint_ids"
 
 
 def schema(url: str) -> tuple[set[str], set[str], str | None]:
@@ -49,6 +51,9 @@ def round_trip(url: str) -> None:
     assert tables == TABLES
     assert {"ix_entries_pinned", "ix_entries_key_event"} <= indexes
     assert revision == HEAD
+
+    migrate.downgrade(url, "0003_trust")
+    assert schema(url) == (TABLES, indexes, "0003_trust")
 
     migrate.downgrade(url, "0002_pinned_index_order")
     tables, _, revision = schema(url)
@@ -103,3 +108,38 @@ def test_trust_migration_keeps_tokens_that_shared_a_name(tmp_path: Path) -> None
         (2, "cms", "admin", None),
         (3, "desk", "admin", None),
     ]
+
+
+async def _sql(url: str, statement: str) -> list[tuple[object, ...]]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            result = await connection.exec_driver_sql(statement)
+            return list(result.all()) if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.slow
+async def test_ids_and_seqs_go_past_32_bits_on_postgresql(
+    postgres_url: str, isolated_server: Callable[..., LiveServer]
+) -> None:
+    """After migration 0004, a SERIAL id and a seq beyond 2^31 are stored and read back; going
+    back to 32-bit columns is then refused instead of truncating."""
+    server = isolated_server(database_url=postgres_url)
+    big = 2**31 + 5
+    async with writer(server) as client:
+        created = await client.post("/api/liveblogs", json={"slug": "long", "title": "Long"})
+        assert created.status_code == 201
+        await _sql(postgres_url, f"SELECT setval('entries_id_seq', {big})")
+        await _sql(postgres_url, f"UPDATE liveblogs SET head_seq = {big} WHERE slug = 'long'")
+        posted = await client.post("/api/liveblogs/long/entries", json={"body": "<p>far</p>"})
+        assert posted.status_code == 201, posted.text
+        entry = posted.json()
+        assert entry["id"] == big + 1 and entry["seq"] == big + 1
+        fetched = await client.get(f"/api/liveblogs/long/entries/{entry['id']}")
+        assert fetched.status_code == 200 and fetched.json()["body"] == "<p>far</p>"
+    server.stop()
+    with pytest.raises(RuntimeError, match="above 2147483647"):
+        await asyncio.to_thread(migrate.downgrade, postgres_url, "0003_trust")
+    assert (await _sql(postgres_url, "SELECT version_num FROM alembic_version")) == [(HEAD,)]
