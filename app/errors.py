@@ -32,6 +32,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
@@ -183,12 +184,28 @@ async def _on_validation_error(_request: Request, error: Exception) -> Response:
     return problem(422, f"Invalid request: {summary}", errors=fields)
 
 
-async def _on_http_error(_request: Request, error: Exception) -> Response:
+async def _on_http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+    headers = error.headers
     if error.status_code == 404 and detail == "Not Found":
         detail = "No such resource."
-    return problem(error.status_code, detail, headers=error.headers)
+    elif error.status_code == 405:
+        # Starlette names only the methods of the first route that matched the path; a path
+        # served by several routes (GET and POST /api/liveblogs) must list them all.
+        allowed = _allowed_methods(request)
+        headers = {**(headers or {}), "Allow": ", ".join(allowed)}
+        detail = f"{request.method} is not allowed here; use {' or '.join(allowed)}."
+    return problem(error.status_code, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 async def _on_unexpected(_request: Request, error: Exception) -> Response:

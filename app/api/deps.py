@@ -25,6 +25,9 @@ from app.settings import Settings
 
 T = TypeVar("T")
 
+# For the OpenAPI document: `*`, or entity tags separated by commas (RFC 9110 §8.8.3).
+IF_MATCH_PATTERN = r'^(\*|(W/)?"[\x21\x23-\x7e]*"( *, *(W/)?"[\x21\x23-\x7e]*")*)$'
+
 _bearer = HTTPBearer(auto_error=False, description="A token from `liveblog token create`.")
 
 
@@ -107,6 +110,7 @@ async def if_match(
             alias="If-Match",
             description='Apply only if the object is still at this version: its ETag, e.g. `"3"`, '
             "or `*`. Otherwise 412 with the current version.",
+            json_schema_extra={"pattern": IF_MATCH_PATTERN},
         ),
     ] = None,
 ) -> IfMatch | None:
@@ -154,6 +158,7 @@ async def idempotency_key(
             "first response (`Idempotent-Replayed: true`) instead of writing again. 1–255 "
             "printable ASCII characters, unique per request; kept "
             "LIVEBLOG_IDEMPOTENCY_TTL_SECONDS (24 h).",
+            json_schema_extra={"pattern": "^[ -~]{1,255}$"},
         ),
     ] = None,
 ) -> IdempotencyKey | None:

@@ -13,6 +13,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from app.domain.model import (
     AUTHOR_MAX,
@@ -33,15 +34,20 @@ def _storable(text: str) -> str:
 
 
 Storable = AfterValidator(_storable)
+# The same rule for clients reading the OpenAPI document (and for the contract fuzzer).
+NO_NUL = Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN)]
 Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX), Storable
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX),
+    Storable,
+    NO_NUL,
 ]
-OptionalTitle = Annotated[str, StringConstraints(max_length=TITLE_MAX), Storable]
-Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX), Storable]
-Author = Annotated[str, StringConstraints(max_length=AUTHOR_MAX), Storable]
+OptionalTitle = Annotated[str, StringConstraints(max_length=TITLE_MAX), Storable, NO_NUL]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX), Storable, NO_NUL]
+Author = Annotated[str, StringConstraints(max_length=AUTHOR_MAX), Storable, NO_NUL]
 # The body's size limit is checked in bytes by the service (413), not here (it would be a 422).
-Body = Annotated[str, StringConstraints(min_length=1), Storable]
+Body = Annotated[str, StringConstraints(min_length=1), Storable, NO_NUL]
 
 
 class _Input(BaseModel):
@@ -68,10 +74,15 @@ class LiveblogCreate(_Input):
     description: Description = ""
 
 
+# A PATCH field that may be left out but not sent as null: None in Python, absent from the
+# OpenAPI document (so the document says what the server accepts).
+Absent = SkipJsonSchema[None]
+
+
 class LiveblogPatch(_NoNulls):
-    title: Title | None = None
-    description: Description | None = None
-    status: Literal["live", "ended"] | None = None
+    title: Title | Absent = None
+    description: Description | Absent = None
+    status: Literal["live", "ended"] | Absent = None
 
 
 class EntryCreate(_Input):
@@ -86,10 +97,10 @@ class EntryPatch(_NoNulls):
     nullable: ClassVar[frozenset[str]] = frozenset({"title", "author"})
 
     title: OptionalTitle | None = None
-    body: Body | None = None
+    body: Body | Absent = None
     author: Author | None = None
-    pinned: StrictBool | None = None
-    key_event: StrictBool | None = None
+    pinned: StrictBool | Absent = None
+    key_event: StrictBool | Absent = None
 
 
 class LiveblogOut(BaseModel):
