@@ -11,9 +11,10 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    TypeAdapter,
+    WithJsonSchema,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
 from app.domain.model import (
     AUTHOR_MAX,
@@ -41,7 +42,8 @@ Title = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX),
     Storable,
-    NO_NUL,
+    # Required titles are stripped: in the document, at least one character that is not space.
+    Field(json_schema_extra={"pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"}),
 ]
 OptionalTitle = Annotated[str, StringConstraints(max_length=TITLE_MAX), Storable, NO_NUL]
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX), Storable, NO_NUL]
@@ -74,15 +76,23 @@ class LiveblogCreate(_Input):
     description: Description = ""
 
 
-# A PATCH field that may be left out but not sent as null: None in Python, absent from the
-# OpenAPI document (so the document says what the server accepts).
-Absent = SkipJsonSchema[None]
+Status = Literal["live", "ended"]
+
+# PATCH fields that may be left out but not sent as null: None in Python (left out), and in the
+# OpenAPI document the type alone, so the document says what the server accepts.
+PatchTitle = Annotated[Title | None, WithJsonSchema(TypeAdapter(Title).json_schema())]
+PatchDescription = Annotated[
+    Description | None, WithJsonSchema(TypeAdapter(Description).json_schema())
+]
+PatchStatus = Annotated[Status | None, WithJsonSchema(TypeAdapter(Status).json_schema())]
+PatchBody = Annotated[Body | None, WithJsonSchema(TypeAdapter(Body).json_schema())]
+PatchFlag = Annotated[StrictBool | None, WithJsonSchema({"type": "boolean"})]
 
 
 class LiveblogPatch(_NoNulls):
-    title: Title | Absent = None
-    description: Description | Absent = None
-    status: Literal["live", "ended"] | Absent = None
+    title: PatchTitle = None
+    description: PatchDescription = None
+    status: PatchStatus = None
 
 
 class EntryCreate(_Input):
@@ -97,10 +107,10 @@ class EntryPatch(_NoNulls):
     nullable: ClassVar[frozenset[str]] = frozenset({"title", "author"})
 
     title: OptionalTitle | None = None
-    body: Body | Absent = None
+    body: PatchBody = None
     author: Author | None = None
-    pinned: StrictBool | Absent = None
-    key_event: StrictBool | Absent = None
+    pinned: PatchFlag = None
+    key_event: PatchFlag = None
 
 
 class LiveblogOut(BaseModel):
