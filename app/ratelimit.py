@@ -27,6 +27,8 @@ from app.errors import TooManyRequests
 log = logging.getLogger(__name__)
 
 POLICY = "writes"
+REDIS_TIMEOUT_SECONDS = 0.25  # a write waits at most this for the limiter's Redis
+FAILURE_PAUSE_SECONDS = 30  # after a failure, writes go unlimited this long (one log line)
 
 
 class WriteLimiter:
@@ -39,13 +41,27 @@ class WriteLimiter:
         storage: Storage
         if redis_url is not None:
             # limits names its asyncio Redis backend "async+redis://"; redis-py does the work.
+            # Short timeouts: a Redis that hangs must not hold every write for seconds.
             storage = RedisStorage(
-                "async+" + redis_url, implementation="redispy", key_prefix=f"{prefix}:limits"
+                "async+" + redis_url,
+                implementation="redispy",
+                key_prefix=f"{prefix}:limits",
+                socket_timeout=REDIS_TIMEOUT_SECONDS,
+                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
             )
         else:
             storage = MemoryStorage()
         self._limiter = MovingWindowRateLimiter(storage)
-        self._last_failure_log = 0.0
+        self._skip_until = 0.0  # monotonic: after a storage failure, allow without asking
+        if self.enabled and self.amount > burst:
+            log.warning(
+                "write limit: %d writes in any %d s (LIVEBLOG_WRITE_BURST=%d is below one "
+                "second's worth at LIVEBLOG_WRITE_RATE=%g, and the window is whole seconds)",
+                self.amount,
+                window,
+                burst,
+                rate,
+            )
 
     @property
     def policy(self) -> str:
@@ -54,14 +70,19 @@ class WriteLimiter:
 
     async def check(self, caller: str) -> None:
         """Count one write by `caller`; raises TooManyRequests past the limit."""
-        if not self.enabled:
+        if not self.enabled or time.monotonic() < self._skip_until:
             return
         try:
             if await self._limiter.hit(self._item, caller):
                 return
             stats = await self._limiter.get_window_stats(self._item, caller)
         except Exception:
-            self._log_failure()
+            self._skip_until = time.monotonic() + FAILURE_PAUSE_SECONDS
+            log.warning(
+                "write rate limit unavailable (storage error); writes are allowed for %d s",
+                FAILURE_PAUSE_SECONDS,
+                exc_info=True,
+            )
             return
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise TooManyRequests(
@@ -73,9 +94,3 @@ class WriteLimiter:
                 "RateLimit": f'"{POLICY}";r={max(0, stats.remaining)};t={retry_after}',
             },
         )
-
-    def _log_failure(self) -> None:
-        now = time.monotonic()
-        if now - self._last_failure_log > 60:  # one line a minute, not one per write
-            self._last_failure_log = now
-            log.warning("write rate limit unavailable (storage error); writes are allowed")

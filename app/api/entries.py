@@ -19,7 +19,7 @@ from app.api.responses import json_response, problems, reply_response, versioned
 from app.api.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, RevisionList
 from app.domain.model import MAX_ID, Entry
 from app.domain.preconditions import etag
-from app.errors import Forbidden, Gone
+from app.errors import Gone
 from app.services.idempotency import Reply
 
 router = APIRouter(prefix="/api/liveblogs/{slug}/entries", tags=["entries"])
@@ -167,11 +167,7 @@ async def list_revisions(
 ) -> Response:
     """Who changed the entry, when, and what: every stored change, oldest first."""
     entry, revisions = await service.revisions(slug, entry_id)
-    if entry.deleted and not caller.is_admin:
-        raise Forbidden(
-            "A deleted entry's revisions are kept for admin tokens only.",
-            extra={"required_scope": "admin"},
-        )
+    caller.require_history_of(entry)
     return json_response(
         {"entry_id": entry.id, "revisions": [revision.as_json() for revision in revisions]}
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from app.domain.model import Entry
 from app.domain.revisions import Actor
 from app.errors import Forbidden
 
@@ -55,7 +56,15 @@ class Principal:
         """Raises Forbidden unless this principal may write to (and see the history of) `slug`."""
         if self.liveblogs is not None and slug not in self.liveblogs:
             raise Forbidden(
-                f"This API token may only write to the liveblogs it was created for; "
+                f"This API token may only work on the liveblogs it was created for; "
                 f"{slug!r} is not one of them.",
                 extra={"liveblog": slug},
+            )
+
+    def require_history_of(self, entry: Entry) -> None:
+        """A deleted entry's revisions are kept for admins only (they hold what was removed)."""
+        if entry.deleted and not self.is_admin:
+            raise Forbidden(
+                "A deleted entry's revisions are kept for admin tokens only.",
+                extra={"required_scope": Scope.ADMIN.value},
             )

@@ -6,6 +6,7 @@ optionally an expiry, and is revoked by marking it: its row stays, because revis
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -18,9 +19,7 @@ from app.domain.model import SLUG_RE
 from app.errors import Unauthorized
 from app.storage import tokens as rows
 from app.storage.db import Database
-from app.storage.tokens import NameTaken, TokenRecord
-
-__all__ = ["NameTaken", "TokenCheck", "TokenRecord", "create_token", "list_tokens"]
+from app.storage.tokens import NameTaken as NameTaken, TokenRecord
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +115,9 @@ class TokenCheck:
         self._db = db
         self._ttl = ttl
         self._known: dict[str, _Trusted] = {}  # token hash -> trusted answer
+        # token hash -> the storage read in flight: when a busy tool's cached answer runs out,
+        # its concurrent writes wait for one read instead of each reading (and touching).
+        self._reading: dict[str, asyncio.Future[Principal]] = {}
 
     async def principal(self, token: str) -> Principal:
         """Who holds `token`; raises Unauthorized if it is unknown, revoked or expired."""
@@ -126,6 +128,27 @@ class TokenCheck:
                 del self._known[token_hash]
                 raise Unauthorized(_expired(known.principal.name, known.expires_at))
             return known.principal
+        reading = self._reading.get(token_hash)
+        if reading is not None:
+            return await asyncio.shield(reading)
+        future: asyncio.Future[Principal] = asyncio.get_running_loop().create_future()
+        self._reading[token_hash] = future
+        try:
+            principal = await self._read(token_hash)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+            raise
+        else:
+            future.set_result(principal)
+            return principal
+        finally:
+            del self._reading[token_hash]
+
+    async def _read(self, token_hash: str) -> Principal:
         async with self._db.snapshot() as conn:
             record = await rows.by_hash(conn, token_hash)
         now = datetime.now(UTC)
@@ -152,7 +175,7 @@ class TokenCheck:
         return principal
 
     async def _touch(self, record: TokenRecord, now: datetime) -> None:
-        interval = max(self._ttl, self.MIN_TOUCH_INTERVAL if self._ttl == 0 else 0)
+        interval = self._ttl or self.MIN_TOUCH_INTERVAL
         if (
             record.last_used_at is not None
             and (now - record.last_used_at).total_seconds() < interval

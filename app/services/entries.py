@@ -19,8 +19,15 @@ from app.domain.model import Entry, Liveblog
 from app.domain.preconditions import IfMatch
 from app.domain.resume import RESYNC_DETAIL, Resume
 from app.domain.revisions import Actor, Revision, RevisionKind, entry_changes
-from app.errors import Conflict, NotFound, PayloadTooLarge, Unprocessable
-from app.services.idempotency import Once, write_once
+from app.errors import (
+    Conflict,
+    Gone,
+    LiveblogError,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+)
+from app.services.idempotency import Once, forget, refuse_once, write_once
 from app.services.publish import publish_committed
 from app.services.writes import Unchanged, check_version, utcnow
 from app.storage import (
@@ -112,6 +119,11 @@ class _Transaction:
                 await self.change(pinned, {"pinned": False}, ENTRY_UPDATED)
 
 
+def _subject(entry: Entry) -> str:
+    """How an Idempotency-Key names the entry its POST made."""
+    return f"entry:{entry.id}"
+
+
 def _check_version(entry: Entry, if_match: IfMatch | None) -> None:
     check_version(f"Entry {entry.id}", entry.version, entry.as_json(), if_match)
 
@@ -151,7 +163,14 @@ class EntryService:
         once: Once[Entry] | None = None,
     ) -> Entry:
         """Store a new entry. Raises Replayed when `once` was used before (idempotency.py)."""
-        clean_body = self._clean_body(body)
+        try:
+            clean_body = self._clean_body(body)
+        except LiveblogError as refusal:
+            if once is None:
+                raise
+            # Sanitized before the write's transaction (it may take a while for a big body);
+            # a refusal is kept under the key like any other.
+            await refuse_once(self._db, once, refusal)
         events: list[Event] = []
 
         async def work(conn: AsyncConnection) -> Entry:
@@ -174,7 +193,7 @@ class EntryService:
             events[:] = tx.events
             return entry
 
-        entry = await write_once(self._db, once, work)
+        entry = await write_once(self._db, once, work, subject=_subject)
         await publish_committed(self._broker, events)
         return entry
 
@@ -241,6 +260,9 @@ class EntryService:
                     entry = await tx.change(current, dict(TOMBSTONE), ENTRY_DELETED)
                 if purge:
                     await revision_rows.erase_entry(conn, tx.liveblog_id, entry_id)
+                    # The POST's stored response holds the content too.
+                    purged = Gone(f"Entry {entry_id} was deleted and its history erased.")
+                    await forget(conn, _subject(entry), purged)
                     await revision_rows.record(
                         conn,
                         liveblog_id=tx.liveblog_id,

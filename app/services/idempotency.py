@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -74,9 +74,15 @@ class Once(Generic[T]):
 
 
 async def write_once(
-    db: Database, once: Once[T] | None, work: Callable[[AsyncConnection], Awaitable[T]]
+    db: Database,
+    once: Once[T] | None,
+    work: Callable[[AsyncConnection], Awaitable[T]],
+    subject: Callable[[T], str] | None = None,
 ) -> T:
     """Run `work` in one write transaction, at most once per key.
+
+    `subject` names what the write made ("entry:12"), stored with the key so that a purge can
+    find the response that holds its content (`forget`).
 
     Raises Replayed if the key was used before with the same request, Unprocessable if it was
     used with another, and whatever `work` raises (a LiveblogError is stored first).
@@ -93,22 +99,45 @@ async def write_once(
             except LiveblogError as error:
                 refusal = error
                 raise
-            await _complete(conn, row_id, once.render(result))
+            made = subject(result) if subject else None
+            await rows.complete(conn, row_id, _stored(once.render(result)), made)
         return result
     except LiveblogError:
         if refusal is None:
             raise
-    # The refused write rolled back, its claim with it. The refusal is kept under the key in a
-    # transaction of its own (cheaper than a savepoint around every write); if a concurrent
-    # retry stored its answer first, the claim raises Replayed with that one.
+    # The refused write rolled back, its claim with it: the refusal is kept in a transaction
+    # of its own (cheaper than a savepoint around every write).
+    await refuse_once(db, once, refusal)
+
+
+async def refuse_once(db: Database, once: Once[Any], refusal: LiveblogError) -> NoReturn:
+    """Keep `refusal` under the key, then raise it; for refusals found before the write, too.
+
+    If the key already holds an answer (a concurrent retry stored its own first), that answer
+    is replayed instead: Replayed, or Unprocessable for another request under the same key.
+    """
     async with db.write() as conn:
         row_id = await _claim(conn, once)
-        reply = Reply(refusal.status, error_body(refusal), {"Content-Type": PROBLEM_JSON})
-        await _complete(conn, row_id, reply)
+        await rows.complete(conn, row_id, _stored(_problem(refusal)), None)
     raise refusal
 
 
-async def _claim(conn: AsyncConnection, once: Once[T]) -> int:
+async def forget(conn: AsyncConnection, subject: str, refusal: LiveblogError) -> None:
+    """Inside a purge's transaction: every key whose write made `subject` now replays
+    `refusal` instead of the content (which must not survive a legal takedown), and a retry
+    of the original request does not publish it again."""
+    await rows.forget_subject(conn, subject, _stored(_problem(refusal)))
+
+
+def _problem(error: LiveblogError) -> Reply:
+    return Reply(error.status, error_body(error), {"Content-Type": PROBLEM_JSON})
+
+
+def _stored(reply: Reply) -> rows.StoredReply:
+    return rows.StoredReply(reply.status, reply.headers, reply.body.decode())
+
+
+async def _claim(conn: AsyncConnection, once: Once[Any]) -> int:
     now = utcnow()
     row_id = await rows.claim(
         conn,
@@ -123,15 +152,11 @@ async def _claim(conn: AsyncConnection, once: Once[T]) -> int:
     return row_id
 
 
-async def _complete(conn: AsyncConnection, row_id: int, reply: Reply) -> None:
-    await rows.complete(
-        conn, row_id, status=reply.status, headers=reply.headers, body=reply.body.decode()
-    )
-
-
-def _replay(stored: rows.StoredKey | None, once: Once[T]) -> Exception:
-    if stored is None or stored.status is None:  # cannot happen: claims commit with a reply
-        return Conflict("This Idempotency-Key's first request is still being processed.")
+def _replay(stored: rows.StoredKey | None, once: Once[Any]) -> Exception:
+    if stored is None or stored.status is None:
+        # The row was swept between the claim and this read (it had just expired): the
+        # client may simply retry, and the key will be free.
+        return Conflict("This Idempotency-Key was expiring; retry the request.")
     if stored.fingerprint != once.fingerprint:
         return Unprocessable(
             "This Idempotency-Key was already used for a different request (another method, "

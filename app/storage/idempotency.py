@@ -21,6 +21,13 @@ from app.storage.models import IdempotencyRow
 
 
 @dataclass(frozen=True, slots=True)
+class StoredReply:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoredKey:
     fingerprint: str
     status: int | None
@@ -100,21 +107,50 @@ async def get(conn: AsyncConnection, *, owner: str, key: str) -> StoredKey | Non
 _COMPLETE = (
     update(IdempotencyRow)
     .where(IdempotencyRow.id == bindparam("p_id"))
-    .values(status=bindparam("p_status"), headers=bindparam("p_headers"), body=bindparam("p_body"))
+    .values(
+        status=bindparam("p_status"),
+        headers=bindparam("p_headers"),
+        body=bindparam("p_body"),
+        subject=bindparam("p_subject"),
+    )
 )
 
 
 async def complete(
-    conn: AsyncConnection, row_id: int, *, status: int, headers: dict[str, str], body: str
+    conn: AsyncConnection, row_id: int, reply: StoredReply, subject: str | None
 ) -> None:
-    """Store the response to replay, in the transaction that claimed the key."""
+    """Store the response to replay, in the transaction that claimed the key, and what the
+    request made (`subject`, e.g. "entry:12"), so a purge can find it."""
     await conn.execute(
-        _COMPLETE, {"p_id": row_id, "p_status": status, "p_headers": headers, "p_body": body}
+        _COMPLETE,
+        {
+            "p_id": row_id,
+            "p_status": reply.status,
+            "p_headers": reply.headers,
+            "p_body": reply.body,
+            "p_subject": subject,
+        },
     )
 
 
 async def delete_expired(conn: AsyncConnection, now: datetime, limit: int) -> int:
     """Delete up to `limit` expired keys (batches keep each transaction short)."""
     doomed = select(IdempotencyRow.id).where(IdempotencyRow.expires_at <= now).limit(limit)
-    result = await conn.execute(delete(IdempotencyRow).where(IdempotencyRow.id.in_(doomed)))
+    # The expiry again in the DELETE itself: on PostgreSQL a row that a claim took over while
+    # this statement waited for it is re-checked against this condition, not the subquery's.
+    result = await conn.execute(
+        delete(IdempotencyRow).where(
+            IdempotencyRow.id.in_(doomed), IdempotencyRow.expires_at <= now
+        )
+    )
     return result.rowcount
+
+
+async def forget_subject(conn: AsyncConnection, subject: str, reply: StoredReply) -> None:
+    """Replace the stored response of every key that made `subject` (a purge: the content must
+    not survive in a replay, and a retry must not publish it again)."""
+    await conn.execute(
+        update(IdempotencyRow)
+        .where(IdempotencyRow.subject == subject)
+        .values(status=reply.status, headers=reply.headers, body=reply.body)
+    )

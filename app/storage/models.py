@@ -167,3 +167,5 @@ class IdempotencyRow(Base):
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     headers: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What the request made ("entry:12"): a purge replaces the stored responses that hold it.
+    subject: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -8,10 +8,13 @@ Create Date: 2026-11-30 16:00:00
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+log = logging.getLogger("alembic.runtime.migration")
 
 revision: str = "0003_trust"
 down_revision: str | None = "0002_pinned_index_order"
@@ -23,12 +26,7 @@ TZ = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    # Names become unique. Before, `token create` accepted a taken name: the older holders of a
-    # shared name are renamed "<name>#<id>" (the newest keeps it), so nothing stops working.
-    op.execute(
-        "UPDATE api_tokens SET name = substr(name, 1, 88) || '#' || CAST(id AS VARCHAR(11)) "
-        "WHERE id NOT IN (SELECT max(id) FROM api_tokens GROUP BY name)"
-    )
+    _rename_shared_names()
     op.create_index("uq_api_tokens_name", "api_tokens", ["name"], unique=True)
     op.add_column(
         "api_tokens",
@@ -80,12 +78,43 @@ def upgrade() -> None:
         sa.Column("status", sa.Integer(), nullable=True),
         sa.Column("headers", sa.JSON(), nullable=True),
         sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("subject", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
         sa.UniqueConstraint("owner", "key", name=op.f("uq_idempotency_keys_owner_key")),
     )
     op.create_index(
         "ix_idempotency_keys_expires_at", "idempotency_keys", ["expires_at"], unique=False
     )
+
+
+def _rename_shared_names() -> None:
+    """Names become unique. Before, `token create` accepted a taken name, and `token revoke`
+    deleted every token of a name: the older holders of a shared name are renamed
+    "<name>#<id>" (the newest keeps the name), so no token stops working, and each is logged
+    so that an operator who revokes "<name>" knows the others exist."""
+    bind = op.get_bind()
+    rows = bind.execute(sa.text("SELECT id, name FROM api_tokens ORDER BY id DESC")).all()
+    taken = {name for _, name in rows}
+    kept: set[str] = set()
+    for token_id, name in rows:
+        if name not in kept:
+            kept.add(name)  # the newest of each name keeps it
+            continue
+        renamed, n = f"{name[:88]}#{token_id}", 1
+        while renamed in taken:
+            n += 1
+            renamed = f"{name[:85]}#{token_id}-{n}"
+        taken.add(renamed)
+        bind.execute(
+            sa.text("UPDATE api_tokens SET name = :name WHERE id = :id"),
+            {"name": renamed, "id": token_id},
+        )
+        log.warning(
+            "token names are unique now: an older token named %r is renamed %r "
+            "(`liveblog token list` shows it; revoke it by that name if it is not needed)",
+            name,
+            renamed,
+        )
 
 
 def downgrade() -> None:

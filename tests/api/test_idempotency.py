@@ -200,3 +200,39 @@ async def test_a_retry_after_a_crash_is_replayed(
         same_response(first, retried)
         assert retried.headers[REPLAYED] == "true"
         assert await entry_count(api, "crash") == (1, 1)
+
+
+async def test_a_body_refused_by_the_sanitizer_is_stored_under_its_key(
+    api: httpx.AsyncClient, new_liveblog: NewLiveblog
+) -> None:
+    """A refusal found before the write (the body is empty once sanitized) is kept like any
+    4xx: the retry replays it, and the key cannot then be used for another body."""
+    slug = await new_liveblog()
+    headers, path = key(), f"/api/liveblogs/{slug}/entries"
+    first = await api.post(path, json={"body": "<script>x()</script>"}, headers=headers)
+    problem(first, 422)
+    again = await api.post(path, json={"body": "<script>x()</script>"}, headers=headers)
+    same_response(first, again)
+    assert again.headers[REPLAYED] == "true"
+    other = await api.post(path, json={"body": "<p>fine</p>"}, headers=headers)
+    assert "different request" in problem(other, 422)["detail"]
+    assert await entry_count(api, slug) == (0, 0)
+
+
+async def test_a_purged_entry_is_not_replayed_nor_published_again(
+    api: httpx.AsyncClient, new_liveblog: NewLiveblog
+) -> None:
+    """After a takedown (DELETE ?purge=true) the POST's stored response no longer holds the
+    content: a retry of that POST gets 410 and publishes nothing."""
+    slug = await new_liveblog()
+    headers, path = key(), f"/api/liveblogs/{slug}/entries"
+    secret = "<p>Home address of a witness</p>"
+    posted = await api.post(path, json={"body": secret}, headers=headers)
+    assert posted.status_code == 201
+    purged = await api.delete(f"{path}/{posted.json()['id']}", params={"purge": "true"})
+    assert purged.status_code == 200
+    retry = await api.post(path, json={"body": secret}, headers=headers)
+    assert retry.headers[REPLAYED] == "true"
+    assert "erased" in problem(retry, 410)["detail"]
+    assert "witness" not in retry.text
+    assert await entry_count(api, slug) == (0, 2)

@@ -4,6 +4,8 @@ Redis outage never turns into refused writes."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from collections.abc import Callable
 
 import httpx
@@ -69,3 +71,29 @@ async def test_writes_go_on_while_the_limits_redis_is_down(
         assert statuses == [201] * 4
         entries = (await client.get("/api/liveblogs/outage/entries")).json()["entries"]
         assert [entry["body"] for entry in entries] == [f"<p>{n}</p>" for n in (6, 5, 4, 3, 1)]
+
+
+async def test_a_hung_redis_does_not_hold_writes(
+    isolated_server: StartServer, postgres_url: str
+) -> None:
+    """A Redis that accepts connections and never answers: writes still go through in well
+    under a second each (the limiter gives up quickly and then stops asking for a while)."""
+    hung = socket.create_server(("127.0.0.1", 0))
+    hung.listen(64)
+    try:
+        port = hung.getsockname()[1]
+        server = isolated_server(
+            database_url=postgres_url,
+            broker_url=f"redis://127.0.0.1:{port}/0",
+            write_rate=1,
+            write_burst=2,
+        )
+        async with writer(server) as client:
+            created = await client.post("/api/liveblogs", json={"slug": "hung", "title": "Hung"})
+            assert created.status_code == 201
+            for n in range(5):
+                started = time.monotonic()
+                assert (await post(client, "hung", n)).status_code == 201
+                assert time.monotonic() - started < 1.0
+    finally:
+        hung.close()
