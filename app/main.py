@@ -16,8 +16,8 @@ from app import __version__, errors
 from app.api import entries as entries_api, liveblogs as liveblogs_api, ops
 from app.api.responses import on_replayed
 from app.auth.tokens import TokenCheck
+from app.body_limit import RequestSizeLimit
 from app.broker import create_broker
-from app.limits import RequestSizeLimit
 from app.ratelimit import WriteLimiter
 from app.realtime import websocket
 from app.realtime.hub import Hub

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.auth.principal import Principal, Scope
-from app.domain.model import SLUG_RE
+from app.domain.model import SLUG_RE, iso_utc
 from app.errors import Unauthorized
 from app.storage import tokens as rows
 from app.storage.db import Database
@@ -189,5 +189,4 @@ class TokenCheck:
 
 
 def _expired(name: str, expires_at: datetime) -> str:
-    moment = expires_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return f"API token {name!r} expired at {moment}."
+    return f"API token {name!r} expired at {iso_utc(expires_at, 'seconds')}."

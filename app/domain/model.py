@@ -35,11 +35,11 @@ class Status(StrEnum):
     ENDED = "ended"
 
 
-def iso_utc(moment: datetime) -> str:
+def iso_utc(moment: datetime, timespec: str = "milliseconds") -> str:
     """ISO 8601 in UTC with a `Z`, millisecond precision (what browsers parse natively)."""
     if moment.tzinfo is None:  # SQLite hands back naive datetimes; we only ever store UTC.
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""`liveblog serve | migrate | token create|list|revoke`: parse arguments, then call in."""
+"""`liveblog token create | list | revoke`: API tokens for newsroom tools."""
 
 from __future__ import annotations
 
@@ -6,56 +6,19 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
-
+from app.domain.model import iso_utc
 from app.settings import Settings
 
 if TYPE_CHECKING:
+    from app.cli import Subcommands
     from app.storage.db import Database
 
 T = TypeVar("T")
-
-
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from app import server
-    from app.main import create_app
-    from app.storage import migrate
-
-    if args.host:
-        settings.host = args.host
-    if args.port is not None:
-        settings.port = args.port
-    if args.workers is not None:
-        settings.workers = args.workers
-    if settings.workers > 1 and not settings.has_shared_broker:
-        print(
-            f"error: --workers {settings.workers} needs LIVEBLOG_BROKER_URL=redis://...: each "
-            "worker is a process of its own, and with the in-process broker a reader on one "
-            "worker would never see entries posted through another.",
-            file=sys.stderr,
-        )
-        return 2
-    migrate.upgrade(settings.database_url)
-    if settings.workers > 1:
-        # Each worker reads the same LIVEBLOG_* environment; only the socket is shared.
-        server.run("app.main:create_app", settings)
-    else:
-        server.run(create_app(settings), settings)
-    return 0
-
-
-def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.storage import migrate
-
-    migrate.upgrade(settings.database_url)
-    print(f"database is at the latest schema ({_redacted(settings.database_url)})")
-    return 0
 
 
 def _on_tokens(settings: Settings, use: Callable[[Database], Awaitable[T]]) -> T:
@@ -135,15 +98,13 @@ def _token_list(settings: Settings, args: argparse.Namespace) -> int:
         "EXPIRES": "expires_at",
         "REVOKED": "revoked_at",
     }
-    rows = [list(columns)] + [
-        [
-            ",".join(token["liveblogs"])
-            if key == "liveblogs" and token["liveblogs"]
-            else ("all" if key == "liveblogs" else str(token[key] or "-"))
-            for key in columns.values()
-        ]
-        for token in listed
-    ]
+
+    def cell(token: dict[str, Any], key: str) -> str:
+        if key == "liveblogs":
+            return ",".join(token["liveblogs"] or ["all"])
+        return str(token[key] or "-")
+
+    rows = [list(columns)] + [[cell(token, key) for key in columns.values()] for token in listed]
     widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     for row in rows:
         print(
@@ -169,9 +130,7 @@ def _token_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _when(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_utc(moment, "seconds") if moment else None
 
 
 def _timestamp(text: str) -> datetime:
@@ -185,35 +144,7 @@ def _timestamp(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="liveblog", description="Real-time liveblog service (settings: LIVEBLOG_* variables)."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    serve = commands.add_parser(
-        "serve", help="apply pending migrations, then serve HTTP and WebSocket"
-    )
-    serve.add_argument("--host", help="address to bind (default LIVEBLOG_HOST or 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to bind (default LIVEBLOG_PORT or 8000)")
-    serve.add_argument(
-        "--workers",
-        type=int,
-        choices=range(1, 65),
-        metavar="N",
-        help="server processes (default LIVEBLOG_WORKERS or 1); above 1 needs a redis:// broker",
-    )
-    serve.set_defaults(handler=_serve)
-
-    migrate = commands.add_parser("migrate", help="apply pending database migrations")
-    migrate.set_defaults(handler=_migrate)
-
+def add_commands(commands: Subcommands) -> None:
     token = commands.add_parser("token", help="manage API tokens for newsroom tools")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="create a token; prints it once, last line")
@@ -247,25 +178,3 @@ def _parser() -> argparse.ArgumentParser:
     )
     revoke.add_argument("--name", required=True, help="the name the token was created with")
     revoke.set_defaults(handler=_token_revoke)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        settings = Settings()
-    except ValidationError as error:
-        print(f"error: invalid LIVEBLOG_* setting:\n{error}", file=sys.stderr)
-        return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    handler = args.handler
-    try:
-        result: int = handler(settings, args)
-    except BrokenPipeError:
-        # `liveblog token list | head`: the reader left; that is not an error of ours.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    return result

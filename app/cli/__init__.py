@@ -1,0 +1,51 @@
+"""`liveblog`: the command line. One module per noun (serve.py: serve, migrate; tokens.py:
+token create|list|revoke); each parses its arguments, calls a service and prints."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from app.cli import serve, tokens
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    # What each command module adds its commands to.
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="liveblog", description="Real-time liveblog service (settings: LIVEBLOG_* variables)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve.add_commands(commands)
+    tokens.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"error: invalid LIVEBLOG_* setting:\n{error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    handler = args.handler
+    try:
+        result: int = handler(settings, args)
+    except BrokenPipeError:
+        # `liveblog token list | head`: the reader left; that is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    return result
