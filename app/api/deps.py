@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import WithJsonSchema
 
 from app.auth.principal import Principal
 from app.auth.tokens import TokenCheck
@@ -110,8 +111,8 @@ async def if_match(
             alias="If-Match",
             description='Apply only if the object is still at this version: its ETag, e.g. `"3"`, '
             "or `*`. Otherwise 412 with the current version.",
-            json_schema_extra={"pattern": IF_MATCH_PATTERN},
         ),
+        WithJsonSchema({"type": "string", "pattern": IF_MATCH_PATTERN}),
     ] = None,
 ) -> IfMatch | None:
     if header is None:
@@ -158,8 +159,8 @@ async def idempotency_key(
             "first response (`Idempotent-Replayed: true`) instead of writing again. 1–255 "
             "printable ASCII characters, unique per request; kept "
             "LIVEBLOG_IDEMPOTENCY_TTL_SECONDS (24 h).",
-            json_schema_extra={"pattern": "^[ -~]{1,255}$"},
         ),
+        WithJsonSchema({"type": "string", "pattern": "^[ -~]{1,255}$"}),
     ] = None,
 ) -> IdempotencyKey | None:
     if header is None:

@@ -38,7 +38,7 @@ def _created(slug: str, entry: Entry) -> Reply:
     "",
     status_code=201,
     response_model=EntryOut,
-    responses=problems(400, 401, 403, 404, 413, 422, 429),
+    responses=problems(400, 401, 403, 404, 410, 413, 422, 429),
 )
 async def create_entry(
     slug: str, body: EntryCreate, caller: Publisher, key: OptionalIdempotencyKey, service: Entries

@@ -38,9 +38,18 @@ Storable = AfterValidator(_storable)
 # The same rule for clients reading the OpenAPI document (and for the contract fuzzer).
 NO_NUL = Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN)]
+def _not_blank(text: str) -> str:
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError("must not be blank")
+    return stripped
+
+
 Title = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX),
+    # Length as sent (what the document says), then stripped: surrounding space is not a title.
+    StringConstraints(min_length=1, max_length=TITLE_MAX),
+    AfterValidator(_not_blank),
     Storable,
     # Required titles are stripped: in the document, at least one character that is not space.
     Field(json_schema_extra={"pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"}),
