@@ -18,6 +18,7 @@ from app.api.responses import on_replayed
 from app.auth.tokens import TokenCheck
 from app.body_limit import RequestSizeLimit
 from app.broker import create_broker
+from app.middleware.security_headers import SecurityHeaders
 from app.ratelimit import WriteLimiter
 from app.realtime import websocket
 from app.realtime.hub import Hub
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     # Reads are public, so sites that embed a liveblog (README: "Embedding") may fetch them from
     # their own origin. Writes carry a token and are not opened to browsers on other origins.
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET"])

@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         "stops working within this time (0: check storage on every write). Expiry is exact.",
     )
 
+    frame_ancestors: str = Field(
+        default="'self'",
+        min_length=1,
+        description="Who may show our pages in a frame: the CSP frame-ancestors value, e.g. "
+        "\"'self' https://www.example-news.com\" ('none': nobody).",
+    )
+
     # Writes (see README "Trust")
     write_rate: float = Field(
         default=50.0,

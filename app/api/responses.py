@@ -60,8 +60,7 @@ _MEANING = {
     403: "The token's scope or liveblogs do not allow this (`required_scope` or `liveblog`).",
     404: "No such liveblog or entry.",
     409: "Conflicts with the current state (slug taken, entry deleted, `since` ahead of head).",
-    410: "The entry was deleted (`entry` holds its tombstone), or, for a replayed POST, "
-    "purged.",
+    410: "The entry was deleted (`entry` holds its tombstone), or, for a replayed POST, purged.",
     412: "If-Match names an old version: `current_version` and `current` show the current one.",
     413: "Request or entry body too large.",
     422: "Invalid field values (`errors` lists them), or an Idempotency-Key reused for "

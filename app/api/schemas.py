@@ -38,6 +38,8 @@ Storable = AfterValidator(_storable)
 # The same rule for clients reading the OpenAPI document (and for the contract fuzzer).
 NO_NUL = Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN)]
+
+
 def _not_blank(text: str) -> str:
     stripped = text.strip()
     if not stripped:

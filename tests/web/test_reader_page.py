@@ -57,6 +57,15 @@ async def story(api: httpx.AsyncClient, slug: str, image_url: str) -> list[dict[
     ]  # fmt: skip
 
 
+async def until(page: Page, expression: str, timeout: float = 5.0) -> None:
+    """Poll `expression` in the page until it is true. (Playwright's wait_for_function runs
+    it through eval, which the page's Content-Security-Policy forbids, as it should.)"""
+    deadline = time.monotonic() + seconds(timeout)
+    while not await page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        await asyncio.sleep(0.05)
+
+
 async def open_live(browser: Browser, url: str, width: int = 1280, height: int = 900) -> Page:
     page = await browser.new_page(viewport={"width": width, "height": height})
     await page.goto(url)
@@ -188,7 +197,7 @@ async def test_screenshots_at_phone_and_desktop_widths(
         page = await browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
         await page.goto(f"{server.url}/liveblogs/{slug}")
         await expect(page.locator("[data-lb-conn]")).to_have_attribute("data-state", "live")
-        await page.wait_for_function("[...document.images].every((img) => img.complete)")
+        await until(page, "[...document.images].every((img) => img.complete)")
         overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{overflow}px of sideways scroll at {width}px"
         image = await page.locator(".entry__body img").bounding_box()
@@ -224,8 +233,8 @@ async def test_scrolled_down_reader_gets_a_button_not_a_jump(
     top = page.locator("[data-lb-stream] > .entry")
     await expect(top.nth(0)).to_have_attribute("id", f"entry-{second['id']}")
     await expect(top.nth(1)).to_have_attribute("id", f"entry-{first['id']}")
-    await page.wait_for_function(
-        "document.querySelector('[data-lb-stream]').getBoundingClientRect().top >= -1"
+    await until(
+        page, "document.querySelector('[data-lb-stream]').getBoundingClientRect().top >= -1"
     )
     await page.close()
 

@@ -1,0 +1,84 @@
+"""Security headers on every response, and a Content-Security-Policy on every HTML page.
+
+The sanitizer is the first line of defence against a hostile entry body; the CSP is the second:
+even markup that slipped through could run no script (only our own files), load images only
+from where the sanitizer allows them (absolute http(s)), and open connections only to us.
+
+The reader page satisfies the policy as it is: no inline script (its JSON-LD block is data, not
+script), no inline style, its WebSocket on its own origin (CSP 3 lets 'self' match ws:/wss: of
+the same host). The API docs (/docs, /redoc) load Swagger UI and ReDoc from a CDN with an
+inline start-up script, so they get a policy of their own (README, "Security headers").
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# What entries may load: the sanitizer (domain/sanitize.py) keeps absolute http(s) image URLs.
+ENTRY_IMAGES = "http: https:"
+DOCS_PATHS = ("/docs", "/redoc")
+DOCS_CDN = "https://cdn.jsdelivr.net"
+
+
+def page_policy(frame_ancestors: str) -> str:
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src 'self' {ENTRY_IMAGES}",
+            "connect-src 'self'",
+            "manifest-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            f"frame-ancestors {frame_ancestors}",
+        ]
+    )
+
+
+def docs_policy(frame_ancestors: str) -> str:
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src 'self' 'unsafe-inline' {DOCS_CDN}",
+            f"style-src 'self' 'unsafe-inline' {DOCS_CDN} https://fonts.googleapis.com",
+            "font-src https://fonts.gstatic.com",
+            "img-src 'self' data: https:",
+            "connect-src 'self'",
+            "worker-src blob:",
+            "base-uri 'none'",
+            f"frame-ancestors {frame_ancestors}",
+        ]
+    )
+
+
+# Features no page of ours uses; denied so that injected markup cannot ask for them either.
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+)
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, *, frame_ancestors: str = "'self'") -> None:
+        self.app = app
+        self._page = page_policy(frame_ancestors)
+        self._docs = docs_policy(frame_ancestors)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = self._docs if scope["path"].startswith(DOCS_PATHS) else self._page
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Content-Security-Policy", policy)
+                    headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
