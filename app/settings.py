@@ -105,6 +105,12 @@ class Settings(BaseSettings):
         "stops working within this time (0: check storage on every write). Expiry is exact.",
     )
 
+    allowed_origins: str = Field(
+        default="",
+        description="Comma-separated origins (scheme://host[:port]) whose pages may open "
+        "reader sockets; empty: any (readers carry no credentials, and embeds run on other "
+        "sites). A socket without an Origin (a CLI tool, a load generator) is always allowed.",
+    )
     frame_ancestors: str = Field(
         default="'self'",
         min_length=1,
@@ -142,6 +148,28 @@ class Settings(BaseSettings):
         if url.split("://", 1)[0].lower() not in ("memory", "redis", "rediss"):
             raise ValueError("must be memory:// or redis://host:port/db (or rediss://)")
         return url
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in (part.strip() for part in value.split(",") if part.strip()):
+            scheme, _, rest = origin.partition("://")
+            if (
+                scheme not in ("http", "https")
+                or not rest
+                or "/" in rest
+                or origin != origin.lower()
+            ):
+                raise ValueError(
+                    f"{origin!r} is not an origin: write scheme://host[:port] in lowercase, "
+                    "e.g. https://news.example"
+                )
+        return value
+
+    @property
+    def reader_origins(self) -> frozenset[str]:
+        """Origins allowed to open reader sockets; empty: any."""
+        return frozenset(part.strip() for part in self.allowed_origins.split(",") if part.strip())
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

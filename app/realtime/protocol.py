@@ -25,6 +25,9 @@ RESYNC: Final = "resync"
 class CloseCode(IntEnum):
     """Close codes a reader can receive, with the reason text sent alongside."""
 
+    # Sent by the server only as the refusal of an upgrade (an Origin outside
+    # LIVEBLOG_ALLOWED_ORIGINS): the browser sees HTTP 403, not this code.
+    POLICY_VIOLATION = 1008
     # The server failed to serve this reader (e.g. the database did not answer); it is logged.
     INTERNAL_ERROR = 1011
     # uvicorn sends this to every reader when the server shuts down or restarts.

@@ -48,8 +48,14 @@ class LiveConnections:
         self._queue_size = settings.reader_queue_size
         self._slow_close_timeout = settings.slow_reader_close_timeout
         self._direct_writes = settings.ws_direct_writes
+        self._origins = settings.reader_origins
 
     async def serve(self, websocket: WebSocket, slug: str) -> None:
+        origin = websocket.headers.get("origin")
+        if self._origins and origin is not None and origin not in self._origins:
+            # Closing before accepting refuses the upgrade itself: the browser gets HTTP 403.
+            await websocket.close(CloseCode.POLICY_VIOLATION)
+            return
         await websocket.accept()
         try:
             since = parse_since(websocket.query_params.get("since"))
