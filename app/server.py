@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvicorn
 from fastapi import FastAPI
 
+from app.realtime.protocol import READER_MAX_FRAME_BYTES
 from app.settings import Settings
 
 
@@ -28,8 +29,9 @@ def run(app: FastAPI | str, settings: Settings) -> None:
         # Frames are written once for all readers (realtime/sinks.py), so they must not depend
         # on per-connection compression state; see README "Event protocol".
         ws_per_message_deflate=False,
-        # Readers send nothing but control frames; the app enforces its own HTTP request limit.
-        ws_max_size=64 * 1024,
+        # Readers send nothing but control frames (realtime/protocol.py: READER_SEND_BUDGET);
+        # the app enforces its own HTTP request limit.
+        ws_max_size=READER_MAX_FRAME_BYTES,
         # A reconnect storm after a restart brings thousands of connections at once.
         backlog=4096,
         proxy_headers=True,

@@ -25,9 +25,19 @@ from typing import Any
 
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.frames import Frame
 from websockets.http11 import Request
 
+from app.realtime.protocol import (
+    CLOSE_REASON,
+    READER_SEND_BUDGET,
+    READER_SEND_WINDOW_SECONDS,
+    CloseCode,
+)
 from app.realtime.sinks import Outgoing
+
+# Seconds a reader closed for what it sent gets to answer the close frame before it is cut.
+POLICY_CLOSE_TIMEOUT = 5.0
 
 # The scope["extensions"] key under which the connection offers itself as a DirectSink.
 EXTENSION = "liveblog.direct_writes"
@@ -41,6 +51,7 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         self.sink: DirectSink | None = None
         self.on_gone: Callable[[], None] | None = None  # set when detached
         self.can_write = True  # as `writable`, without an Event's method call on the hot path
+        self.sent = _Allowance()  # what the reader has sent this minute
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -66,6 +77,51 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         on_gone, self.on_gone = self.on_gone, None
         if on_gone is not None:
             on_gone()
+
+    # What a reader sends is charged against its allowance before anything is done with it.
+
+    def handle_text(self, event: Frame) -> None:
+        if self._allowed(frames=1, size=len(event.data)):
+            super().handle_text(event)
+
+    def handle_bytes(self, event: Frame) -> None:
+        if self._allowed(frames=1, size=len(event.data)):
+            super().handle_bytes(event)
+
+    def handle_cont(self, event: Frame) -> None:
+        if self._allowed(frames=1, size=len(event.data)):
+            super().handle_cont(event)
+
+    def handle_ping(self) -> None:
+        if self._allowed(pings=1):
+            super().handle_ping()
+
+    def _allowed(self, *, frames: int = 0, size: int = 0, pings: int = 0) -> bool:
+        if self.sent.spend(self.loop.time(), frames, size, pings):
+            return True
+        reason = CLOSE_REASON[CloseCode.POLICY_VIOLATION]
+        self.close_now(CloseCode.POLICY_VIOLATION, reason, POLICY_CLOSE_TIMEOUT)
+        return False
+
+    def close_now(self, code: int, reason: str, timeout: float) -> None:
+        """Send a close frame now; cut the connection if the peer does not answer in `timeout` s.
+
+        Unlike uvicorn's own close (which waits for the buffer to drain), this one aborts: it is
+        used for readers that stopped reading, whose buffers may never drain, and for readers
+        that send what they should not.
+        """
+        transport = self.transport
+        if self.close_sent or self.disconnected or transport.is_closing():
+            return
+        # What uvicorn does for an ASGI `websocket.close`, minus the await.
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.conn.send_close(code, reason)
+        transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        if self.read_paused:
+            self.read_paused = False
+            transport.resume_reading()  # to see the peer's answering close frame
+        self.close_timer = self.loop.call_later(timeout, transport.abort)
 
     def send_receive_event_to_app(self) -> None:
         if self.on_gone is None:
@@ -107,7 +163,36 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.disconnected or self.close_sent or self.transport.is_closing():
             return False
         self.on_gone = on_gone
+        if self.read_paused:
+            # uvicorn paused reading for a message the app never read; nobody will read now,
+            # and pongs (and what the send budget must see) have to keep coming in.
+            self.read_paused = False
+            self.transport.resume_reading()
         return True
+
+
+class _Allowance:
+    """What one reader has sent in the current window (a fixed minute: cheap, and a flood is
+    over the budget within its first frames anyway)."""
+
+    __slots__ = ("bytes", "frames", "pings", "started")
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.frames = self.bytes = self.pings = 0
+
+    def spend(self, now: float, frames: int, size: int, pings: int) -> bool:
+        """Charge what arrived; False once the reader is over READER_SEND_BUDGET."""
+        if now - self.started >= READER_SEND_WINDOW_SECONDS:
+            self.started, self.frames, self.bytes, self.pings = now, 0, 0, 0
+        self.frames += frames
+        self.bytes += size
+        self.pings += pings
+        return (
+            self.frames <= READER_SEND_BUDGET["frames"]
+            and self.bytes <= READER_SEND_BUDGET["bytes"]
+            and self.pings <= READER_SEND_BUDGET["pings"]
+        )
 
 
 class _Discard:
@@ -144,26 +229,7 @@ class DirectSink:
         self._connection.transport.write(message.wire)
 
     def close(self, code: int, reason: str, timeout: float) -> None:
-        """Send a close frame now; cut the connection if the peer does not answer in `timeout` s.
-
-        Unlike uvicorn's own close (which waits for the buffer to drain), this one aborts: it is
-        used for readers that stopped reading, whose buffers may never drain.
-        """
-        connection = self._connection
-        transport = connection.transport
-        if connection.close_sent or connection.disconnected or transport.is_closing():
-            return
-        # What uvicorn does for an ASGI `websocket.close`, minus the await.
-        connection.queue.put_nowait(
-            {"type": "websocket.disconnect", "code": code, "reason": reason}
-        )
-        connection.conn.send_close(code, reason)
-        transport.write(b"".join(connection.conn.data_to_send()))
-        connection.close_sent = True
-        if connection.read_paused:
-            connection.read_paused = False
-            transport.resume_reading()  # to see the peer's answering close frame
-        connection.close_timer = connection.loop.call_later(timeout, transport.abort)
+        self._connection.close_now(code, reason, timeout)
 
     def detach(self, on_gone: Callable[[], None]) -> bool:
         return self._connection._detach(on_gone)

@@ -25,9 +25,12 @@ RESYNC: Final = "resync"
 class CloseCode(IntEnum):
     """Close codes a reader can receive, with the reason text sent alongside."""
 
-    # Sent by the server only as the refusal of an upgrade (an Origin outside
-    # LIVEBLOG_ALLOWED_ORIGINS): the browser sees HTTP 403, not this code.
+    # The reader sent more than READER_SEND_BUDGET allows (readers need send nothing). As the
+    # refusal of an upgrade (an Origin outside LIVEBLOG_ALLOWED_ORIGINS) the browser sees HTTP
+    # 403 instead.
     POLICY_VIOLATION = 1008
+    # websockets closes with this a reader frame over READER_MAX_FRAME_BYTES.
+    MESSAGE_TOO_BIG = 1009
     # The server failed to serve this reader (e.g. the database did not answer); it is logged.
     INTERNAL_ERROR = 1011
     # uvicorn sends this to every reader when the server shuts down or restarts.
@@ -41,7 +44,15 @@ class CloseCode(IntEnum):
     SLOW_READER = 4408
 
 
+# What one reader may send per minute. Readers need send nothing but pongs (and a browser may
+# send a ping or an odd message); past this the reader is closed with POLICY_VIOLATION, so no
+# client can make the server parse for it.
+READER_SEND_BUDGET: Final = {"frames": 10, "bytes": 4096, "pings": 10}
+READER_SEND_WINDOW_SECONDS: Final = 60.0
+READER_MAX_FRAME_BYTES: Final = 4096
+
 CLOSE_REASON: Final = {
+    CloseCode.POLICY_VIOLATION: "readers send nothing; too many or too large frames",
     CloseCode.INTERNAL_ERROR: "server error; reconnect with since=<last seq>",
     CloseCode.BAD_REQUEST: "since must be a non-negative integer",
     CloseCode.NOT_FOUND: "liveblog not found",
