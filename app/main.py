@@ -23,6 +23,7 @@ from app.ratelimit import WriteLimiter
 from app.realtime import websocket
 from app.realtime.hub import Hub
 from app.realtime.websocket import LiveConnections
+from app.server import reader_capacity
 from app.services.changes import ChangeSet, read_changes
 from app.services.entries import EntryService
 from app.services.idempotency import Replayed, sweep_expired_keys
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         state.liveblogs = LiveblogService(db, broker)
         state.entries = EntryService(db, broker, max_body_bytes=settings.max_entry_body_bytes)
-        state.live = LiveConnections(fetch_changes, hub, settings)
+        state.live = LiveConnections(fetch_changes, hub, settings, reader_capacity(settings))
         state.templates = pages.build_templates()
         sweeper = asyncio.create_task(sweep_expired_keys(db), name="idempotency-key sweep")
         try:

@@ -2,11 +2,45 @@
 
 from __future__ import annotations
 
+import logging
+import resource
+
 import uvicorn
 from fastapi import FastAPI
 
 from app.realtime.protocol import READER_MAX_FRAME_BYTES
 from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+# Open files kept for everything but readers: HTTP clients, the database, the broker, logs.
+FILE_RESERVE = 1024
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's soft open-file limit to its hard limit; returns the new soft limit.
+
+    Every reader is a socket: a default soft limit of 1,024 would turn readers away (and fail
+    /healthz with them) long before the machine is busy.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as error:
+            log.warning("could not raise the open-file limit from %d: %s", soft, error)
+    return soft
+
+
+def reader_capacity(settings: Settings) -> int:
+    """LIVEBLOG_MAX_READERS, or what the open-file limit leaves after the reserve."""
+    if settings.max_readers is not None:
+        return settings.max_readers
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return max(1, soft - FILE_RESERVE)
 
 
 def run(app: FastAPI | str, settings: Settings) -> None:
@@ -15,6 +49,8 @@ def run(app: FastAPI | str, settings: Settings) -> None:
     With `settings.workers` above 1, `app` must be the import string of an app factory: each
     worker process builds its own app (and its own settings, from the same environment).
     """
+    limit = raise_open_file_limit()
+    log.info("open-file limit %d: room for %d readers", limit, reader_capacity(settings))
     uvicorn.run(
         app,
         factory=isinstance(app, str),

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         description="Most changes replayed to one reconnecting reader; beyond it the reader "
         "is told to reload through REST.",
     )
+    max_readers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most reader sockets one process holds; past it an upgrade gets 503 with "
+        "Retry-After. Default: the open-file limit less a reserve for HTTP, the database and "
+        "the broker (server.py).",
+    )
     reader_queue_size: int = Field(
         default=256,
         ge=1,

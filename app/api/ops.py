@@ -34,6 +34,10 @@ async def readyz(request: Request) -> Response:
     broker_problem = await state.broker.check()
     if broker_problem:
         problems.append(f"broker: {broker_problem}")
+    live = state.live
+    if live.full:
+        # Per process: with --workers, each worker answers for itself.
+        problems.append(f"full: {live.readers} readers, the maximum (LIVEBLOG_MAX_READERS)")
     if problems:
         return problem(503, "Not ready: " + "; ".join(problems))
     return json_response({"status": "ready"})

@@ -17,6 +17,7 @@ from functools import partial
 from fastapi import APIRouter, WebSocket
 
 from app.domain.resume import Resume
+from app.errors import problem
 from app.realtime import direct
 from app.realtime.catchup import CatchUpReads
 from app.realtime.hub import FetchChanges, Hub, UnknownLiveblog
@@ -42,26 +43,46 @@ def parse_since(raw: str | None) -> int | None:
 class LiveConnections:
     """Serves reader WebSockets; built once in the lifespan."""
 
-    def __init__(self, fetch: FetchChanges, hub: Hub, settings: Settings) -> None:
+    def __init__(self, fetch: FetchChanges, hub: Hub, settings: Settings, capacity: int) -> None:
         self._catch_up = CatchUpReads(fetch)  # the bounded read the hub fills gaps with
         self._hub = hub
         self._queue_size = settings.reader_queue_size
         self._slow_close_timeout = settings.slow_reader_close_timeout
         self._direct_writes = settings.ws_direct_writes
         self._origins = settings.reader_origins
+        self.capacity = capacity
+        self.readers = 0  # reader sockets open in this process
+
+    @property
+    def full(self) -> bool:
+        return self.readers >= self.capacity
 
     async def serve(self, websocket: WebSocket, slug: str) -> None:
         origin = websocket.headers.get("origin")
         if self._origins and origin is not None and origin not in self._origins:
-            # Closing before accepting refuses the upgrade itself: the browser gets HTTP 403.
-            await websocket.close(CloseCode.POLICY_VIOLATION)
+            await _refuse(websocket, 403, f"Origin {origin!r} may not open reader sockets.")
             return
-        await websocket.accept()
+        if self.full:
+            # Refused before the upgrade, so a full process keeps file descriptors for the
+            # REST API, /healthz and the readers it has; the client retries elsewhere or later.
+            await _refuse(
+                websocket,
+                503,
+                f"This server holds its maximum of {self.capacity} readers; retry shortly.",
+                {"Retry-After": str(FULL_RETRY_AFTER_SECONDS)},
+            )
+            return
+        self.readers += 1
         try:
+            await websocket.accept()
             since = parse_since(websocket.query_params.get("since"))
         except ValueError:
+            self.readers -= 1
             await self._close(websocket, CloseCode.BAD_REQUEST)
             return
+        except BaseException:
+            self.readers -= 1
+            raise
         reader = Reader(self._sink(websocket), self._queue_size, self._slow_close_timeout)
         detached = False
         try:
@@ -112,6 +133,7 @@ class LiveConnections:
         return False
 
     def _leave(self, slug: str, reader: Reader) -> None:
+        self.readers -= 1
         self._hub.leave(slug, reader)
         if reader.too_slow:
             log.info("closed a slow reader of %s", slug)
@@ -126,6 +148,21 @@ class LiveConnections:
     @staticmethod
     async def _close(websocket: WebSocket, code: CloseCode) -> None:
         await websocket.close(code, CLOSE_REASON[code])
+
+
+# Seconds a reader turned away from a full process should wait (with jitter, in the client).
+FULL_RETRY_AFTER_SECONDS = 5
+
+
+async def _refuse(
+    websocket: WebSocket, status: int, detail: str, headers: dict[str, str] | None = None
+) -> None:
+    """Refuse the upgrade itself with an HTTP problem (where the server lets the app answer
+    the handshake; otherwise a close before accepting, which is a bare 403)."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(problem(status, detail, headers=headers))
+    else:
+        await websocket.close(CloseCode.POLICY_VIOLATION)
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:
