@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from app import __version__
 from app.cli import serve, tokens
 from app.settings import Settings
 
@@ -24,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="liveblog", description="Real-time liveblog service (settings: LIVEBLOG_* variables)."
     )
+    parser.add_argument("--version", action="version", version=f"liveblog {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve.add_commands(commands)
     tokens.add_commands(commands)
