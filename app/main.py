@@ -19,7 +19,7 @@ from app.auth.tokens import TokenCheck
 from app.body_limit import RequestSizeLimit
 from app.broker import create_broker
 from app.middleware.security_headers import SecurityHeaders
-from app.ratelimit import WriteLimiter
+from app.ratelimit import WRITES, RateLimit
 from app.realtime import websocket
 from app.realtime.hub import Hub
 from app.realtime.websocket import LiveConnections
@@ -54,11 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.broker = broker
         state.hub = hub
         state.tokens = TokenCheck(db, settings.token_cache_seconds)
-        state.write_limiter = WriteLimiter(
+        state.write_limiter = RateLimit(
+            WRITES,
             settings.write_rate,
             settings.write_burst,
-            redis_url=settings.broker_url if settings.has_shared_broker else None,
             prefix=settings.broker_channel,
+            redis_url=settings.broker_url if settings.has_shared_broker else None,
         )
         state.liveblogs = LiveblogService(db, broker)
         state.entries = EntryService(db, broker, max_body_bytes=settings.max_entry_body_bytes)

@@ -70,6 +70,9 @@ def run(app: FastAPI | str, settings: Settings) -> None:
         ws_max_size=READER_MAX_FRAME_BYTES,
         # A reconnect storm after a restart brings thousands of connections at once.
         backlog=4096,
-        proxy_headers=True,
+        # The client's address (per-address limits) comes from X-Forwarded-For only when the
+        # peer is one of our proxies; uvicorn's default would believe any local peer.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         timeout_graceful_shutdown=5,
     )

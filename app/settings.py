@@ -6,6 +6,7 @@ Nothing reads the environment anywhere else: `create_app(settings)` and the CLI 
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
@@ -112,6 +113,26 @@ class Settings(BaseSettings):
         "stops working within this time (0: check storage on every write). Expiry is exact.",
     )
 
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or CIDRs of the reverse proxies in front: only "
+        "from these is X-Forwarded-For believed for the client's address (empty: from none).",
+    )
+    upgrade_rate: float = Field(
+        default=20.0,
+        ge=0,
+        description="WebSocket upgrades per second one client address may make on average "
+        "(0: no limit); IPv6 addresses count per /64.",
+    )
+    upgrade_burst: int = Field(
+        default=100, ge=1, description="WebSocket upgrades one client address may make at once."
+    )
+    max_sockets_per_address: int = Field(
+        default=2000,
+        ge=1,
+        description="Reader sockets one client address (a /64 for IPv6) may hold open at once "
+        "in one process (a newsroom behind one NAT is many readers).",
+    )
     allowed_origins: str = Field(
         default="",
         description="Comma-separated origins (scheme://host[:port]) whose pages may open "
@@ -155,6 +176,18 @@ class Settings(BaseSettings):
         if url.split("://", 1)[0].lower() not in ("memory", "redis", "rediss"):
             raise ValueError("must be memory:// or redis://host:port/db (or rediss://)")
         return url
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for part in (part.strip() for part in value.split(",") if part.strip()):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{part!r} is not an address or a CIDR, e.g. 10.0.0.5 or 10.0.0.0/24"
+                ) from None
+        return value
 
     @field_validator("allowed_origins")
     @classmethod

@@ -84,6 +84,10 @@ class Server:
             "LIVEBLOG_LOG_LEVEL": "warning",
             # Off except in P6's "trust on" run: the load must not be refused by the limit.
             "LIVEBLOG_WRITE_RATE": "0",
+            # Every simulated reader comes from 127.0.0.1: per-address limits would turn the
+            # load generator away (they are measured on their own, not in these scenarios).
+            "LIVEBLOG_UPGRADE_RATE": "0",
+            "LIVEBLOG_MAX_SOCKETS_PER_ADDRESS": "1000000",
         }
         if kind == LIVEBLOG_ASGI:
             self.env["LIVEBLOG_WS_DIRECT_WRITES"] = "false"

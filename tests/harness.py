@@ -144,6 +144,8 @@ class LiveServer:
             # Write rate limits are off unless a test sets them (write_rate=...): a limit meant
             # for production would otherwise throttle tests that post in bursts.
             "LIVEBLOG_WRITE_RATE": "0",
+            # Likewise the per-address upgrade limit: every test client is 127.0.0.1.
+            "LIVEBLOG_UPGRADE_RATE": "0",
             **{f"LIVEBLOG_{key.upper()}": str(value) for key, value in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None

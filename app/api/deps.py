@@ -18,7 +18,7 @@ from app.auth.principal import Principal
 from app.auth.tokens import TokenCheck
 from app.domain.preconditions import IfMatch
 from app.errors import BadRequest, PreconditionRequired, Unauthorized
-from app.ratelimit import WriteLimiter
+from app.ratelimit import RateLimit
 from app.services.entries import EntryService
 from app.services.idempotency import Once, Reply, fingerprint, valid_key
 from app.services.liveblogs import LiveblogService
@@ -46,8 +46,8 @@ async def get_tokens(request: Request) -> TokenCheck:
     return tokens
 
 
-async def get_limiter(request: Request) -> WriteLimiter:
-    limiter: WriteLimiter = request.app.state.write_limiter
+async def get_limiter(request: Request) -> RateLimit:
+    limiter: RateLimit = request.app.state.write_limiter
     return limiter
 
 
@@ -72,7 +72,7 @@ async def authenticated(
 
 
 Caller = Annotated[Principal, Depends(authenticated)]
-Limiter = Annotated[WriteLimiter, Depends(get_limiter)]
+Limiter = Annotated[RateLimit, Depends(get_limiter)]
 
 
 def admin_writer(action: str) -> Callable[..., Awaitable[Principal]]:

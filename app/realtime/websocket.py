@@ -17,7 +17,8 @@ from functools import partial
 from fastapi import APIRouter, WebSocket
 
 from app.domain.resume import Resume
-from app.errors import problem
+from app.errors import TooManyRequests, problem
+from app.ratelimit import UPGRADES, RateLimit, client_address
 from app.realtime import direct
 from app.realtime.catchup import CatchUpReads
 from app.realtime.hub import FetchChanges, Hub, UnknownLiveblog
@@ -52,43 +53,82 @@ class LiveConnections:
         self._origins = settings.reader_origins
         self.capacity = capacity
         self.readers = 0  # reader sockets open in this process
+        self._by_address: dict[str, int] = {}  # ... per client address (client_address)
+        self._per_address = settings.max_sockets_per_address
+        self._upgrades = RateLimit(
+            UPGRADES, settings.upgrade_rate, settings.upgrade_burst, prefix=settings.broker_channel
+        )
 
     @property
     def full(self) -> bool:
         return self.readers >= self.capacity
 
-    async def serve(self, websocket: WebSocket, slug: str) -> None:
+    async def _admit(
+        self, websocket: WebSocket, address: str
+    ) -> tuple[int, str, dict[str, str] | None] | None:
+        """Why this upgrade is refused (status, detail, headers), or None to accept it.
+
+        Checked before accepting, so a refusal costs no catch-up read and no reader state.
+        """
         origin = websocket.headers.get("origin")
         if self._origins and origin is not None and origin not in self._origins:
-            await _refuse(websocket, 403, f"Origin {origin!r} may not open reader sockets.")
-            return
+            return 403, f"Origin {origin!r} may not open reader sockets.", None
+        try:
+            await self._upgrades.check(address)
+        except TooManyRequests as refused:
+            return 429, refused.detail, refused.headers
+        if self._by_address.get(address, 0) >= self._per_address:
+            return (
+                429,
+                f"This address holds {self._per_address} reader sockets already "
+                "(LIVEBLOG_MAX_SOCKETS_PER_ADDRESS).",
+                {"Retry-After": str(FULL_RETRY_AFTER_SECONDS)},
+            )
         if self.full:
-            # Refused before the upgrade, so a full process keeps file descriptors for the
-            # REST API, /healthz and the readers it has; the client retries elsewhere or later.
-            await _refuse(
-                websocket,
+            # A full process keeps file descriptors for the REST API, /healthz and the
+            # readers it has; the client retries elsewhere or later.
+            return (
                 503,
                 f"This server holds its maximum of {self.capacity} readers; retry shortly.",
                 {"Retry-After": str(FULL_RETRY_AFTER_SECONDS)},
             )
-            return
+        return None
+
+    def _opened(self, address: str) -> None:
         self.readers += 1
+        self._by_address[address] = self._by_address.get(address, 0) + 1
+
+    def _closed(self, address: str) -> None:
+        self.readers -= 1
+        left = self._by_address[address] - 1
+        if left:
+            self._by_address[address] = left
+        else:
+            del self._by_address[address]
+
+    async def serve(self, websocket: WebSocket, slug: str) -> None:
+        address = client_address(websocket.client.host if websocket.client else None)
+        refusal = await self._admit(websocket, address)
+        if refusal is not None:
+            await _refuse(websocket, *refusal)
+            return
+        self._opened(address)
         try:
             await websocket.accept()
             since = parse_since(websocket.query_params.get("since"))
         except ValueError:
-            self.readers -= 1
+            self._closed(address)
             await self._close(websocket, CloseCode.BAD_REQUEST)
             return
         except BaseException:
-            self.readers -= 1
+            self._closed(address)
             raise
         reader = Reader(self._sink(websocket), self._queue_size, self._slow_close_timeout)
         detached = False
         try:
             channel = await self._hub.join(slug, reader)
             assert channel.last_seq is not None  # known once joined
-            detached = await self._stream(websocket, slug, since, reader, channel.last_seq)
+            detached = await self._stream(websocket, slug, since, reader, channel.last_seq, address)
         except UnknownLiveblog:
             await self._close(websocket, CloseCode.NOT_FOUND)
         except OSError:
@@ -99,7 +139,7 @@ class LiveConnections:
                 await self._close(websocket, CloseCode.INTERNAL_ERROR)
         finally:
             if not detached:
-                self._leave(slug, reader)
+                self._leave(slug, reader, address)
 
     async def _stream(
         self,
@@ -108,6 +148,7 @@ class LiveConnections:
         since: int | None,
         reader: Reader,
         joined_at: int,
+        address: str,
     ) -> bool:
         """Catch the reader up and start it; True if its sink now owns the connection."""
         changes = await self._catch_up.read(slug, since, at_least=joined_at)
@@ -127,13 +168,13 @@ class LiveConnections:
         # From here the hub writes to the reader's sink; nothing is left for this handler to
         # do. A direct sink lets it return (no task or stack frames kept per idle reader) and
         # reports the end of the connection itself.
-        if reader.sink.detach(partial(self._leave, slug, reader)):
+        if reader.sink.detach(partial(self._leave, slug, reader, address)):
             return True
         await _until_disconnect(websocket)
         return False
 
-    def _leave(self, slug: str, reader: Reader) -> None:
-        self.readers -= 1
+    def _leave(self, slug: str, reader: Reader, address: str) -> None:
+        self._closed(address)
         self._hub.leave(slug, reader)
         if reader.too_slow:
             log.info("closed a slow reader of %s", slug)
