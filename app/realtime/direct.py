@@ -38,6 +38,9 @@ from app.realtime.sinks import Outgoing
 
 # Seconds a reader closed for what it sent gets to answer the close frame before it is cut.
 POLICY_CLOSE_TIMEOUT = 5.0
+# Seconds a reader gets at shutdown to take its close frame (1012) before it is cut: a reader
+# that stopped reading would otherwise hold the process until the graceful timeout.
+SHUTDOWN_DRAIN_SECONDS = 1.0
 
 # The scope["extensions"] key under which the connection offers itself as a DirectSink.
 EXTENSION = "liveblog.direct_writes"
@@ -69,6 +72,16 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         self.can_write = True
         if self.sink is not None and self.sink.on_ready is not None:
             self.sink.on_ready()
+
+    def shutdown(self) -> None:
+        # uvicorn sends 1012 and closes the transport, and a close waits for the write buffer
+        # to drain, which a stalled reader's never does: cut those after a short while.
+        super().shutdown()
+        self.loop.call_later(SHUTDOWN_DRAIN_SECONDS, self._cut_if_open)
+
+    def _cut_if_open(self) -> None:
+        if not self.disconnected:
+            self.transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.sink is not None:
