@@ -18,6 +18,7 @@ from app.api.responses import on_replayed
 from app.auth.tokens import TokenCheck
 from app.body_limit import RequestSizeLimit
 from app.broker import create_broker
+from app.http_protocol import DeadlineHttpProtocol
 from app.middleware.security_headers import SecurityHeaders
 from app.ratelimit import WRITES, RateLimit
 from app.realtime import websocket
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    DeadlineHttpProtocol.configure(settings)  # per process: each worker builds its own app
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -14,7 +14,8 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 
-# Open files kept for everything but readers: HTTP clients, the database, the broker, logs.
+# Open files kept for everything but readers: plain HTTP connections (at most
+# LIVEBLOG_MAX_HTTP_CONNECTIONS, 768), the database, the broker, logs.
 FILE_RESERVE = 1024
 
 
@@ -62,6 +63,8 @@ def run(app: FastAPI | str, settings: Settings) -> None:
         ws_ping_timeout=settings.ws_ping_timeout,
         # uvicorn's sans-I/O protocol, plus direct writes for the fan-out.
         ws="app.realtime.direct:DirectWebSocketProtocol",
+        # uvicorn's httptools protocol, plus a request-head deadline and a connection cap.
+        http="app.http_protocol:DeadlineHttpProtocol",
         # Frames are written once for all readers (realtime/sinks.py), so they must not depend
         # on per-connection compression state; see README "Event protocol".
         ws_per_message_deflate=False,

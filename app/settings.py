@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         "Retry-After. Default: the open-file limit less a reserve for HTTP, the database and "
         "the broker (server.py).",
     )
+    max_http_connections: int = Field(
+        default=768,
+        ge=1,
+        description="Plain HTTP connections one process holds at once (readers' sockets count "
+        "apart); past it a new connection gets 503. Part of the open-file reserve.",
+    )
     reader_queue_size: int = Field(
         default=256,
         ge=1,
@@ -102,6 +108,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a dropped slow reader gets to take its close frame before the "
         "connection is cut.",
+    )
+    http_head_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a connection has to send a complete request head (after opening, "
+        "or after its previous response) before it is closed.",
     )
     ready_timeout: float = Field(
         default=2.0, gt=0, description="Seconds /readyz waits for the database."
