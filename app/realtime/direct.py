@@ -238,6 +238,10 @@ class DirectSink:
             and not connection.transport.is_closing()
         )
 
+    def gone(self) -> bool:
+        connection = self._connection
+        return connection.disconnected or connection.transport.is_closing()
+
     def send(self, message: Outgoing) -> None:
         self._connection.transport.write(message.wire)
 

@@ -53,6 +53,10 @@ class Sink(Protocol):
         """True if `send` would hand the frame to the socket now, without queueing it."""
         ...
 
+    def gone(self) -> bool:
+        """True if the connection has already ended (False when the sink cannot tell)."""
+        ...
+
     def send(self, message: Outgoing) -> None:
         """Hand `message` to the socket. Never blocks; only called when `ready()`."""
         ...
@@ -82,6 +86,9 @@ class AsgiSink:
 
     def ready(self) -> bool:
         return self._busy is None
+
+    def gone(self) -> bool:
+        return False  # through ASGI a disconnect is only learnt by receiving it
 
     def send(self, message: Outgoing) -> None:
         self._busy = asyncio.create_task(self._send(message.text))

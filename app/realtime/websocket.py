@@ -151,7 +151,13 @@ class LiveConnections:
         address: str,
     ) -> bool:
         """Catch the reader up and start it; True if its sink now owns the connection."""
+        # A client that reset right after its upgrade (a storm of them, say) costs no catch-up:
+        # none is started for it, and one it was waiting for is dropped unsent.
+        if reader.sink.gone():
+            return False
         changes = await self._catch_up.read(slug, since, at_least=joined_at)
+        if reader.sink.gone():
+            return False
         if changes is None:  # deleted between join and snapshot
             await self._close(websocket, CloseCode.NOT_FOUND)
             return False
