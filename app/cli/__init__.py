@@ -37,7 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValidationError as error:
-        print(f"error: invalid LIVEBLOG_* setting:\n{error}", file=sys.stderr)
+        # One line per bad variable, named as it is set, not a validation report.
+        for item in error.errors():
+            name = "LIVEBLOG_" + "_".join(str(part) for part in item["loc"]).upper()
+            print(f"error: {name}: {item['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         return 2
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

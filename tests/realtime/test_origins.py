@@ -49,4 +49,5 @@ def test_a_malformed_list_stops_the_server_naming_the_setting(tmp_path: Path) ->
     bad = {"LIVEBLOG_ALLOWED_ORIGINS": "https://a.example/x"}
     result = cli(tmp_path, "migrate", env=bad)
     assert result.returncode == 2
-    assert "allowed_origins" in result.stderr and "Traceback" not in result.stderr
+    assert "LIVEBLOG_ALLOWED_ORIGINS" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
