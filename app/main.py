@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from app import __version__, errors
 from app.api import entries as entries_api, liveblogs as liveblogs_api, ops
-from app.api.responses import on_replayed
+from app.api.responses import on_replayed, tidy_openapi
 from app.auth.tokens import TokenCheck
 from app.body_limit import RequestSizeLimit
 from app.broker import create_broker
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_exception_handler(Replayed, on_replayed)
+    tidy_openapi(app)
     app.include_router(liveblogs_api.router)
     app.include_router(entries_api.router)
     app.include_router(ops.router)

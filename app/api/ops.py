@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.api.responses import json_response
+from app.api.responses import json_response, problems
 from app.errors import problem
 
 router = APIRouter(tags=["operations"])
@@ -19,7 +19,7 @@ async def healthz() -> Response:
     return json_response({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=problems(503))
 async def readyz(request: Request) -> Response:
     """Ready to serve: the database answers within the timeout, and the broker is healthy."""
     state = request.app.state

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import Request
+from fastapi import FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
@@ -52,6 +52,33 @@ class Problem(BaseModel):
     title: str = Field(description="The status code's phrase.")
     status: int
     detail: str = Field(description="What went wrong, and what to do about it.")
+    errors: list[dict[str, str]] | None = Field(
+        None,
+        description="422 for invalid input, one item per invalid field: `field` (e.g. `title`), "
+        "`in` (`body`, `query`, `header`) and `message`.",
+    )
+
+
+def tidy_openapi(app: FastAPI) -> None:
+    """FastAPI documents a 422 in its own validation-error shape on every route with
+    parameters. This API never sends that shape (errors.py renders problem+json, and a bad path
+    id is a 404): drop those entries, so the document lists what the server sends."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    answer = operation.get("responses", {}).get("422", {})
+                    if "HTTPValidationError" in str(answer):
+                        del operation["responses"]["422"]
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 _MEANING = {
@@ -67,6 +94,7 @@ _MEANING = {
     "another request.",
     428: "If-Match is required on this server (LIVEBLOG_REQUIRE_IF_MATCH).",
     429: "Over the token's write rate: wait `Retry-After` seconds.",
+    503: "Not ready: the reason is in `detail` (database, broker, or full of readers).",
 }
 
 
