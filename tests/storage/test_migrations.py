@@ -81,32 +81,25 @@ def test_migrations_round_trip_on_postgresql(postgres_url: str) -> None:
 
 
 def test_trust_migration_keeps_tokens_that_shared_a_name(tmp_path: Path) -> None:
-    """Names become unique: older holders of a shared name are renamed, none is lost."""
+    """Names become unique: older holders of a shared name are renamed (around a name that is
+    taken already), none is lost."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'names.db'}"
     migrate.upgrade(url, "0002_pinned_index_order")
-
-    async def run(statement: str) -> list[tuple[object, ...]]:
-        engine = create_async_engine(url)
-        try:
-            async with engine.begin() as connection:
-                result = await connection.exec_driver_sql(statement)
-                return list(result.all()) if result.returns_rows else []
-        finally:
-            await engine.dispose()
-
     asyncio.run(
-        run(
+        _sql(
+            url,
             "INSERT INTO api_tokens (name, token_hash, created_at) VALUES "
             "('cms', 'a', '2026-11-25 08:00:00'), ('cms', 'b', '2026-11-26 08:00:00'), "
-            "('desk', 'c', '2026-11-26 08:00:00')"
+            "('desk', 'c', '2026-11-26 08:00:00'), ('cms#1', 'd', '2026-11-27 08:00:00')",
         )
     )
     migrate.upgrade(url)
-    rows = asyncio.run(run("SELECT id, name, scope, revoked_at FROM api_tokens ORDER BY id"))
+    rows = asyncio.run(_sql(url, "SELECT id, name, scope, revoked_at FROM api_tokens ORDER BY id"))
     assert rows == [
-        (1, "cms#1", "admin", None),
+        (1, "cms#1-2", "admin", None),  # "cms#1" was somebody's name already
         (2, "cms", "admin", None),
         (3, "desk", "admin", None),
+        (4, "cms#1", "admin", None),
     ]
 
 
