@@ -42,3 +42,8 @@ def test_invalid_settings_are_refused_at_start_up(server: LiveServer) -> None:
     result = cli(server.data_dir, "migrate", env={"LIVEBLOG_CATCHUP_LIMIT": "0"})
     assert result.returncode == 2
     assert "LIVEBLOG_CATCHUP_LIMIT" in result.stderr and "Traceback" not in result.stderr
+    for name, value in [("LOG_LEVEL", "verbose"), ("PORT", "abc"), ("TRUSTED_PROXIES", "x/99")]:
+        result = cli(server.data_dir, "migrate", env={f"LIVEBLOG_{name}": value})
+        assert result.returncode == 2, (name, result.stderr)
+        assert result.stderr.startswith(f"error: LIVEBLOG_{name}: "), result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
