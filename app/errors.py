@@ -23,6 +23,7 @@ errors and unknown routes use the same shape, so a client parses one format what
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -32,7 +33,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
 
 log = logging.getLogger(__name__)
 
@@ -193,19 +193,29 @@ async def _on_http_error(request: Request, error: Exception) -> Response:
     elif error.status_code == 405:
         # Starlette names only the methods of the first route that matched the path; a path
         # served by several routes (GET and POST /api/liveblogs) must list them all.
-        allowed = _allowed_methods(request)
+        allowed = _allowed_methods(request, (headers or {}).get("Allow"))
         headers = {**(headers or {}), "Allow": ", ".join(allowed)}
         detail = f"{request.method} is not allowed here; use {' or '.join(allowed)}."
     return problem(error.status_code, detail, headers=headers)
 
 
-def _allowed_methods(request: Request) -> list[str]:
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is not Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return sorted(methods)
+def _allowed_methods(request: Request, said: str | None) -> list[str]:
+    """Every method the API serves at this path, read off the OpenAPI document (FastAPI nests
+    its routes, so the router has no flat list); other paths keep what Starlette said."""
+    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
+        request.app.state, "allow_table", None
+    )
+    if table is None:
+        table = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            pattern = re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
+            served = {method.upper() for method in operations}
+            table.append((pattern, sorted(served | ({"HEAD"} if "GET" in served else set()))))
+        request.app.state.allow_table = table
+    for pattern, allowed in table:
+        if pattern.fullmatch(request.url.path):
+            return allowed
+    return [method.strip() for method in (said or "").split(",") if method.strip()]
 
 
 async def _on_unexpected(_request: Request, error: Exception) -> Response:

@@ -15,8 +15,8 @@ log = logging.getLogger(__name__)
 
 
 # Open files kept for everything but readers: plain HTTP connections (at most
-# LIVEBLOG_MAX_HTTP_CONNECTIONS, 768), the database, the broker, logs.
-FILE_RESERVE = 1024
+# LIVEBLOG_MAX_HTTP_CONNECTIONS, 768 by default) and these: database pool, broker, logs, files.
+OTHER_FILES = 256
 
 
 def raise_open_file_limit() -> int:
@@ -41,7 +41,8 @@ def reader_capacity(settings: Settings) -> int:
     if settings.max_readers is not None:
         return settings.max_readers
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return max(1, soft - FILE_RESERVE)
+    reserve = settings.max_http_connections + OTHER_FILES
+    return max(1, soft - reserve)
 
 
 def run(app: FastAPI | str, settings: Settings) -> None:
@@ -75,8 +76,8 @@ def run(app: FastAPI | str, settings: Settings) -> None:
         backlog=4096,
         # The client's address (per-address limits) comes from X-Forwarded-For only when the
         # peer is one of our proxies; uvicorn's default would believe any local peer.
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
+        proxy_headers=bool(settings.proxy_networks),
+        forwarded_allow_ips=settings.proxy_networks or None,
         # Readers are closed with 1012 and cut after 1 s if they do not drain (direct.py), so
         # 2 s is enough for the rest: a request still running then is cancelled (it rolls back).
         timeout_graceful_shutdown=2,

@@ -84,7 +84,8 @@ class Settings(BaseSettings):
         default=768,
         ge=1,
         description="Plain HTTP connections one process holds at once (readers' sockets count "
-        "apart); past it a new connection gets 503. Part of the open-file reserve.",
+        "apart). At the cap the oldest one still sending its request is closed to make room; "
+        "if every one is busy, a newcomer gets 503. Part of the open-file reserve.",
     )
     reader_queue_size: int = Field(
         default=256,
@@ -112,11 +113,11 @@ class Settings(BaseSettings):
         description="Seconds a dropped slow reader gets to take its close frame before the "
         "connection is cut.",
     )
-    http_head_timeout: float = Field(
+    http_request_timeout: float = Field(
         default=10.0,
         gt=0,
-        description="Seconds a connection has to send a complete request head (after opening, "
-        "or after its previous response) before it is closed.",
+        description="Seconds a connection has to send a complete request, head and body (from "
+        "opening, or from the request's first byte), before it is closed.",
     )
     ready_timeout: float = Field(
         default=2.0, gt=0, description="Seconds /readyz waits for the database."
@@ -225,6 +226,16 @@ class Settings(BaseSettings):
                     "e.g. https://news.example"
                 )
         return value
+
+    @property
+    def proxy_networks(self) -> list[str]:
+        """LIVEBLOG_TRUSTED_PROXIES as networks (10.0.0.5/24 → 10.0.0.0/24), the form uvicorn
+        matches: it would take a CIDR with host bits set as a name that never matches."""
+        return [
+            str(ipaddress.ip_network(part.strip(), strict=False))
+            for part in self.trusted_proxies.split(",")
+            if part.strip()
+        ]
 
     @property
     def reader_origins(self) -> frozenset[str]:

@@ -14,6 +14,7 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import WithJsonSchema
 
+from app.api.schemas import SlugPath
 from app.auth.principal import Principal
 from app.auth.tokens import TokenCheck
 from app.domain.preconditions import IfMatch
@@ -86,14 +87,14 @@ def admin_writer(action: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-async def publisher(slug: str, caller: Caller, limiter: Limiter) -> Principal:
+async def publisher(slug: SlugPath, caller: Caller, limiter: Limiter) -> Principal:
     """A token that may write entries of liveblog `slug`, within its write rate."""
     caller.require_liveblog(slug)
     await limiter.check(caller.key)
     return caller
 
 
-async def liveblog_reader(slug: str, caller: Caller) -> Principal:
+async def liveblog_reader(slug: SlugPath, caller: Caller) -> Principal:
     """A token that may see the newsroom's side (revisions) of liveblog `slug`."""
     caller.require_liveblog(slug)
     return caller

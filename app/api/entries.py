@@ -16,7 +16,7 @@ from app.api.deps import (
     Publisher,
 )
 from app.api.responses import json_response, problems, reply_response, versioned
-from app.api.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, RevisionList
+from app.api.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, RevisionList, SlugPath
 from app.domain.model import MAX_ID, Entry
 from app.domain.preconditions import etag
 from app.errors import Gone
@@ -41,7 +41,11 @@ def _created(slug: str, entry: Entry) -> Reply:
     responses=problems(400, 401, 403, 404, 410, 413, 422, 429),
 )
 async def create_entry(
-    slug: str, body: EntryCreate, caller: Publisher, key: OptionalIdempotencyKey, service: Entries
+    slug: SlugPath,
+    body: EntryCreate,
+    caller: Publisher,
+    key: OptionalIdempotencyKey,
+    service: Entries,
 ) -> Response:
     entry = await service.create(
         slug,
@@ -58,7 +62,7 @@ async def create_entry(
 
 @router.get("", response_model=EntryList, responses=problems(404, 409, 422))
 async def list_entries(
-    slug: str,
+    slug: SlugPath,
     service: Entries,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = 20,
     before: Annotated[
@@ -96,7 +100,7 @@ async def list_entries(
 
 
 @router.get("/{entry_id}", response_model=EntryOut, responses=problems(404, 410))
-async def get_entry(slug: str, entry_id: EntryId, service: Entries) -> Response:
+async def get_entry(slug: SlugPath, entry_id: EntryId, service: Entries) -> Response:
     """The entry, with its version as `ETag` (send it back in If-Match to edit safely).
 
     A deleted entry is 410 Gone, with its tombstone as `entry` (the `since` feed lists
@@ -117,7 +121,7 @@ async def get_entry(slug: str, entry_id: EntryId, service: Entries) -> Response:
     responses=problems(400, 401, 403, 404, 409, 412, 413, 422, 428, 429),
 )
 async def update_entry(
-    slug: str,
+    slug: SlugPath,
     entry_id: EntryId,
     body: EntryPatch,
     caller: Publisher,
@@ -137,7 +141,7 @@ async def update_entry(
     responses=problems(400, 401, 403, 404, 412, 422, 428, 429),
 )
 async def delete_entry(
-    slug: str,
+    slug: SlugPath,
     entry_id: EntryId,
     caller: Publisher,
     if_match: Precondition,
@@ -163,7 +167,7 @@ async def delete_entry(
     responses=problems(401, 403, 404, 422),
 )
 async def list_revisions(
-    slug: str, entry_id: EntryId, caller: NewsroomReader, service: Entries
+    slug: SlugPath, entry_id: EntryId, caller: NewsroomReader, service: Entries
 ) -> Response:
     """Who changed the entry, when, and what: every stored change, oldest first."""
     entry, revisions = await service.revisions(slug, entry_id)

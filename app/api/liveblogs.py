@@ -14,7 +14,7 @@ from app.api.deps import (
     admin_writer,
 )
 from app.api.responses import json_response, problems, reply_response, versioned
-from app.api.schemas import LiveblogCreate, LiveblogList, LiveblogOut, LiveblogPatch
+from app.api.schemas import LiveblogCreate, LiveblogList, LiveblogOut, LiveblogPatch, SlugPath
 from app.auth.principal import Principal
 from app.domain.model import Liveblog
 from app.services.idempotency import Reply
@@ -56,7 +56,7 @@ async def list_liveblogs(service: Liveblogs) -> Response:
 
 
 @router.get("/{slug}", response_model=LiveblogOut, responses=problems(404))
-async def get_liveblog(slug: str, service: Liveblogs) -> Response:
+async def get_liveblog(slug: SlugPath, service: Liveblogs) -> Response:
     """The liveblog, with the version of its own fields as `ETag` (for If-Match)."""
     return reply_response(versioned((await service.get(slug)).as_json()))
 
@@ -67,7 +67,7 @@ async def get_liveblog(slug: str, service: Liveblogs) -> Response:
     responses=problems(400, 401, 403, 404, 412, 413, 422, 428, 429),
 )
 async def update_liveblog(
-    slug: str, body: LiveblogPatch, caller: Editor, if_match: Precondition, service: Liveblogs
+    slug: SlugPath, body: LiveblogPatch, caller: Editor, if_match: Precondition, service: Liveblogs
 ) -> Response:
     liveblog = await service.update(
         slug, body.model_dump(exclude_unset=True), by=caller, if_match=if_match

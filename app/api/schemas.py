@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
+from fastapi import Path
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -38,6 +39,11 @@ Storable = AfterValidator(_storable)
 # The same rule for clients reading the OpenAPI document (and for the contract fuzzer).
 NO_NUL = Field(json_schema_extra={"pattern": "^[^\\x00]*$"})
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN)]
+# In a path: a slug that cannot exist (a NUL in it, say) is a 404 like any other (errors.py), and
+# never reaches a database.
+SlugPath = Annotated[
+    str, Path(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN, description="The slug.")
+]
 
 
 def _not_blank(text: str) -> str:

@@ -36,8 +36,9 @@ from app.realtime.protocol import (
 )
 from app.realtime.sinks import Outgoing
 
-# Seconds a reader closed for what it sent gets to answer the close frame before it is cut.
-POLICY_CLOSE_TIMEOUT = 5.0
+# Seconds a reader closed for what it sent has before it is cut: long enough for the close frame
+# to leave, too short to keep parsing what it goes on sending (reading is paused meanwhile).
+POLICY_CLOSE_TIMEOUT = 0.1
 # Seconds a reader gets at shutdown to take its close frame (1012) before it is cut: a reader
 # that stopped reading would otherwise hold the process until the graceful timeout.
 SHUTDOWN_DRAIN_SECONDS = 1.0
@@ -109,19 +110,32 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         if self._allowed(pings=1):
             super().handle_ping()
 
+    def handle_pong(self, event: Frame) -> None:
+        # A reader's pongs answer our pings (one each LIVEBLOG_WS_PING_INTERVAL); unasked-for
+        # ones count against the same allowance as pings.
+        if self._allowed(pings=1):
+            super().handle_pong(event)
+
     def _allowed(self, *, frames: int = 0, size: int = 0, pings: int = 0) -> bool:
         if self.sent.spend(self.loop.time(), frames, size, pings):
             return True
         reason = CLOSE_REASON[CloseCode.POLICY_VIOLATION]
-        self.close_now(CloseCode.POLICY_VIOLATION, reason, POLICY_CLOSE_TIMEOUT)
+        self.close_now(CloseCode.POLICY_VIOLATION, reason, POLICY_CLOSE_TIMEOUT, listen=False)
         return False
 
-    def close_now(self, code: int, reason: str, timeout: float) -> None:
+    async def send(self, message: Any) -> None:
+        # A reader closed by the fan-out or for what it sent while its handler was still
+        # sending the catch-up: it has gone as far as the handler is concerned.
+        if message["type"] == "websocket.send" and self.close_sent:
+            raise ClientDisconnected
+        await super().send(message)
+
+    def close_now(self, code: int, reason: str, timeout: float, *, listen: bool = True) -> None:
         """Send a close frame now; cut the connection if the peer does not answer in `timeout` s.
 
         Unlike uvicorn's own close (which waits for the buffer to drain), this one aborts: it is
         used for readers that stopped reading, whose buffers may never drain, and for readers
-        that send what they should not.
+        that send what they should not (`listen=False`: nothing more is read from them).
         """
         transport = self.transport
         if self.close_sent or self.disconnected or transport.is_closing():
@@ -131,7 +145,10 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         self.conn.send_close(code, reason)
         transport.write(b"".join(self.conn.data_to_send()))
         self.close_sent = True
-        if self.read_paused:
+        if not listen:
+            self.read_paused = True
+            transport.pause_reading()
+        elif self.read_paused:
             self.read_paused = False
             transport.resume_reading()  # to see the peer's answering close frame
         self.close_timer = self.loop.call_later(timeout, transport.abort)
@@ -152,7 +169,8 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
             self.logger.exception("Exception in ASGI application\n")
             self.send_500_response()
         else:
-            if not self.handshake_complete:
+            # A refusal sent as an HTTP response (403, 429, 503) completes no handshake either.
+            if not self.handshake_complete and self.initial_response is None:
                 self.logger.error("ASGI callable returned without completing handshake.")
                 self.send_500_response()
             elif result is not None:
@@ -240,7 +258,7 @@ class DirectSink:
 
     def gone(self) -> bool:
         connection = self._connection
-        return connection.disconnected or connection.transport.is_closing()
+        return connection.disconnected or connection.close_sent or connection.transport.is_closing()
 
     def send(self, message: Outgoing) -> None:
         self._connection.transport.write(message.wire)

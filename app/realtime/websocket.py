@@ -16,6 +16,7 @@ from functools import partial
 
 from fastapi import APIRouter, WebSocket
 
+from app.domain.model import SLUG_RE
 from app.domain.resume import Resume
 from app.errors import TooManyRequests, problem
 from app.ratelimit import UPGRADES, RateLimit, client_address
@@ -36,7 +37,7 @@ def parse_since(raw: str | None) -> int | None:
     """`since` is absent (live from now) or a non-negative integer; raises ValueError otherwise."""
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ValueError(raw)
     return int(raw)
 
@@ -126,6 +127,8 @@ class LiveConnections:
         reader = Reader(self._sink(websocket), self._queue_size, self._slow_close_timeout)
         detached = False
         try:
+            if not SLUG_RE.match(slug):
+                raise UnknownLiveblog(slug)  # cannot exist: not worth a query
             channel = await self._hub.join(slug, reader)
             assert channel.last_seq is not None  # known once joined
             detached = await self._stream(websocket, slug, since, reader, channel.last_seq, address)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from app.domain.model import Entry, Liveblog, iso_utc, parse_id
+from app.domain.model import SLUG_RE, Entry, Liveblog, iso_utc, parse_id
 from app.errors import NotFound
 from app.services.pages import read_entry_page, read_reader_page
 from app.web import seo
@@ -93,6 +93,8 @@ def _not_found(request: Request, detail: str) -> Response:
 async def liveblog_page(request: Request, slug: str, before: str | None = None) -> Response:
     # Parsed here, not by FastAPI: a reader following a mangled link gets the page's 404, not
     # a JSON error.
+    if not SLUG_RE.match(slug):
+        return _not_found(request, f"No liveblog with slug {slug!r}.")
     cursor = parse_id(before)
     if before is not None and cursor is None:
         return _not_found(request, f"No page of liveblog {slug!r} starts before {before!r}.")
@@ -120,7 +122,7 @@ async def liveblog_page(request: Request, slug: str, before: str | None = None) 
 @router.get("/liveblogs/{slug}/entries/{entry_id}")
 async def entry_page(request: Request, slug: str, entry_id: str) -> Response:
     number = parse_id(entry_id)
-    if number is None:
+    if number is None or not SLUG_RE.match(slug):
         return _not_found(request, f"No entry {entry_id!r} in liveblog {slug!r}.")
     try:
         view = await read_entry_page(request.app.state.db, slug, number)

@@ -51,19 +51,23 @@ def downgrade() -> None:
     if not _postgresql():
         return
     bind = op.get_bind()
+    too_big: list[str] = []
     for table, columns in COLUMNS.items():
         largest = ", ".join(f"max({column})" for column in columns)
         values = bind.execute(sa.text(f"SELECT {largest} FROM {table}")).one()
-        too_big = [
+        too_big += [
             f"{table}.{column}"
             for column, value in zip(columns, values, strict=True)
             if value is not None and value > INT32_MAX
         ]
-        if too_big:
-            raise RuntimeError(
-                f"cannot go back to 32-bit columns: {', '.join(too_big)} hold values above "
-                f"{INT32_MAX}"
-            )
+    for sequence in SEQUENCES:
+        # A sequence can be ahead of its table (rolled-back inserts, or set by hand).
+        if bind.execute(sa.text(f"SELECT last_value FROM {sequence}")).scalar_one() > INT32_MAX:
+            too_big.append(sequence)
+    if too_big:
+        raise RuntimeError(
+            f"cannot go back to 32-bit columns: {', '.join(too_big)} hold values above {INT32_MAX}"
+        )
     for sequence in SEQUENCES:
         op.execute(f"ALTER SEQUENCE {sequence} AS integer")
     for table, columns in COLUMNS.items():

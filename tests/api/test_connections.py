@@ -39,7 +39,7 @@ async def test_half_open_connections_are_cut_at_the_deadline(
 ) -> None:
     """500 connections trickle half a request head: /healthz keeps answering, and each is
     closed by the server once the head deadline has passed."""
-    server = isolated_server(http_head_timeout=2)
+    server = isolated_server(http_request_timeout=2)
     sockets = [half_open(server.port) for _ in range(500)]
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=5) as client:
@@ -62,7 +62,7 @@ async def test_at_the_cap_trickling_connections_make_room(
     """With room for 20 HTTP connections and 20 trickling ones holding it, a health probe is
     still served (the oldest trickler is closed for it); a reader's socket is no HTTP
     connection and goes on."""
-    server = isolated_server(max_http_connections=20, http_head_timeout=60)
+    server = isolated_server(max_http_connections=20, http_request_timeout=60)
     async with writer(server) as client:
         await client.post("/api/liveblogs", json={"slug": "cap", "title": "Cap"})
     async with Subscriber(server, "cap") as reader:
@@ -79,3 +79,32 @@ async def test_at_the_cap_trickling_connections_make_room(
             for sock in sockets:
                 sock.close()
         assert not reader.closed
+
+
+def trickled_body(port: int) -> socket.socket:
+    """An unauthenticated POST whose body never finishes (its head is complete)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(
+        b"POST /api/liveblogs/x/entries HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+    )
+    return sock
+
+
+async def test_trickled_bodies_neither_outlive_the_deadline_nor_hold_the_cap(
+    isolated_server: Callable[..., LiveServer],
+) -> None:
+    """Bodies that never finish: at the cap a probe is still served (the oldest is closed for
+    it), and each is cut at the request deadline."""
+    server = isolated_server(max_http_connections=5, http_request_timeout=2)
+    sockets = [trickled_body(server.port) for _ in range(5)]
+    try:
+        await asyncio.sleep(0.2)
+        async with httpx.AsyncClient(base_url=server.url, timeout=5) as probe:
+            assert (await probe.get("/healthz")).status_code == 200
+        await asyncio.sleep(seconds(2.5))
+        cut = await asyncio.to_thread(lambda: sum(closed_by_server(s, 0.5) for s in sockets))
+        assert cut == 5
+    finally:
+        for sock in sockets:
+            sock.close()

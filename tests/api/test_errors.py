@@ -98,3 +98,10 @@ async def test_unknown_route_and_method_are_problems(api: httpx.AsyncClient) -> 
     """Even the framework's own 404 and 405 use the problem shape."""
     assert_problem(await api.get("/api/nothing-here"), 404)
     assert_problem(await api.put("/api/liveblogs"), 405)
+
+
+async def test_405_lists_every_method_of_the_path(anonymous: httpx.AsyncClient) -> None:
+    """A path served by several routes names all their methods in Allow."""
+    response = await anonymous.delete("/api/liveblogs")
+    assert_problem(response, 405, "DELETE")
+    assert response.headers["allow"] == "GET, HEAD, POST"

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.harness import LiveServer, api_client, problem
+from tests.harness import LiveServer, Subscriber, api_client, problem
 
 HUGE = "9223372036854775808"  # 2^63: one past the largest id or seq
 HOSTILE_IDS = [HUGE, "99999999999999999999999", "2147483648", "-1", "0", "abc", "1.5", "%20"]
@@ -107,3 +107,27 @@ async def test_values_of_the_wrong_type_or_range_are_422(
         assert field in [error["field"] for error in body["errors"]], body
     limit = await client.get(f"/api/liveblogs/{slug}/entries?limit={HUGE}")
     assert [e["field"] for e in problem(limit, 422)["errors"]] == ["limit"]
+
+
+async def test_slugs_that_cannot_exist_are_404_on_every_route(
+    story: Story, database_server: LiveServer
+) -> None:
+    """A NUL, a space or an uppercase letter in a slug: 404 from the API and the pages, 4404
+    from the WebSocket, on both databases, without reaching the database."""
+    client, _, _ = story
+    for slug in ("a%00b", "%00", "Not-A-Slug", "a%20b"):
+        for method, path, body in [
+            ("GET", f"/api/liveblogs/{slug}", None),
+            ("PATCH", f"/api/liveblogs/{slug}", {"title": "t"}),
+            ("POST", f"/api/liveblogs/{slug}/entries", {"body": "<p>x</p>"}),
+            ("GET", f"/api/liveblogs/{slug}/entries", None),
+            ("GET", f"/api/liveblogs/{slug}/entries/1", None),
+            ("GET", f"/api/liveblogs/{slug}/entries/1/revisions", None),
+        ]:
+            problem(await client.request(method, path, json=body), 404)
+        for page in (f"/liveblogs/{slug}", f"/liveblogs/{slug}/entries/1"):
+            assert (await client.get(page)).status_code == 404
+        async with Subscriber(database_server, slug) as reader:
+            await reader.wait_for(lambda s: s.closed, what="close")
+        assert reader.close_code == 4404
+    assert "Traceback" not in database_server.log()

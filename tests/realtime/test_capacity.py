@@ -44,6 +44,7 @@ async def test_past_max_readers_the_upgrade_is_503_and_the_rest_works(
             async with Subscriber(server, "full") as third:
                 await third.wait_for(lambda s: bool(s.messages), what="hello")
             assert (await client.get("/readyz")).status_code == 200
+    assert "ERROR" not in server.log(), server.log()[-2000:]  # a refusal is no server error
 
 
 def test_a_lowered_open_file_limit_is_raised_at_start(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ closed at once, and the other readers keep receiving."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 import pytest
@@ -49,3 +50,26 @@ async def test_floods_and_large_frames_close_the_sender_only(
         posted = await api.post(f"/api/liveblogs/{slug}/entries", json={"body": "<p>still</p>"})
         await quiet.wait_for_seq(posted.json()["seq"])
         assert not quiet.closed
+
+
+async def test_small_frame_and_pong_floods_are_cut_at_once(
+    server: LiveServer, new_liveblog: NewLiveblog
+) -> None:
+    """Past the budget the server stops reading the flooder and cuts it within a fraction of a
+    second, whether it sends small text frames or unasked-for pongs."""
+    slug = await new_liveblog()
+    url = f"{server.ws_url}/ws/liveblogs/{slug}"
+    for flood in ("text", "pong"):
+        async with websockets.connect(url, open_timeout=seconds(5)) as flooder:
+            await flooder.recv()  # hello
+            started = time.monotonic()
+            with pytest.raises(websockets.ConnectionClosed):
+                for _ in range(100_000):
+                    if flood == "text":
+                        await flooder.send("x" * 100)
+                    else:
+                        await flooder.pong(b"unasked")
+                    await asyncio.sleep(0)
+                await flooder.recv()
+            assert time.monotonic() - started < seconds(2), flood
+    assert "ERROR" not in server.log()
