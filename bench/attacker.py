@@ -6,7 +6,9 @@ MODE is one of:
 - `storm`: R WebSocket upgrades a second, each with `?since=0`, reset (SO_LINGER 0) right after
   the request is sent, as a botnet probing for expensive handshakes would;
 - `flood`: R connections a second that upgrade, then send 60 KiB text frames as fast as the
-  socket takes them until the server closes them (and the next one starts).
+  socket takes them until the server closes them (and the next one starts);
+- `frames`: the same with 100-byte text frames (each under the frame size limit);
+- `pongs`: the same with unasked-for pong frames (control frames, which readers may send).
 
 The attack rate is fixed, whatever the target answers, so a control run against a socket that
 accepts and discards (the driver's "elsewhere") costs the attacker the same. Bounded by S
@@ -33,12 +35,20 @@ def _request(host: str, port: int, slug: str) -> bytes:
     ).encode()
 
 
-def _flood_frame() -> bytes:
-    """One masked 60 KiB text frame, as a client must send (RFC 6455 §5.3)."""
-    payload = b"x" * (60 * 1024)
+def _frame(opcode: int, size: int) -> bytes:
+    """One masked frame of `size` bytes, as a client must send (RFC 6455 §5.3)."""
+    payload = b"x" * size
     mask = os.urandom(4)
     masked = bytes(byte ^ mask[n % 4] for n, byte in enumerate(payload))
-    return bytes([0x81, 0x80 | 127]) + struct.pack("!Q", len(payload)) + mask + masked
+    short = size < 126  # the length fits the header's 7 bits; else 127 and 8 bytes follow
+    length = bytes([0x80 | size]) if short else bytes([0x80 | 127]) + struct.pack("!Q", size)
+    return bytes([0x80 | opcode]) + length + mask + masked
+
+
+# What each flooding mode sends, over and over: 60 KiB text, 100-byte text, a 100-byte pong.
+FRAMES = {"flood": _frame(0x1, 60 * 1024), "frames": _frame(0x1, 100), "pongs": _frame(0xA, 100)}
+# Small frames go out in batches, so the attacker is not limited by its own write calls.
+BATCH = {"flood": 1, "frames": 64, "pongs": 64}
 
 
 async def _storm_one(host: str, port: int, slug: str, source: str) -> None:
@@ -65,7 +75,7 @@ async def _flood_one(host: str, port: int, slug: str, source: str, frame: bytes)
     try:
         writer.write(_request(host, port, slug))
         await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-        for _ in range(50):  # the server should close long before
+        for _ in range(2000):  # the server should close long before
             writer.write(frame)
             await asyncio.wait_for(writer.drain(), 5)
     except (OSError, TimeoutError, asyncio.IncompleteReadError):
@@ -76,7 +86,7 @@ async def _flood_one(host: str, port: int, slug: str, source: str, frame: bytes)
 
 async def attack(mode: str, host: str, port: int, slug: str, source: str, rate: float,
                  seconds: float) -> int:  # fmt: skip
-    frame = _flood_frame()
+    frame = FRAMES.get(mode, b"") * BATCH.get(mode, 1)
     started = time.monotonic()
     tasks: set[asyncio.Task[None]] = set()
     made = 0
@@ -99,7 +109,7 @@ async def attack(mode: str, host: str, port: int, slug: str, source: str, rate: 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["storm", "flood"])
+    parser.add_argument("mode", choices=["storm", "flood", "frames", "pongs"])
     parser.add_argument("host")
     parser.add_argument("port", type=int)
     parser.add_argument("slug")

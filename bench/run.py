@@ -567,7 +567,7 @@ ATTACK_INTERVAL = 0.1
 ATTACK_WARMUP = 4.0  # the attacker spends its burst first: what is measured is the sustained
 ATTACK_SECONDS = ATTACK_WARMUP + ATTACK_MESSAGES * ATTACK_INTERVAL + 3.0
 ATTACK_SOURCE = "127.0.0.2"
-ATTACK_RATES = {"storm": 300.0, "flood": 20.0}  # connections a second
+ATTACK_RATES = {"storm": 300.0, "flood": 20.0, "frames": 20.0, "pongs": 20.0}  # connections/s
 ATTACK_ENV = {
     "LIVEBLOG_UPGRADE_RATE": "20",
     "LIVEBLOG_UPGRADE_BURST": "1000",
