@@ -6,6 +6,10 @@ snapshot's head: held events after it go out, and so does every later one. Joini
 snapshot and skipping held events the snapshot already covered is what makes the hand-over
 gap-free and duplicate-free. After that the handler only waits for the connection to end: the
 hub writes to the reader's sink itself (reader.py).
+
+Before any of that, the upgrade is admitted or refused with an HTTP answer, so a refusal costs
+no reader state and no catch-up read: an Origin outside LIVEBLOG_ALLOWED_ORIGINS (403), an
+address over its upgrade rate or socket count (429), a process at LIVEBLOG_MAX_READERS (503).
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 router = APIRouter()
+
+# Seconds a reader turned away (process full, or its address holding too many sockets) should
+# wait before trying again.
+FULL_RETRY_AFTER_SECONDS = 5
 
 
 def parse_since(raw: str | None) -> int | None:
@@ -198,10 +206,6 @@ class LiveConnections:
     @staticmethod
     async def _close(websocket: WebSocket, code: CloseCode) -> None:
         await websocket.close(code, CLOSE_REASON[code])
-
-
-# Seconds a reader turned away from a full process should wait (with jitter, in the client).
-FULL_RETRY_AFTER_SECONDS = 5
 
 
 async def _refuse(
