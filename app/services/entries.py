@@ -112,10 +112,8 @@ class _Transaction:
         )
 
     async def unpin_others(self, keep: int | None = None) -> None:
-        for entry_id in await rows.pinned_ids(self.conn, self.liveblog_id):
-            if entry_id != keep:
-                pinned = await rows.get(self.conn, self.liveblog_id, entry_id)
-                assert pinned is not None
+        for pinned in await rows.pinned(self.conn, self.liveblog_id):
+            if pinned.id != keep:
                 await self.change(pinned, {"pinned": False}, ENTRY_UPDATED)
 
 

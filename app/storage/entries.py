@@ -6,7 +6,6 @@ Every query filters on one liveblog and walks an index ((liveblog_id, seq) for c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -88,11 +87,13 @@ async def apply_change(
     return to_entry(result.one())
 
 
-async def pinned_ids(conn: AsyncConnection, liveblog_id: int) -> Sequence[int]:
-    result = await conn.scalars(
-        select(EntryRow.id).where(EntryRow.liveblog_id == liveblog_id, EntryRow.pinned)
+async def pinned(conn: AsyncConnection, liveblog_id: int) -> list[Entry]:
+    """The pinned entries (at most one, by the pinning rule), whole: unpinning one records
+    its previous state."""
+    rows = await conn.execute(
+        select(EntryRow).where(EntryRow.liveblog_id == liveblog_id, EntryRow.pinned)
     )
-    return result.all()
+    return [to_entry(row) for row in rows]
 
 
 async def changed_after(
