@@ -21,7 +21,7 @@ from app.domain.preconditions import IfMatch
 from app.errors import BadRequest, PreconditionRequired, Unauthorized
 from app.ratelimit import RateLimit
 from app.services.entries import EntryService
-from app.services.idempotency import Once, Reply, fingerprint, valid_key
+from app.services.idempotency import KEY_PATTERN, Once, Reply, fingerprint, valid_key
 from app.services.liveblogs import LiveblogService
 from app.settings import Settings
 
@@ -161,7 +161,7 @@ async def idempotency_key(
             "printable ASCII characters, unique per request; kept "
             "LIVEBLOG_IDEMPOTENCY_TTL_SECONDS (24 h).",
         ),
-        WithJsonSchema({"type": "string", "pattern": "^[ -~]{1,255}$"}),
+        WithJsonSchema({"type": "string", "pattern": KEY_PATTERN}),
     ] = None,
 ) -> IdempotencyKey | None:
     if header is None:
