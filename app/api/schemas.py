@@ -19,6 +19,7 @@ from pydantic import (
 
 from app.domain.model import (
     AUTHOR_MAX,
+    CORRECTION_MAX,
     DESCRIPTION_MAX,
     SLUG_MAX,
     SLUG_PATTERN,
@@ -65,6 +66,7 @@ Title = Annotated[
 OptionalTitle = Annotated[str, StringConstraints(max_length=TITLE_MAX), Storable, NO_NUL]
 Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX), Storable, NO_NUL]
 Author = Annotated[str, StringConstraints(max_length=AUTHOR_MAX), Storable, NO_NUL]
+Correction = Annotated[str, StringConstraints(max_length=CORRECTION_MAX), Storable, NO_NUL]
 # The body's size limit is checked in bytes by the service (413), not here (it would be a 422).
 Body = Annotated[str, StringConstraints(min_length=1), Storable, NO_NUL]
 
@@ -121,13 +123,17 @@ class EntryCreate(_Input):
 
 
 class EntryPatch(_NoNulls):
-    nullable: ClassVar[frozenset[str]] = frozenset({"title", "author"})
+    nullable: ClassVar[frozenset[str]] = frozenset({"title", "author", "correction"})
 
     title: OptionalTitle | None = None
     body: PatchBody = None
     author: Author | None = None
     pinned: PatchFlag = None
     key_event: PatchFlag = None
+    correction: Correction | None = Field(
+        None,
+        description='Plain text shown with the entry as "Correction: …"; null or blank removes it.',
+    )
 
 
 class LiveblogOut(BaseModel):
@@ -160,6 +166,7 @@ class EntryOut(BaseModel):
     updated_at: str
     version: int = Field(description="Bumped by every change; the entry's ETag, for If-Match.")
     deleted: bool
+    correction: str | None = Field(description="A correction note shown with the entry.")
 
 
 class EntryList(BaseModel):

@@ -18,6 +18,7 @@ SLUG_MAX = 100
 TITLE_MAX = 300
 DESCRIPTION_MAX = 5000
 AUTHOR_MAX = 200
+CORRECTION_MAX = 1000
 # Ids and seqs are signed 64-bit integers on every database: a larger number names nothing.
 MAX_ID = 2**63 - 1
 
@@ -84,6 +85,8 @@ class Entry:
     updated_at: datetime
     version: int
     deleted: bool
+    correction: str | None = None  # "Correction: …" shown with the entry after an edit
+    source: str | None = None  # the console's Markdown behind `body`; never sent to readers
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -98,4 +101,5 @@ class Entry:
             "updated_at": iso_utc(self.updated_at),
             "version": self.version,
             "deleted": self.deleted,
+            "correction": self.correction,
         }

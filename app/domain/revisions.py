@@ -14,7 +14,7 @@ from typing import Any
 from app.domain.model import Entry, Liveblog, iso_utc
 
 # The entry fields a revision records; ids, seqs and timestamps are bookkeeping, not content.
-ENTRY_FIELDS = ("title", "body", "author", "pinned", "key_event", "deleted")
+ENTRY_FIELDS = ("title", "body", "author", "pinned", "key_event", "correction", "deleted")
 LIVEBLOG_FIELDS = ("title", "description", "status")
 
 

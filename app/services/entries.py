@@ -43,6 +43,8 @@ TOMBSTONE: dict[str, Any] = {
     "author": None,
     "pinned": False,
     "key_event": False,
+    "correction": None,
+    "source": None,
     "deleted": True,
 }
 
@@ -159,8 +161,12 @@ class EntryService:
         key_event: bool,
         by: Principal,
         once: Once[Entry] | None = None,
+        source: str | None = None,
     ) -> Entry:
-        """Store a new entry. Raises Replayed when `once` was used before (idempotency.py)."""
+        """Store a new entry. Raises Replayed when `once` was used before (idempotency.py).
+
+        `source` is the Markdown the console made `body` from, kept for later edits.
+        """
         try:
             clean_body = self._clean_body(body)
         except LiveblogError as refusal:
@@ -185,6 +191,7 @@ class EntryService:
                 pinned=pinned,
                 key_event=key_event,
                 now=utcnow(),
+                source=source,
             )
             await tx.record(None, entry, RevisionKind.CREATED)
             tx.events.append(entry_event(ENTRY_CREATED, slug, entry))
@@ -211,7 +218,9 @@ class EntryService:
         """
         if "body" in changes:
             changes["body"] = self._clean_body(changes["body"])
-        for name in ("title", "author"):
+            # A body sent as HTML leaves the console's Markdown behind: it no longer matches.
+            changes.setdefault("source", None)
+        for name in ("title", "author", "correction"):
             if name in changes:
                 changes[name] = rules.clean_optional_text(changes[name])
         try:

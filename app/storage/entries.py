@@ -32,6 +32,8 @@ def to_entry(row: Row[Any]) -> Entry:
         updated_at=row.updated_at,
         version=row.version,
         deleted=row.deleted,
+        correction=row.correction,
+        source=row.source,
     )
 
 
@@ -46,6 +48,7 @@ async def insert(
     pinned: bool,
     key_event: bool,
     now: datetime,
+    source: str | None = None,
 ) -> Entry:
     values: dict[str, Any] = {
         "seq": seq,
@@ -59,6 +62,8 @@ async def insert(
         "updated_at": now,
         "version": 1,
         "deleted": False,
+        "correction": None,
+        "source": source,
     }
     result = await conn.execute(
         insert_into(EntryRow).values({**values, "liveblog_id": liveblog_id})

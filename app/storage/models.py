@@ -104,6 +104,11 @@ class EntryRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A note shown with the entry after an edit ("Correction: …"); plain text.
+    correction: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The Markdown the console wrote the body from, so an edit starts from it; NULL when the
+    # body came as HTML (the API) or was last changed as HTML.
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class TokenRow(Base):
@@ -169,3 +174,70 @@ class IdempotencyRow(Base):
     body: Mapped[str | None] = mapped_column(Text, nullable=True)
     # What the request made ("entry:12"): a purge replaces the stored responses that hold it.
     subject: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class UserRow(Base):
+    """A journalist's console account."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, with its parameters
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Kept, not deleted: revisions name the user behind each change.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SessionRow(Base):
+    """A signed-in console session. Ending it deletes the row: the cookie then names nothing."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # SHA-256 of the cookie's 256 random bits: a stolen database holds no usable session.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # idle expiry
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # absolute expiry
+
+
+class DraftRow(Base):
+    """An entry not yet public: a draft, one in review, or one scheduled.
+
+    Apart from the entries table on purpose: it takes no seq, so nothing public (pages, REST,
+    `since`, the WebSocket) can ever see it. Publishing inserts the entry and sets `entry_id`.
+    """
+
+    __tablename__ = "drafts"
+    __table_args__ = (
+        Index("ix_drafts_liveblog_id_state", "liveblog_id", "state"),
+        Index("ix_drafts_state_publish_at", "state", "publish_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    liveblog_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("liveblogs.id", ondelete="CASCADE")
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(TITLE_MAX), nullable=True)
+    body: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    author: Mapped[str | None] = mapped_column(String(AUTHOR_MAX), nullable=True)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    key_event: Mapped[bool] = mapped_column(Boolean, default=False)
+    publish_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Why an editor returned it to its contributor.
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_by_id: Mapped[int] = mapped_column(BigInteger)
+    created_by_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

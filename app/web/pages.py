@@ -6,8 +6,6 @@ Every page is complete without JavaScript. The liveblog page carries the seq it 
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
-from app.domain.model import SLUG_RE, Entry, Liveblog, iso_utc, parse_id
+from app import render
+from app.domain.model import SLUG_RE, parse_id
 from app.errors import NotFound
+from app.render import entry_path, page_path
 from app.services.pages import read_entry_page, read_reader_page
 from app.web import seo
 
@@ -30,42 +30,8 @@ PAGE_CACHE = "public, max-age=5, stale-while-revalidate=30"
 router = APIRouter(include_in_schema=False)
 
 
-def _clock(moment: datetime) -> str:
-    """Server-side fallback for readers without JavaScript; the client shows local times."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    if moment.date() == datetime.now(UTC).date():
-        return moment.strftime("%H:%M UTC")
-    return moment.strftime("%-d %b %Y, %H:%M UTC")
-
-
-def _asset_versions() -> dict[str, str]:
-    """Content hashes, so browsers cache assets until they change."""
-    return {
-        path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-        for path in STATIC_DIR.iterdir()
-        if path.is_file()
-    }
-
-
-def page_path(liveblog: Liveblog) -> str:
-    return f"/liveblogs/{liveblog.slug}"
-
-
-def entry_path(liveblog: Liveblog, entry: Entry) -> str:
-    return f"/liveblogs/{liveblog.slug}/entries/{entry.id}"
-
-
 def build_templates() -> Jinja2Templates:
-    templates = Jinja2Templates(directory=WEB_DIR / "templates")
-    versions = _asset_versions()
-    env = templates.env
-    env.filters["iso"] = iso_utc
-    env.filters["clock"] = _clock
-    env.filters["headline"] = seo.headline
-    env.globals["static"] = lambda name: f"/static/{name}?v={versions.get(name, '0')}"
-    env.globals["page_path"] = page_path
-    env.globals["entry_path"] = entry_path
-    return templates
+    return render.build_templates(WEB_DIR / "templates", render.static_url("/static", STATIC_DIR))
 
 
 def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
@@ -132,7 +98,7 @@ async def entry_page(request: Request, slug: str, entry_id: str) -> Response:
     context = {
         "view": view,
         "social": seo.Social(
-            seo.headline(entry),
+            render.headline(entry),
             seo.summary(lb, [entry]),
             _absolute(request, entry_path(lb, entry)),
             seo.first_image([entry]),

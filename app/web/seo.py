@@ -10,8 +10,8 @@ import orjson
 
 from app.domain.model import Entry, Liveblog, iso_utc
 from app.domain.sanitize import plain_text
+from app.render import headline
 
-HEADLINE_CHARS = 110
 DESCRIPTION_CHARS = 200
 _IMG_SRC = re.compile(r'<img[^>]*\ssrc="(https?://[^"]+)"')
 
@@ -23,10 +23,6 @@ class Social(NamedTuple):
     description: str
     url: str
     image: str | None
-
-
-def headline(entry: Entry) -> str:
-    return entry.title or plain_text(entry.body, HEADLINE_CHARS) or "Update"
 
 
 def summary(liveblog: Liveblog, entries: list[Entry]) -> str:

@@ -14,8 +14,11 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.storage import migrate
 from tests.harness import LiveServer, writer
 
-TABLES = {"liveblogs", "entries", "api_tokens", "revisions", "idempotency_keys"}
-HEAD = "0004_bigint_ids"
+TABLES = {
+    "liveblogs", "entries", "api_tokens", "revisions", "idempotency_keys",
+    "users", "sessions", "drafts",
+}  # fmt: skip
+HEAD = "0005_console"
 
 
 def schema(url: str) -> tuple[set[str], set[str], str | None]:
