@@ -26,9 +26,10 @@ $(VENV)/.bench: pyproject.toml | $(BIN)/python
 run: $(VENV)/.runtime
 	$(BIN)/liveblog serve
 
-## Run the test suite against real servers on free loopback ports (and Debian's Chromium).
+## Run the test suite against real servers on free loopback ports (and Debian's Chromium, axe-core).
 test: $(VENV)/.test
 	tests/web/install-chromium
+	tests/web/install-axe
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Benchmarks (see BENCHMARKS.md): a quick profile, or the whole matrix with medians of 3.

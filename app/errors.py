@@ -62,8 +62,9 @@ class BadRequest(LiveblogError):
 class Unauthorized(LiveblogError):
     status = 401
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="liveblog"'})
+    def __init__(self, detail: str, *, challenge: str | None = 'Bearer realm="liveblog"') -> None:
+        # The console's session has no HTTP challenge: its 401s carry none.
+        super().__init__(detail, headers={"WWW-Authenticate": challenge} if challenge else None)
 
 
 class Forbidden(LiveblogError):

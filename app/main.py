@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -15,20 +15,31 @@ from starlette.middleware.cors import CORSMiddleware
 from app import __version__, errors
 from app.api import entries as entries_api, liveblogs as liveblogs_api, ops
 from app.api.responses import on_replayed, tidy_openapi
+from app.auth.sessions import Sessions
+from app.auth.throttle import SignInThrottle
 from app.auth.tokens import TokenCheck
+from app.auth.users import UserAccounts
 from app.body_limit import RequestSizeLimit
 from app.broker import create_broker
+from app.console import actions as console_actions, pages as console_pages, socket as console_socket
+from app.console.deps import SignInNeeded
+from app.console.headers import ConsoleHeaders
+from app.console.socket import ConsoleSockets
+from app.domain.events import Event
 from app.http_protocol import DeadlineHttpProtocol
 from app.middleware.security_headers import SecurityHeaders
 from app.ratelimit import WRITES, RateLimit
-from app.realtime import websocket
+from app.realtime import control, websocket
 from app.realtime.hub import Hub
+from app.realtime.presence import ReaderPresence
 from app.realtime.websocket import LiveConnections
 from app.server import reader_capacity
 from app.services.changes import ChangeSet, read_changes
+from app.services.drafts import DraftService
 from app.services.entries import EntryService
 from app.services.idempotency import Replayed, sweep_expired_keys
 from app.services.liveblogs import LiveblogService
+from app.services.scheduler import run_scheduler, sweep_sessions
 from app.settings import Settings
 from app.storage.db import Database
 from app.web import pages
@@ -49,7 +60,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return await read_changes(db, slug, since, settings.catchup_limit)
 
         hub = Hub(fetch_changes, watch_interval=settings.broker_fallback_poll_seconds)
-        await broker.start(hub.deliver, hub.link_changed)
+        presence = ReaderPresence(broker, hub.reader_counts)
+        throttle = SignInThrottle(
+            prefix=settings.broker_channel,
+            redis_url=settings.broker_url if settings.has_shared_broker else None,
+        )
+        sessions = Sessions(
+            db,
+            throttle,
+            idle=timedelta(hours=settings.session_idle_hours),
+            lifetime=timedelta(days=settings.session_max_days),
+        )
+        consoles = ConsoleSockets(sessions, presence)
+
+        def deliver(event: Event) -> None:
+            hub.deliver(event)
+            consoles.changed(event.liveblog, event.seq)
+
+        async def tell_every_process(user_id: int) -> None:
+            await broker.publish_control(control.user_disabled(user_id))
+
+        on_control = control.dispatcher(
+            {
+                control.READERS: presence.receive,
+                control.CONSOLE_CHANGED: consoles.on_console_changed,
+                control.USER_DISABLED: consoles.on_user_disabled,
+            }
+        )
+        await broker.start(deliver, hub.link_changed, on_control)
         state = app.state
         state.settings = settings
         state.db = db
@@ -65,15 +103,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         state.liveblogs = LiveblogService(db, broker)
         state.entries = EntryService(db, broker, max_body_bytes=settings.max_entry_body_bytes)
+        state.drafts = DraftService(db, broker, state.entries)
         state.live = LiveConnections(fetch_changes, hub, settings, reader_capacity(settings))
         state.templates = pages.build_templates()
-        sweeper = asyncio.create_task(sweep_expired_keys(db), name="idempotency-key sweep")
+        state.console_templates = console_pages.build_templates()
+        state.sessions = sessions
+        state.users = UserAccounts(db, tell_every_process)
+        state.console_sockets = consoles
+        background = [
+            asyncio.create_task(sweep_expired_keys(db), name="idempotency-key sweep"),
+            asyncio.create_task(
+                run_scheduler(state.drafts, settings.scheduler_interval_seconds),
+                name="scheduled entries",
+            ),
+            asyncio.create_task(sweep_sessions(sessions), name="session sweep"),
+            asyncio.create_task(presence.report_forever(), name="reader counts"),
+            asyncio.create_task(consoles.run_forever(), name="console sockets"),
+        ]
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            await throttle.close()
             hub.close()
             await broker.stop()
             await db.dispose()
@@ -92,7 +145,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(websocket.router)
     app.include_router(pages.router)
+    app.include_router(console_pages.router)
+    app.include_router(console_actions.router)
+    app.include_router(console_socket.router)
+    app.add_exception_handler(SignInNeeded, console_pages.redirect_to_sign_in)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    app.mount(
+        "/console/static", StaticFiles(directory=console_pages.STATIC_DIR), name="console-static"
+    )
+    app.add_middleware(ConsoleHeaders)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     # Reads are public, so sites that embed a liveblog (README: "Embedding") may fetch them from

@@ -186,6 +186,28 @@ class Settings(BaseSettings):
         "an edit it has not seen.",
     )
 
+    # The editor's console (see README "The editor's console")
+    public_url: str = Field(
+        default="",
+        description="The origin journalists reach the console at (https://liveblog.example). "
+        "Console writes must come from it (CSRF), and https makes the session cookie Secure. "
+        "Empty: the request's own scheme and Host (behind a proxy, its trusted "
+        "X-Forwarded-Proto).",
+    )
+    session_idle_hours: float = Field(
+        default=12.0, gt=0, description="A console session unused this long is signed out."
+    )
+    session_max_days: float = Field(
+        default=7.0, gt=0, description="A console session ends this long after sign-in."
+    )
+    scheduler_interval_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=2,
+        description="How often each process looks for scheduled entries that are due (an entry "
+        "goes out at most this long after its time, plus the write).",
+    )
+
     @field_validator("broker_url")
     @classmethod
     def _known_broker(cls, url: str) -> str:
@@ -226,6 +248,20 @@ class Settings(BaseSettings):
                     "e.g. https://news.example"
                 )
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value:
+            return value
+        scheme, _, rest = value.partition("://")
+        if scheme.lower() not in ("http", "https") or not rest or "/" in rest:
+            raise ValueError(
+                f"{value!r} is not an origin: write scheme://host[:port], "
+                "e.g. https://liveblog.example"
+            )
+        return f"{scheme.lower()}://{rest.lower()}"
 
     @property
     def proxy_networks(self) -> list[str]:

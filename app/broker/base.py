@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Any
 
 from app.domain.events import Event
 
@@ -16,10 +17,20 @@ Deliver = Callable[[Event], None]
 LinkChanged = Callable[[bool], None]
 
 
+# Control messages travel beside reader events, never inside them: reader counts, "the console's
+# list of liveblog X changed", "user N was disabled". Small JSON objects with a "type"; at most
+# once, like events, so each use tolerates a lost one (counts are re-sent, sockets re-check).
+Control = dict[str, Any]
+OnControl = Callable[[Control], None]
+
+
 class Broker(ABC):
     @abstractmethod
-    async def start(self, deliver: Deliver, link_changed: LinkChanged) -> None:
-        """Begin delivering published events to `deliver`."""
+    async def start(
+        self, deliver: Deliver, link_changed: LinkChanged, on_control: OnControl | None = None
+    ) -> None:
+        """Begin delivering published events to `deliver` and control messages to `on_control`
+        (this process's own included)."""
 
     @abstractmethod
     async def publish(self, event: Event) -> None:
@@ -28,6 +39,10 @@ class Broker(ABC):
         Never raises and never waits on the network: a write that has committed must not fail
         or stall because the broker is unwell.
         """
+
+    @abstractmethod
+    async def publish_control(self, message: Control) -> None:
+        """Send a control message to every process, this one included. Never raises."""
 
     @abstractmethod
     async def stop(self) -> None:

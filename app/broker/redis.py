@@ -27,7 +27,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from app.broker.base import Broker, Deliver, LinkChanged
+from app.broker.base import Broker, Control, Deliver, LinkChanged, OnControl
 from app.domain.events import Event
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,26 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.replace(parts.password, "***", 1)))
 
 
+def control_channel(channel: str) -> str:
+    return f"{channel}:control"
+
+
+async def send_control(url: str, channel: str, message: Control) -> None:
+    """Send one control message from outside a server (the CLI): best effort, never raises."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S)
+    try:
+        await client.publish(control_channel(channel), orjson.dumps(["cli", message]))
+    except (RedisError, OSError) as error:
+        log.warning("could not tell the servers through Redis (%s)", error)
+    finally:
+        await client.aclose()
+
+
 class RedisBroker(Broker):
     def __init__(self, url: str, channel: str) -> None:
         self._url = url
         self._channel = f"{channel}:events"
+        self._control_channel = control_channel(channel)
         self._origin = uuid.uuid4().hex[:16]  # tells this process's own events apart
         options: dict[str, Any] = {
             "socket_connect_timeout": CONNECT_TIMEOUT_S,
@@ -74,6 +90,7 @@ class RedisBroker(Broker):
             url, retry=no_retry, socket_connect_timeout=CONNECT_TIMEOUT_S, socket_timeout=None
         )
         self._deliver: Deliver | None = None
+        self._on_control: OnControl | None = None
         self._link_changed: LinkChanged | None = None
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self._linked: bool | None = None  # None until the first attempt has an outcome
@@ -84,8 +101,11 @@ class RedisBroker(Broker):
 
     # Lifecycle ----------------------------------------------------------------------------------
 
-    async def start(self, deliver: Deliver, link_changed: LinkChanged) -> None:
+    async def start(
+        self, deliver: Deliver, link_changed: LinkChanged, on_control: OnControl | None = None
+    ) -> None:
         self._deliver = deliver
+        self._on_control = on_control
         self._link_changed = link_changed
         first_link = asyncio.get_running_loop().create_future()
         self._tasks = [
@@ -141,6 +161,18 @@ class RedisBroker(Broker):
             # This process's own readers: on the loop's next turn, as the memory broker does.
             asyncio.get_running_loop().call_soon(self._deliver, event)
 
+    async def publish_control(self, message: Control) -> None:
+        if self._on_control is not None:
+            asyncio.get_running_loop().call_soon(self._on_control, message)
+        if self._linked:
+            # Rare and small: sent on its own, not queued behind a burst of events.
+            try:
+                await self._publisher.publish(
+                    self._control_channel, orjson.dumps([self._origin, message])
+                )
+            except (RedisError, OSError) as error:
+                log.warning("sending a control message to Redis failed (%s)", error)
+
     async def _publish_forever(self) -> None:
         """Send queued events on one connection, without waiting for Redis' replies between
         batches: while this process's loop is busy fanning out to its own readers, a wait for
@@ -186,7 +218,7 @@ class RedisBroker(Broker):
         while True:
             pubsub: Any = self._subscriber.pubsub()  # redis-py types PubSub only in part
             try:
-                await pubsub.subscribe(self._channel)
+                await pubsub.subscribe(self._channel, self._control_channel)
                 await self._listen(pubsub, first_link)
             except (RedisError, OSError, TimeoutError) as error:
                 self._set_linked(False, f"{type(error).__name__}: {error}")
@@ -220,8 +252,11 @@ class RedisBroker(Broker):
     def _handle(self, message: dict[str, Any], first_link: asyncio.Future[None]) -> None:
         kind = message["type"]
         if kind == "message":
-            self._receive(message["data"])
-        elif kind == "subscribe":
+            if message["channel"] == self._control_channel.encode():
+                self._receive_control(message["data"])
+            else:
+                self._receive(message["data"])
+        elif kind == "subscribe" and message["channel"] == self._channel.encode():
             if self._linked:  # a reconnect we did not make: events may have been lost
                 raise ConnectionError("the subscription was renewed behind our back")
             # Subscribed: from here on nothing published is missed.
@@ -238,6 +273,15 @@ class RedisBroker(Broker):
         if origin == self._origin or self._deliver is None:
             return
         self._deliver(Event(liveblog=slug, seq=seq, type=kind, frame=frame))
+
+    def _receive_control(self, data: bytes) -> None:
+        try:
+            origin, message = orjson.loads(data)
+        except (orjson.JSONDecodeError, ValueError, TypeError):
+            log.warning("ignoring a malformed message on %s", self._control_channel)
+            return
+        if origin != self._origin and self._on_control is not None and isinstance(message, dict):
+            self._on_control(message)
 
     def _set_linked(self, linked: bool, problem: str | None) -> None:
         self._problem = problem

@@ -1,5 +1,6 @@
 """`liveblog`: the command line. One module per noun (serve.py: serve, migrate; tokens.py:
-token create|list|revoke); each parses its arguments, calls a service and prints."""
+token create|list|revoke; users.py: user create|list|disable); each parses its arguments, calls
+a service and prints."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from app import __version__
-from app.cli import serve, tokens
+from app.cli import serve, tokens, users
 from app.settings import Settings
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve.add_commands(commands)
     tokens.add_commands(commands)
+    users.add_commands(commands)
     return parser
 
 

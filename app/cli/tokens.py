@@ -3,40 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import logging
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from app.cli.storage import on_database
 from app.domain.model import iso_utc
 from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.cli import Subcommands
-    from app.storage.db import Database
 
 T = TypeVar("T")
-
-
-def _on_tokens(settings: Settings, use: Callable[[Database], Awaitable[T]]) -> T:
-    """Run `use` against the migrated database, for the token commands."""
-    from app.storage import migrate
-    from app.storage.db import Database
-
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the output to the point
-    migrate.upgrade(settings.database_url)
-
-    async def run() -> T:
-        db = Database(settings.database_url)
-        try:
-            return await use(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(run())
 
 
 def _token_create(settings: Settings, args: argparse.Namespace) -> int:
@@ -54,7 +33,7 @@ def _token_create(settings: Settings, args: argparse.Namespace) -> int:
         print("error: " + "; ".join(problems), file=sys.stderr)
         return 2
     try:
-        token = _on_tokens(settings, lambda db: create_token(db, spec))
+        token = on_database(settings, lambda db: create_token(db, spec))
     except NameTaken:
         print(
             f"error: a token named {spec.name!r} already exists (revoked tokens keep their "
@@ -73,7 +52,7 @@ def _token_create(settings: Settings, args: argparse.Namespace) -> int:
 def _token_list(settings: Settings, args: argparse.Namespace) -> int:
     from app.auth.tokens import list_tokens
 
-    records = _on_tokens(settings, list_tokens)
+    records = on_database(settings, list_tokens)
     listed = [
         {
             "name": record.name,
@@ -117,7 +96,7 @@ def _token_revoke(settings: Settings, args: argparse.Namespace) -> int:
     from app.auth.tokens import revoke_token
 
     name = args.name.strip()
-    record = _on_tokens(settings, lambda db: revoke_token(db, name))
+    record = on_database(settings, lambda db: revoke_token(db, name))
     if record is None:
         print(f"error: no token is named {name!r}", file=sys.stderr)
         return 1

@@ -1,7 +1,9 @@
 """Entry bodies are HTML from newsroom tools; only an allow-list of it ever reaches a reader.
 
 nh3 (Rust's ammonia) parses the HTML like a browser and drops everything not listed here:
-no <script>, no event-handler attributes, no style, no javascript: or data: URLs.
+no <script>, no event-handler attributes, no style, no javascript: or data: URLs. The only classes
+kept are those of the link card that app/domain/markdown.py writes for a bare URL, so entry
+markup cannot borrow the page's own styles.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ ALLOWED_TAGS = frozenset(
         "ul", "ol", "li",
         "blockquote", "q", "cite",
         "figure", "figcaption", "img",
+        "span",
     }
 )  # fmt: skip
 
@@ -36,6 +39,14 @@ LINK_SCHEMES = URL_SCHEMES
 LOAD_SCHEMES = frozenset({"http", "https"})
 URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 
+# `class` is allowed through these, per tag and per value, and must NOT also be listed in
+# ALLOWED_ATTRIBUTES: nh3 then panics (PanicException, a BaseException) rather than choose one.
+ALLOWED_CLASSES = {
+    "a": frozenset({"embed-card"}),
+    "span": frozenset({"embed-card__host", "embed-card__url"}),
+}
+_CLASS_SEPARATOR = re.compile(r"[\t\n\f\r ]+")  # HTML splits class lists on ASCII whitespace
+
 
 def _url_scheme(value: str) -> str | None:
     """The URL's scheme, or None for a relative URL. Browsers ignore whitespace and control
@@ -46,6 +57,13 @@ def _url_scheme(value: str) -> str | None:
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "class":
+        # nh3 runs this filter first, then drops the classes not in ALLOWED_CLASSES but would
+        # leave an empty class="" behind; dropping the attribute here keeps the markup exact.
+        kept = [
+            name for name in _CLASS_SEPARATOR.split(value) if name in ALLOWED_CLASSES.get(tag, ())
+        ]
+        return " ".join(dict.fromkeys(kept)) or None
     # nh3 checks schemes on href and src; `cite` is a URL too, and img must not be relative.
     if attribute in URL_ATTRIBUTES:
         scheme = _url_scheme(value)
@@ -64,6 +82,7 @@ def sanitize_html(html: str) -> str:
         tags=set(ALLOWED_TAGS),
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
+        allowed_classes={tag: set(names) for tag, names in ALLOWED_CLASSES.items()},
         attribute_filter=_filter_attribute,
         link_rel="noopener noreferrer nofollow",
         # Images load lazily and decode off the main thread; width/height (kept above) let the

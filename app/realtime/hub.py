@@ -173,6 +173,10 @@ class Hub:
         if channel is not None:
             channel.deliver(event)
 
+    def reader_counts(self) -> dict[str, int]:
+        """Readers per followed liveblog in this process (console sockets are not readers)."""
+        return {slug: len(channel.readers) for slug, channel in self._channels.items()}
+
     def link_changed(self, linked: bool) -> None:
         """The broker's other callback: its link to the other processes broke or came back."""
         if linked:

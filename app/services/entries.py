@@ -6,6 +6,7 @@ transaction, as its own change with its own seq (readers see the unpin first, th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.auth.principal import Principal
 from app.broker.base import Broker
 from app.domain import entries as rules
+from app.domain.drafts import DraftState
 from app.domain.events import ENTRY_CREATED, ENTRY_DELETED, ENTRY_UPDATED, Event, entry_event
 from app.domain.model import Entry, Liveblog
 from app.domain.preconditions import IfMatch
@@ -31,6 +33,7 @@ from app.services.idempotency import Once, forget, refuse_once, write_once
 from app.services.publish import publish_committed
 from app.services.writes import Unchanged, check_version, utcnow
 from app.storage import (
+    drafts as draft_rows,
     entries as rows,
     liveblogs as liveblog_rows,
     revisions as revision_rows,
@@ -134,7 +137,8 @@ class EntryService:
         self._broker = broker
         self._max_body_bytes = max_body_bytes
 
-    def _clean_body(self, raw: str) -> str:
+    def clean_body(self, raw: str) -> str:
+        """The sanitized body; raises PayloadTooLarge (413) or Unprocessable (empty, 422)."""
         try:
             return rules.clean_body(raw, self._max_body_bytes)
         except rules.BodyTooLarge as error:
@@ -168,7 +172,7 @@ class EntryService:
         `source` is the Markdown the console made `body` from, kept for later edits.
         """
         try:
-            clean_body = self._clean_body(body)
+            clean_body = self.clean_body(body)
         except LiveblogError as refusal:
             if once is None:
                 raise
@@ -202,6 +206,62 @@ class EntryService:
         await publish_committed(self._broker, events)
         return entry
 
+    async def publish_draft(
+        self,
+        slug: str,
+        draft_id: int,
+        *,
+        states: Sequence[DraftState],
+        by: Principal,
+        once: Once[Entry] | None = None,
+    ) -> Entry:
+        """Turn a draft in one of `states` into an entry: for readers, one ordinary create.
+
+        The draft is claimed by a conditional update inside the seq transaction, so it is
+        published exactly once however many processes (or double presses) try.
+
+        Raises:
+            NotFound: no such liveblog, or no such draft in it.
+            Conflict: the draft is no longer in one of `states` (published already, say).
+        """
+        events: list[Event] = []
+
+        async def work(conn: AsyncConnection) -> Entry:
+            tx = await self._begin(conn, slug, by)
+            now = utcnow()
+            draft = await draft_rows.claim(conn, draft_id, tx.liveblog_id, states, now)
+            if draft is None:
+                current = await draft_rows.get(conn, tx.liveblog_id, draft_id)
+                if current is None:
+                    raise NotFound(f"No draft {draft_id} in liveblog {slug!r}.")
+                raise Conflict(
+                    f"Draft {draft_id} is {current.state.value} now, so it cannot be published "
+                    "from here; reload to see it."
+                )
+            if draft.pinned:
+                await tx.unpin_others()
+            entry = await rows.insert(
+                conn,
+                liveblog_id=tx.liveblog_id,
+                seq=await tx.next_seq(),
+                title=draft.title,
+                body=draft.body,
+                author=draft.author,
+                pinned=draft.pinned,
+                key_event=draft.key_event,
+                now=now,
+                source=draft.source,
+            )
+            await draft_rows.set_entry(conn, draft_id, entry.id)
+            await tx.record(None, entry, RevisionKind.CREATED)
+            tx.events.append(entry_event(ENTRY_CREATED, slug, entry))
+            events[:] = tx.events
+            return entry
+
+        entry = await write_once(self._db, once, work, subject=_subject)
+        await publish_committed(self._broker, events)
+        return entry
+
     async def update(
         self,
         slug: str,
@@ -217,7 +277,7 @@ class EntryService:
         of two editors sending the same If-Match, exactly one wins.
         """
         if "body" in changes:
-            changes["body"] = self._clean_body(changes["body"])
+            changes["body"] = self.clean_body(changes["body"])
             # A body sent as HTML leaves the console's Markdown behind: it no longer matches.
             changes.setdefault("source", None)
         for name in ("title", "author", "correction"):

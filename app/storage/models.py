@@ -237,6 +237,9 @@ class DraftRow(Base):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_by_id: Mapped[int] = mapped_column(BigInteger)
     created_by_name: Mapped[str] = mapped_column(String(200))
+    # The last user to change it: a scheduled entry is published in their name.
+    updated_by_id: Mapped[int] = mapped_column(BigInteger)
+    updated_by_name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)

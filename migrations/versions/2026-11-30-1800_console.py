@@ -66,6 +66,8 @@ def upgrade() -> None:
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("created_by_id", sa.BigInteger(), nullable=False),
         sa.Column("created_by_name", sa.String(length=200), nullable=False),
+        sa.Column("updated_by_id", sa.BigInteger(), nullable=False),
+        sa.Column("updated_by_name", sa.String(length=200), nullable=False),
         sa.Column("created_at", TZ, nullable=False),
         sa.Column("updated_at", TZ, nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),

@@ -106,3 +106,57 @@ async def test_payloads_are_sanitized_through_the_api(
         assert response.status_code == 201, response.text
         stored = (await api.get(f"/api/liveblogs/{slug}/entries/{response.json()['id']}")).json()
         assert not DANGER.search(stored["body"]), stored["body"]
+
+
+# Classes: only the link card's, on their own tags (app/domain/markdown.py writes them).
+
+
+def test_embed_card_classes_survive() -> None:
+    """`embed-card` on a, `embed-card__host` and `embed-card__url` on span are kept as written."""
+    html = (
+        '<p><a class="embed-card" href="https://example.org/x">'
+        '<span class="embed-card__host">example.org</span> '
+        '<span class="embed-card__url">https://example.org/x</span></a></p>'
+    )
+    assert sanitize_html(html) == html.replace(
+        'href="https://example.org/x">',
+        'href="https://example.org/x" rel="noopener noreferrer nofollow">',
+    )
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<a class="evil">x</a>',
+        '<a class="EMBED-CARD">x</a>',  # class names are case-sensitive
+        '<a class="embed-card__host">x</a>',  # a span's class on a
+        '<span class="embed-card">x</span>',  # the a's class on span
+        '<p class="embed-card">x</p>',  # a tag with no classes at all
+        '<strong class="embed-card__url">x</strong>',
+        '<a class="embed-card\u00a0evil">x</a>',  # no-break space does not separate classes
+        '<a class="">x</a>',
+    ],
+)
+def test_other_classes_are_stripped(html: str) -> None:
+    """Any other class, or an allowed class on the wrong tag, is removed with its attribute."""
+    # nh3's allowed_classes alone would leave an empty class=""; the sanitizer's filter drops it.
+    assert "class" not in sanitize_html(html)
+
+
+def test_mixed_class_list_keeps_only_allowed() -> None:
+    """nh3 filters a class list per name: `embed-card evil` keeps `embed-card` (once)."""
+    assert sanitize_html('<a class="evil embed-card\tembed-card other">x</a>') == (
+        '<a class="embed-card" rel="noopener noreferrer nofollow">x</a>'
+    )
+    assert sanitize_html('<span class="embed-card__url x embed-card__host">x</span>') == (
+        '<span class="embed-card__url embed-card__host">x</span>'
+    )
+
+
+def test_span_without_class_is_kept() -> None:
+    """A bare span is allowed; id, style and event handlers on it are not."""
+    # (title and lang would stay, as on every tag: nh3's default generic attributes.)
+    assert sanitize_html("<p><span>plain</span></p>") == "<p><span>plain</span></p>"
+    assert (
+        sanitize_html('<span id="x" style="color:red" onclick="x()">s</span>') == "<span>s</span>"
+    )

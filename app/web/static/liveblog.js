@@ -432,6 +432,10 @@
         meta,
         entry.title && element("h2", { class: "entry__title", text: entry.title }),
         body,
+        entry.correction && element("p", { class: "entry__correction" }, [
+          element("strong", { text: "Correction:" }),
+          ` ${entry.correction}`, // a text node: plain text, never parsed as HTML
+        ]),
         entry.author && element("p", { class: "entry__author", text: entry.author }),
       ]);
     }

@@ -1,0 +1,134 @@
+"""Console sessions: signed in with a password, held server-side, named by an opaque cookie.
+
+- Every sign-in makes a new session id (256 random bits; only its SHA-256 is stored), so an id
+  planted before sign-in is worth nothing after it.
+- A session ends when idle for LIVEBLOG_SESSION_IDLE_HOURS, LIVEBLOG_SESSION_MAX_DAYS after
+  sign-in, at sign-out, or when its user is disabled. Each request reads it from storage (one
+  indexed lookup; the console's traffic is a few journalists), so an ended session is refused at
+  once on every process. `last_seen_at` is written at most once a minute.
+- Each session has its own CSRF token (csrf.py), sent back by the console with every write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.auth.passwords import hash_password, needs_rehash, verify_password
+from app.auth.principal import Principal, Role
+from app.auth.throttle import SignInThrottle
+from app.auth.users import User, normalize_username
+from app.errors import Unauthorized
+from app.services.writes import utcnow
+from app.storage import users as rows
+from app.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+TOUCH_EVERY = timedelta(minutes=1)
+# Only the first 64 characters of a username are looked at; longer ones exist nowhere.
+USERNAME_MAX = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    id: int
+    user: User
+    csrf_token: str
+    expires_at: datetime
+
+    @property
+    def principal(self) -> Principal:
+        return Principal.user(self.user.id, self.user.display_name, self.user.role)
+
+
+def _hash(cookie: str) -> str:
+    return hashlib.sha256(cookie.encode()).hexdigest()
+
+
+class Sessions:
+    def __init__(
+        self, db: Database, throttle: SignInThrottle, *, idle: timedelta, lifetime: timedelta
+    ) -> None:
+        self._db = db
+        self._throttle = throttle
+        self._idle = idle
+        self._lifetime = lifetime
+
+    async def sign_in(self, username: str, password: str, address: str) -> tuple[str, User]:
+        """A new session for these credentials: returns the cookie value and the user.
+
+        Raises:
+            TooManyRequests: failed sign-ins from this address or for this username are being
+                slowed down (throttle.py); the password was not even checked.
+            Unauthorized: the username and password do not match an enabled user (the message
+                does not say which part was wrong).
+        """
+        username = normalize_username(username)[:USERNAME_MAX]
+        await self._throttle.check(username, address)
+        async with self._db.snapshot() as conn:
+            record = await rows.by_username(conn, username)
+        usable = record is not None and record.disabled_at is None
+        stored = record.password_hash if record is not None and usable else None
+        if not await verify_password(stored, password) or record is None:
+            await self._throttle.failed(username, address)
+            raise Unauthorized("Wrong username or password.", challenge=None)
+        await self._throttle.succeeded(username, address)
+        cookie = secrets.token_urlsafe(32)
+        now = utcnow()
+        async with self._db.write() as conn:
+            await rows.insert_session(
+                conn,
+                token_hash=_hash(cookie),
+                user_id=record.id,
+                csrf_token=secrets.token_urlsafe(32),
+                now=now,
+                expires_at=now + self._lifetime,
+            )
+            if needs_rehash(record.password_hash):
+                await rows.set_password_hash(conn, record.id, await hash_password(password))
+        return cookie, User.of(record)
+
+    async def resolve(self, cookie: str | None) -> ConsoleSession | None:
+        """The live session this cookie names, or None (unknown, expired, or user disabled)."""
+        if not cookie or len(cookie) > 100:
+            return None
+        async with self._db.snapshot() as conn:
+            record = await rows.session_by_hash(conn, _hash(cookie))
+        if record is None or record.user.disabled_at is not None:
+            return None
+        now = utcnow()
+        if record.expires_at <= now or record.last_seen_at + self._idle <= now:
+            async with self._db.write() as conn:
+                await rows.delete_session(conn, record.id)
+            return None
+        if now - record.last_seen_at >= TOUCH_EVERY:
+            async with self._db.write() as conn:
+                await rows.touch_session(conn, record.id, now)
+        return ConsoleSession(
+            record.id,
+            User.of(record.user),
+            record.csrf_token,
+            min(record.expires_at, now + self._idle),
+        )
+
+    async def sign_out(self, session: ConsoleSession) -> None:
+        async with self._db.write() as conn:
+            await rows.delete_session(conn, session.id)
+
+    async def still_signed_in(self, user_ids: list[int]) -> set[int]:
+        """Of these users, those still holding a session (console sockets re-check with it)."""
+        async with self._db.snapshot() as conn:
+            return await rows.user_ids_with_sessions(conn, user_ids)
+
+    async def sweep(self) -> int:
+        """Delete ended sessions (the lifespan runs it now and then)."""
+        now = utcnow()
+        async with self._db.write() as conn:
+            return await rows.delete_stale_sessions(conn, now=now, idle_before=now - self._idle)
+
+
+__all__ = ["ConsoleSession", "Role", "Sessions"]

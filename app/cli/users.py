@@ -1,0 +1,133 @@
+"""`liveblog user create | list | disable`: the journalists' console accounts."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from app.cli.storage import on_database
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.auth.users import User
+    from app.cli import Subcommands
+    from app.storage.db import Database
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        print("error: no terminal to ask for a password; use --password-stdin", file=sys.stderr)
+        return None
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        print("error: the two passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
+def _user_create(settings: Settings, args: argparse.Namespace) -> int:
+    from app.auth.principal import Role
+    from app.auth.users import UserAccounts
+    from app.errors import LiveblogError
+
+    password = _read_password(args)
+    if password is None:
+        return 2
+
+    async def create(db: Database) -> User:
+        return await UserAccounts(db).create(
+            args.username, password, Role(args.role), args.display_name
+        )
+
+    try:
+        user = on_database(settings, create)
+    except LiveblogError as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 2
+    print(f"created {user.role.value} {user.username!r} ({user.display_name}); sign in at /console")
+    return 0
+
+
+def _user_list(settings: Settings, args: argparse.Namespace) -> int:
+    from app.auth.users import UserAccounts
+
+    async def listing(db: Database) -> list[User]:
+        return await UserAccounts(db).list()
+
+    users = on_database(settings, listing)
+    if args.json:
+        rows = [
+            {
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": u.role.value,
+                "disabled": u.disabled,
+            }
+            for u in users
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not users:
+        print("no users yet: liveblog user create USERNAME --role editor")
+        return 0
+    width = max(len(u.username) for u in users)
+    for u in users:
+        state = "disabled" if u.disabled else "active"
+        print(f"{u.username:<{width}}  {u.role.value:<11}  {state:<8}  {u.display_name}")
+    return 0
+
+
+def _user_disable(settings: Settings, args: argparse.Namespace) -> int:
+    from app.auth.users import UserAccounts
+    from app.errors import NotFound
+    from app.realtime.control import user_disabled
+
+    async def tell_servers(user_id: int) -> None:
+        # Servers sharing Redis close the user's console sockets at once; in-process servers
+        # notice within seconds (their sockets re-check sessions, which are gone already).
+        if settings.has_shared_broker:
+            from app.broker.redis import send_control
+
+            await send_control(settings.broker_url, settings.broker_channel, user_disabled(user_id))
+
+    async def disable(db: Database) -> User:
+        return await UserAccounts(db, tell_servers).disable(args.username)
+
+    try:
+        user = on_database(settings, disable)
+    except NotFound as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 1
+    print(f"disabled {user.username!r}; their sessions are ended")
+    return 0
+
+
+def add_commands(commands: Subcommands) -> None:
+    user = commands.add_parser("user", help="manage journalists' console accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    create = user_commands.add_parser("create", help="create a user (asks for the password)")
+    create.add_argument("username", help="1-64 lowercase letters, digits, . _ -")
+    create.add_argument(
+        "--role",
+        choices=["contributor", "editor", "admin"],
+        required=True,
+        help="contributor: drafts for review; editor: publishes; admin: also manages users",
+    )
+    create.add_argument("--display-name", help="shown as the author by default")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    create.set_defaults(handler=_user_create)
+    listing = user_commands.add_parser("list", help="every user and their role")
+    listing.add_argument("--json", action="store_true", help="as JSON, for scripts")
+    listing.set_defaults(handler=_user_list)
+    disable = user_commands.add_parser(
+        "disable", help="refuse sign-in and end the user's sessions (the account stays)"
+    )
+    disable.add_argument("username")
+    disable.set_defaults(handler=_user_disable)

@@ -1,0 +1,351 @@
+"""The console's writes: JSON in, JSON (or an HTML fragment) out, errors as problem+json.
+
+Every handler takes a `Writer` (deps.py: a live session that passed both CSRF checks), checks
+the role the action needs, turns the compose form's Markdown into HTML, and calls the same
+services as the API. Saving an edit sends If-Match; publishing sends an Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from app.auth.principal import Principal, Role
+from app.auth.users import UserAccounts
+from app.console import schemas
+from app.console.deps import Writer
+from app.domain import markdown
+from app.domain.drafts import Draft, DraftState
+from app.domain.model import Entry, Status, parse_id
+from app.domain.preconditions import IfMatch
+from app.errors import BadRequest, NotFound, Unprocessable
+from app.services.drafts import DraftContent, DraftService
+from app.services.entries import EntryService
+from app.services.idempotency import Once, Reply, fingerprint, valid_key
+from app.services.liveblogs import LiveblogService
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+JSON = "application/json"
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type=JSON)
+
+
+def _id(raw: str, what: str) -> int:
+    number = parse_id(raw)
+    if number is None:
+        raise NotFound(f"No {what} {raw!r}.")
+    return number
+
+
+def _if_match(header: str | None) -> IfMatch | None:
+    if header is None:
+        return None
+    try:
+        return IfMatch.parse(header)
+    except ValueError:
+        raise BadRequest('If-Match must be "*" or quoted versions, e.g. "3".') from None
+
+
+def _content(form: schemas.Compose) -> DraftContent:
+    return DraftContent(
+        title=form.title,
+        body=markdown.to_html(form.source),
+        source=form.source,
+        author=form.author,
+        key_event=form.key_event,
+        pinned=form.pinned,
+    )
+
+
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    return {**entry.as_json(), "source": entry.source}
+
+
+async def _once(request: Request, by: Principal, key: str | None) -> Once[Entry] | None:
+    """The Idempotency-Key console.js sends with every publish: a double press makes one entry."""
+    if key is None:
+        return None
+    if not valid_key(key):
+        raise BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters.")
+    body = await request.body()
+    return Once(
+        by.key,
+        key,
+        fingerprint(request.method, request.url.path, body),
+        request.app.state.settings.idempotency_ttl_seconds,
+        lambda entry: Reply(201, orjson.dumps(_entry_json(entry)), {"Content-Type": JSON}),
+    )
+
+
+def entries_of(request: Request) -> EntryService:
+    service: EntryService = request.app.state.entries
+    return service
+
+
+def drafts_of(request: Request) -> DraftService:
+    service: DraftService = request.app.state.drafts
+    return service
+
+
+def liveblogs_of(request: Request) -> LiveblogService:
+    service: LiveblogService = request.app.state.liveblogs
+    return service
+
+
+IfMatchHeader = Annotated[str | None, Header(alias="If-Match")]
+KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+# Liveblogs -----------------------------------------------------------------------------------
+
+
+@router.post("/liveblogs")
+async def create_liveblog(request: Request, form: schemas.NewLiveblog, by: Writer) -> Response:
+    by.require_role(Role.EDITOR, "creating a liveblog")
+    liveblog = await liveblogs_of(request).create(
+        slug=form.slug, title=form.title, description=form.description, by=by
+    )
+    return _json({**liveblog.as_json(), "console": f"/console/liveblogs/{liveblog.slug}"}, 201)
+
+
+@router.post("/liveblogs/{slug}/end")
+async def end_liveblog(request: Request, slug: str, by: Writer) -> Response:
+    by.require_role(Role.EDITOR, "ending a liveblog")
+    liveblog = await liveblogs_of(request).update(slug, {"status": Status.ENDED.value}, by=by)
+    return _json(liveblog.as_json())
+
+
+# Preview --------------------------------------------------------------------------------------
+
+
+@router.post("/liveblogs/{slug}/preview")
+async def preview(request: Request, slug: str, form: schemas.Preview, by: Writer) -> Response:
+    """The entry as readers would see it: the shared template, the same sanitizer."""
+    liveblog = await liveblogs_of(request).get(slug)
+    body = entries_of(request).clean_body(markdown.to_html(form.source)) if form.source else ""
+    now = datetime.now(UTC)
+    entry = Entry(
+        id=0,
+        seq=0,
+        created_seq=0,
+        title=(form.title or "").strip() or None,
+        body=body,
+        author=(form.author or "").strip() or None,
+        pinned=form.pinned,
+        key_event=form.key_event,
+        created_at=now,
+        updated_at=now,
+        version=1,
+        deleted=False,
+        correction=(form.correction or "").strip() or None,
+    )
+    templates: Jinja2Templates = request.app.state.console_templates
+    return templates.TemplateResponse(
+        request, "_preview.html", {"liveblog": liveblog, "entry": entry}
+    )
+
+
+# Published entries ----------------------------------------------------------------------------
+
+
+@router.post("/liveblogs/{slug}/entries")
+async def publish(
+    request: Request, slug: str, form: schemas.PublishNow, by: Writer, key: KeyHeader = None
+) -> Response:
+    by.require_role(Role.EDITOR, "publishing")
+    content = _content(form)
+    entry = await entries_of(request).create(
+        slug,
+        title=content.title,
+        body=content.body,
+        author=content.author,
+        pinned=content.pinned,
+        key_event=content.key_event,
+        by=by,
+        once=await _once(request, by, key),
+        source=content.source,
+    )
+    return _json(_entry_json(entry), 201)
+
+
+@router.get("/liveblogs/{slug}/entries/{entry_id}")
+async def get_entry(request: Request, slug: str, entry_id: str, by: Writer) -> Response:
+    entry = await entries_of(request).get(slug, _id(entry_id, "entry"))
+    if entry.deleted:
+        raise NotFound(f"Entry {entry_id} was deleted.")
+    return _json(_entry_json(entry))
+
+
+@router.patch("/liveblogs/{slug}/entries/{entry_id}")
+async def edit_entry(
+    request: Request,
+    slug: str,
+    entry_id: str,
+    form: schemas.EntryEdit,
+    by: Writer,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    by.require_role(Role.EDITOR, "editing a published entry")
+    content = _content(form)
+    changes: dict[str, Any] = {
+        "title": content.title,
+        "body": content.body,
+        "source": content.source,
+        "author": content.author,
+        "key_event": content.key_event,
+        "pinned": content.pinned,
+        "correction": form.correction,
+    }
+    entry = await entries_of(request).update(
+        slug, _id(entry_id, "entry"), changes, by=by, if_match=_if_match(if_match)
+    )
+    return _json(_entry_json(entry))
+
+
+@router.post("/liveblogs/{slug}/entries/{entry_id}/flags")
+async def set_flags(
+    request: Request,
+    slug: str,
+    entry_id: str,
+    form: schemas.Flags,
+    by: Writer,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Pin, unpin, mark or unmark a key event, without touching the content."""
+    by.require_role(Role.EDITOR, "pinning or marking key events")
+    changes = form.model_dump(exclude_none=True)
+    entry = await entries_of(request).update(
+        slug, _id(entry_id, "entry"), changes, by=by, if_match=_if_match(if_match)
+    )
+    return _json(_entry_json(entry))
+
+
+@router.delete("/liveblogs/{slug}/entries/{entry_id}")
+async def delete_entry(
+    request: Request, slug: str, entry_id: str, by: Writer, if_match: IfMatchHeader = None
+) -> Response:
+    by.require_role(Role.EDITOR, "deleting an entry")
+    entry = await entries_of(request).delete(
+        slug, _id(entry_id, "entry"), by=by, if_match=_if_match(if_match)
+    )
+    return _json(_entry_json(entry))
+
+
+# Drafts, review, scheduling -------------------------------------------------------------------
+
+
+def _draft_json(draft: Draft) -> dict[str, Any]:
+    return draft.as_json()
+
+
+@router.post("/liveblogs/{slug}/drafts")
+async def create_draft(request: Request, slug: str, form: schemas.DraftIn, by: Writer) -> Response:
+    draft = await drafts_of(request).create(
+        slug, _content(form), state=DraftState(form.state), by=by, publish_at=form.publish_at
+    )
+    return _json(_draft_json(draft), 201)
+
+
+@router.get("/liveblogs/{slug}/drafts/{draft_id}")
+async def get_draft(request: Request, slug: str, draft_id: str, by: Writer) -> Response:
+    draft = await drafts_of(request).get(slug, _id(draft_id, "draft"), by)
+    return _json(_draft_json(draft))
+
+
+@router.patch("/liveblogs/{slug}/drafts/{draft_id}")
+async def edit_draft(
+    request: Request,
+    slug: str,
+    draft_id: str,
+    form: schemas.DraftEdit,
+    by: Writer,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    draft = await drafts_of(request).update(
+        slug,
+        _id(draft_id, "draft"),
+        _content(form),
+        by=by,
+        if_match=_if_match(if_match),
+        publish_at=form.publish_at,
+    )
+    return _json(_draft_json(draft))
+
+
+@router.delete("/liveblogs/{slug}/drafts/{draft_id}")
+async def delete_draft(request: Request, slug: str, draft_id: str, by: Writer) -> Response:
+    await drafts_of(request).delete(slug, _id(draft_id, "draft"), by=by)
+    return Response(status_code=204)
+
+
+@router.post("/liveblogs/{slug}/drafts/{draft_id}/submit")
+async def submit_draft(request: Request, slug: str, draft_id: str, by: Writer) -> Response:
+    return _json(_draft_json(await drafts_of(request).submit(slug, _id(draft_id, "draft"), by=by)))
+
+
+@router.post("/liveblogs/{slug}/drafts/{draft_id}/return")
+async def return_draft(
+    request: Request, slug: str, draft_id: str, form: schemas.ReturnIn, by: Writer
+) -> Response:
+    draft = await drafts_of(request).send_back(slug, _id(draft_id, "draft"), by=by, note=form.note)
+    return _json(_draft_json(draft))
+
+
+@router.post("/liveblogs/{slug}/drafts/{draft_id}/schedule")
+async def schedule_draft(
+    request: Request,
+    slug: str,
+    draft_id: str,
+    form: schemas.ScheduleIn,
+    by: Writer,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    draft = await drafts_of(request).schedule(
+        slug, _id(draft_id, "draft"), form.publish_at, by=by, if_match=_if_match(if_match)
+    )
+    return _json(_draft_json(draft))
+
+
+@router.post("/liveblogs/{slug}/drafts/{draft_id}/unschedule")
+async def unschedule_draft(request: Request, slug: str, draft_id: str, by: Writer) -> Response:
+    draft = await drafts_of(request).unschedule(slug, _id(draft_id, "draft"), by=by)
+    return _json(_draft_json(draft))
+
+
+@router.post("/liveblogs/{slug}/drafts/{draft_id}/publish")
+async def publish_draft(
+    request: Request, slug: str, draft_id: str, by: Writer, key: KeyHeader = None
+) -> Response:
+    entry = await drafts_of(request).publish(
+        slug, _id(draft_id, "draft"), by=by, once=await _once(request, by, key)
+    )
+    return _json(_entry_json(entry), 201)
+
+
+# Users (admins) -------------------------------------------------------------------------------
+
+
+@router.post("/users")
+async def create_user(request: Request, form: schemas.NewUser, by: Writer) -> Response:
+    by.require_role(Role.ADMIN, "managing users")
+    accounts: UserAccounts = request.app.state.users
+    user = await accounts.create(form.username, form.password, Role(form.role), form.display_name)
+    return _json({"username": user.username, "display_name": user.display_name}, 201)
+
+
+@router.post("/users/{username}/disable")
+async def disable_user(request: Request, username: str, by: Writer) -> Response:
+    by.require_role(Role.ADMIN, "managing users")
+    accounts: UserAccounts = request.app.state.users
+    if username.strip().lower() in {u.username for u in await accounts.list() if u.id == by.id}:
+        raise Unprocessable("You cannot disable your own account; ask another admin.")
+    user = await accounts.disable(username)
+    return _json({"username": user.username, "disabled": True})

@@ -1,0 +1,206 @@
+"""The console's pages: sign-in, the list of liveblogs, a liveblog's workspace, users.
+
+Pages are rendered on the server (the same entry template as the reader page, from app/render);
+console.js then makes the workspace live. Sign-in and sign-out are plain forms, so they work
+before any script has loaded.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from app import render
+from app.auth.csrf import CSRF_FIELD, check_origin, check_token
+from app.auth.principal import Role
+from app.auth.sessions import ConsoleSession, Sessions
+from app.console.deps import (
+    PageSession,
+    SignInNeeded,
+    console_origin,
+    cookie_name,
+    current_session,
+    is_secure,
+)
+from app.domain.drafts import Draft, DraftState
+from app.domain.model import SLUG_RE, Entry, Liveblog
+from app.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
+from app.ratelimit import client_address
+from app.services.drafts import DraftService
+from app.services.entries import EntryService
+from app.services.liveblogs import LiveblogService
+
+CONSOLE_DIR = Path(__file__).parent
+STATIC_DIR = CONSOLE_DIR / "static"
+LIST_SIZE = 50  # published entries shown in the workspace; older ones are on the reader page
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def build_templates() -> Jinja2Templates:
+    return render.build_templates(
+        CONSOLE_DIR / "templates", render.static_url("/console/static", STATIC_DIR)
+    )
+
+
+def _render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    status: int = 200,
+    session: ConsoleSession | None = None,
+) -> Response:
+    templates: Jinja2Templates = request.app.state.console_templates
+    context = {
+        "session": session,
+        "user": session.user if session else None,
+        "csrf_token": session.csrf_token if session else "",
+        "Role": Role,
+        **context,
+    }
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _not_found(request: Request, session: ConsoleSession, detail: str) -> Response:
+    return _render(request, "not_found.html", {"detail": detail}, 404, session)
+
+
+def _sign_in_page(
+    request: Request, error: str | None = None, status: int = 200, username: str = ""
+) -> Response:
+    return _render(request, "sign_in.html", {"error": error, "username": username}, status)
+
+
+def redirect_to_sign_in(request: Request, exc: SignInNeeded) -> Response:
+    """Handler for SignInNeeded: back to the sign-in page, then to where the user was going."""
+    return RedirectResponse("/console", status_code=303)
+
+
+@router.get("")
+async def home(request: Request) -> Response:
+    session = await current_session(request)
+    if session is None:
+        return _sign_in_page(request)
+    liveblogs: LiveblogService = request.app.state.liveblogs
+    return _render(request, "home.html", {"liveblogs": await liveblogs.list()}, session=session)
+
+
+@router.post("/sign-in")
+async def sign_in(
+    request: Request,
+    username: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    try:
+        # Login CSRF: a page elsewhere must not sign a journalist into another account.
+        check_origin(
+            request.headers.get("origin"),
+            request.headers.get("sec-fetch-site"),
+            console_origin(request),
+        )
+    except Forbidden as error:
+        return _sign_in_page(request, error.detail, 403, username)
+    if not username or not password:
+        return _sign_in_page(request, "Enter your username and password.", 422, username)
+    sessions: Sessions = request.app.state.sessions
+    address = client_address(request.client.host if request.client else None)
+    try:
+        cookie, _ = await sessions.sign_in(username, password, address)
+    except (Unauthorized, TooManyRequests) as error:
+        response = _sign_in_page(request, error.detail, error.status, username)
+        response.headers.update(error.headers or {})
+        return response
+    settings = request.app.state.settings
+    response = RedirectResponse("/console", status_code=303)
+    response.set_cookie(
+        cookie_name(request),
+        cookie,
+        max_age=int(settings.session_max_days * 86400),
+        path="/",
+        secure=is_secure(request),
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@router.post("/sign-out")
+async def sign_out(
+    request: Request, session: PageSession, csrf_token: Annotated[str, Form(alias=CSRF_FIELD)] = ""
+) -> Response:
+    check_origin(
+        request.headers.get("origin"),
+        request.headers.get("sec-fetch-site"),
+        console_origin(request),
+    )
+    check_token(csrf_token, session.csrf_token)
+    sessions: Sessions = request.app.state.sessions
+    await sessions.sign_out(session)
+    response = RedirectResponse("/console", status_code=303)
+    response.delete_cookie(cookie_name(request), path="/", secure=is_secure(request))
+    return response
+
+
+class Workspace:
+    """What a liveblog's workspace and its live list show."""
+
+    def __init__(self, liveblog: Liveblog, entries: list[Entry], drafts: list[Draft]) -> None:
+        self.liveblog = liveblog
+        self.entries = entries
+        self.scheduled = sorted(
+            (d for d in drafts if d.state is DraftState.SCHEDULED),
+            key=lambda d: d.publish_at or datetime.max.replace(tzinfo=UTC),
+        )
+        self.review = [d for d in drafts if d.state is DraftState.REVIEW]
+        self.drafts = [d for d in drafts if d.state is DraftState.DRAFT]
+
+
+async def read_workspace(request: Request, session: ConsoleSession, slug: str) -> Workspace:
+    state = request.app.state
+    liveblogs: LiveblogService = state.liveblogs
+    entries: EntryService = state.entries
+    drafts: DraftService = state.drafts
+    liveblog = await liveblogs.get(slug)
+    page = await entries.page(slug, before=None, limit=LIST_SIZE)
+    return Workspace(liveblog, page.entries, await drafts.list(slug, session.principal))
+
+
+@router.get("/liveblogs/{slug}")
+async def workspace(request: Request, slug: str, session: PageSession) -> Response:
+    if not SLUG_RE.match(slug):
+        return _not_found(request, session, f"No liveblog with slug {slug!r}.")
+    try:
+        view = await read_workspace(request, session, slug)
+    except NotFound as error:
+        return _not_found(request, session, error.detail)
+    readers = request.app.state.console_sockets.readers(slug)
+    return _render(request, "workspace.html", {"view": view, "readers": readers}, session=session)
+
+
+@router.get("/liveblogs/{slug}/items")
+async def items(request: Request, slug: str, session: PageSession) -> Response:
+    """The workspace's list alone, for console.js to swap in when something changed."""
+    if not SLUG_RE.match(slug):
+        raise NotFound(f"No liveblog with slug {slug!r}.")
+    view = await read_workspace(request, session, slug)
+    return _render(request, "_items.html", {"view": view}, session=session)
+
+
+@router.get("/users")
+async def users_page(request: Request, session: PageSession) -> Response:
+    if not session.user.role.includes(Role.ADMIN):
+        return _render(
+            request,
+            "not_found.html",
+            {"detail": "Only admins manage users.", "title": "Not allowed"},
+            403,
+            session,
+        )
+    accounts = request.app.state.users
+    return _render(request, "users.html", {"users": await accounts.list()}, session=session)

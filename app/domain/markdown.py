@@ -1,0 +1,145 @@
+"""Entry bodies written in Markdown (the editor's console) become HTML here.
+
+CommonMark, with raw HTML allowed so that an HTML body (posted through the API, then edited in the
+console) keeps its meaning, plus two block forms a liveblog needs:
+
+- a paragraph that is only an image, `![Caption](https://host/pic.jpg "800x600")`, becomes
+  `<figure><img src="…" alt="Caption" width="800" height="600"><figcaption>Caption</figcaption>
+  </figure>`; a title of the form WIDTHxHEIGHT sizes the image, any other title is ignored, and an
+  empty caption leaves out the figcaption (alt="");
+- a paragraph that is only one bare http(s) URL (plain text or `<autolink>`) becomes a link card,
+  `<p><a class="embed-card" href="…"><span class="embed-card__host">host</span>
+  <span class="embed-card__url">…</span></a></p>`: no iframe, no request to the linked site.
+
+The output is not safe by itself (raw HTML passes through): callers sanitize it with
+`app.domain.sanitize.sanitize_html`, which allows exactly this markup. Everything this module
+writes itself is escaped all the same.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+
+# ASCII digits only, and the whole title: `\d` would take other scripts' digits, `$` a trailing
+# newline, and a title may span lines.
+_IMAGE_SIZE = re.compile(r"([0-9]{1,5})x([0-9]{1,5})")
+_BARE_HTTP_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+# What a host name (already punycode and lower-case), IPv4 or IPv6 address is made of; anything
+# else ("https://[x/" percent-encoded) is not a site to show on a card.
+_HOST = re.compile(r"[a-z0-9._:-]+")
+_PARAGRAPH = ("paragraph_open", "inline", "paragraph_close")
+
+
+def _figure_image(children: Sequence[Token]) -> Token | None:
+    """The image, when a paragraph's inline content is that one image and nothing else."""
+    match children:
+        case [Token(type="image") as image]:
+            return image
+    return None
+
+
+def _bare_url(md: MarkdownIt, children: Sequence[Token]) -> tuple[str, str] | None:
+    """(href, URL as written) when a paragraph's inline content is one bare http(s) URL."""
+    match children:
+        case [Token(type="text", content=text)] if _BARE_HTTP_URL.fullmatch(text):
+            # Same normalization (percent-encoding, punycode host) that CommonMark links get.
+            href = md.normalizeLink(text)
+        case [
+            Token(type="link_open", markup="autolink") as link,
+            Token(type="text", content=text),
+            Token(type="link_close"),
+        ]:
+            href = str(link.attrs["href"])
+        case _:
+            return None
+    return (href, text) if _BARE_HTTP_URL.fullmatch(href) else None
+
+
+def _card_host(href: str) -> str | None:
+    """The host a card shows: taken from the href, so it is where the link really goes (punycode
+    for an internationalized name), lower-case, without port or a leading `www.`."""
+    try:
+        host = urlsplit(href).hostname
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+        return None
+    if not host or not _HOST.fullmatch(host):
+        return None
+    return host.removeprefix("www.") or host
+
+
+def _liveblog_blocks(state: StateCore) -> None:
+    """Core rule: turn image-only paragraphs into `figure` tokens and bare-URL paragraphs into
+    `embed_card` tokens. Runs after inline parsing, so it sees each paragraph's final children."""
+    tokens = state.tokens
+    # Backwards, so that folding a paragraph's three tokens into one moves nothing still to visit.
+    for i in range(len(tokens) - 3, -1, -1):
+        opening, inline, closing = tokens[i : i + 3]
+        if (opening.type, inline.type, closing.type) != _PARAGRAPH:
+            continue
+        children = inline.children or []
+        if (image := _figure_image(children)) is not None:
+            # A figure cannot sit inside <p>: the figure replaces the whole paragraph.
+            figure = Token("figure", "figure", 0, map=opening.map, level=opening.level, block=True)
+            figure.children = [image]
+            tokens[i : i + 3] = [figure]
+        elif (url := _bare_url(state.md, children)) and (host := _card_host(url[0])):
+            # Only the paragraph's content changes, so <p> stays (hidden in a tight list, as usual).
+            card = Token("embed_card", "a", 0, attrs={"href": url[0]}, content=url[1])
+            card.meta["host"] = host
+            inline.children = [card]
+
+
+def _render_figure(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """`<figure><img …><figcaption>…</figcaption></figure>` for a `figure` token; the caption is
+    the image's text without markup, escaped, and used as alt too."""
+    image = (tokens[idx].children or [])[0]
+    caption = self.renderInlineAsText(image.children, options, env).strip()
+    attributes = f' src="{escapeHtml(str(image.attrs["src"]))}" alt="{escapeHtml(caption)}"'
+    if size := _IMAGE_SIZE.fullmatch(str(image.attrs.get("title", ""))):
+        attributes += f' width="{size[1]}" height="{size[2]}"'
+    figcaption = f"<figcaption>{escapeHtml(caption)}</figcaption>" if caption else ""
+    return f"<figure><img{attributes}>{figcaption}</figure>\n"
+
+
+def _render_embed_card(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """`<a class="embed-card" …>` with host and URL spans for an `embed_card` token, escaped."""
+    card = tokens[idx]
+    return (
+        f'<a class="embed-card" href="{escapeHtml(str(card.attrs["href"]))}">'
+        f'<span class="embed-card__host">{escapeHtml(card.meta["host"])}</span> '
+        f'<span class="embed-card__url">{escapeHtml(card.content)}</span></a>'
+    )
+
+
+def _build() -> MarkdownIt:
+    # xhtmlOut off: the sanitizer writes HTML5 (<br>, <img>), so the stored body does either way.
+    md = MarkdownIt("commonmark", {"html": True, "typographer": False, "xhtmlOut": False})
+    md.core.ruler.push("liveblog_blocks", _liveblog_blocks)
+    md.add_render_rule("figure", _render_figure)
+    md.add_render_rule("embed_card", _render_embed_card)
+    return md
+
+
+# Built once at import: set-up compiles the rule chains, while parse and render keep all per-call
+# state in objects of their own, so one instance serves every call.
+_MARKDOWN = _build()
+
+
+def to_html(source: str) -> str:
+    """Render Markdown `source` to an HTML fragment (CommonMark, raw HTML kept, plus the figure
+    and link-card forms above). The result must still go through `sanitize_html`."""
+    html: str = _MARKDOWN.render(source)  # typed Any: markdown-it allows non-HTML renderers
+    return html

@@ -1,0 +1,292 @@
+"""Drafts, review and scheduling: the console's entries that are not public yet.
+
+Every change commits, then tells every process's console sockets that the liveblog's list
+changed (a control message; readers hear nothing). Publishing goes through
+`EntryService.publish_draft`, which makes it one ordinary create for readers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.auth.principal import Principal, Role
+from app.broker.base import Broker
+from app.domain import entries as rules
+from app.domain.drafts import SCHEDULE_GRACE, UNPUBLISHED, Draft, DraftState, contributor_may_edit
+from app.domain.model import Entry
+from app.domain.preconditions import IfMatch
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.realtime.control import console_changed
+from app.services.entries import EntryService
+from app.services.idempotency import Once
+from app.services.writes import check_version, utcnow
+from app.storage import drafts as rows, liveblogs as liveblog_rows
+from app.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+# Due entries published per pass of the scheduler; the next pass takes the rest.
+DUE_BATCH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class DraftContent:
+    """What a journalist writes; `body` is HTML (the console makes it from `source`)."""
+
+    title: str | None
+    body: str
+    source: str | None
+    author: str | None
+    key_event: bool
+    pinned: bool
+
+
+class DraftService:
+    def __init__(self, db: Database, broker: Broker, entries: EntryService) -> None:
+        self._db = db
+        self._broker = broker
+        self._entries = entries
+
+    def _columns(self, content: DraftContent) -> dict[str, Any]:
+        return {
+            "title": rules.clean_optional_text(content.title),
+            "body": self._entries.clean_body(content.body),
+            "source": content.source,
+            "author": rules.clean_optional_text(content.author),
+            "key_event": content.key_event,
+            "pinned": content.pinned,
+        }
+
+    async def _notify(self, slug: str) -> None:
+        await self._broker.publish_control(console_changed(slug))
+
+    async def _liveblog_id(self, conn: Any, slug: str) -> int:
+        liveblog = await liveblog_rows.get(conn, slug)
+        if liveblog is None:
+            raise NotFound(f"No liveblog with slug {slug!r}.")
+        return liveblog.id
+
+    async def _existing(self, conn: Any, slug: str, draft_id: int) -> Draft:
+        draft = await rows.get(conn, await self._liveblog_id(conn, slug), draft_id)
+        if draft is None or draft.state is DraftState.PUBLISHED:
+            raise NotFound(f"No draft {draft_id} in liveblog {slug!r} (published or deleted?).")
+        return draft
+
+    @staticmethod
+    def _require_editable(draft: Draft, by: Principal) -> None:
+        if by.may(Role.EDITOR) or contributor_may_edit(draft, by.id):
+            return
+        raise Forbidden(
+            "Contributors may change only their own drafts, before an editor schedules them.",
+            extra={"required_role": Role.EDITOR.value},
+        )
+
+    @staticmethod
+    def _publish_at(when: datetime | None) -> datetime:
+        if when is None:
+            raise Unprocessable("Scheduling needs a time to publish at.")
+        if when < utcnow() - SCHEDULE_GRACE:
+            raise Unprocessable(
+                "The time to publish at is in the past; pick a later one, or publish now."
+            )
+        return when
+
+    async def list(self, slug: str, by: Principal) -> list[Draft]:
+        """What `by` may see: editors every unpublished draft, contributors their own."""
+        async with self._db.snapshot() as conn:
+            drafts = await rows.unpublished(conn, await self._liveblog_id(conn, slug))
+        if by.may(Role.EDITOR):
+            return drafts
+        return [draft for draft in drafts if draft.created_by_id == by.id]
+
+    async def get(self, slug: str, draft_id: int, by: Principal) -> Draft:
+        async with self._db.snapshot() as conn:
+            draft = await self._existing(conn, slug, draft_id)
+        if not by.may(Role.EDITOR) and draft.created_by_id != by.id:
+            raise NotFound(f"No draft {draft_id} in liveblog {slug!r} (published or deleted?).")
+        return draft
+
+    async def create(
+        self,
+        slug: str,
+        content: DraftContent,
+        *,
+        state: DraftState,
+        by: Principal,
+        publish_at: datetime | None = None,
+    ) -> Draft:
+        """A new draft (`state` draft or review), or a scheduled entry (editors)."""
+        if state is DraftState.SCHEDULED:
+            by.require_role(Role.EDITOR, "scheduling an entry")
+            publish_at = self._publish_at(publish_at)
+        elif state is not DraftState.PUBLISHED:
+            publish_at = None
+        else:
+            raise Unprocessable("Publish a new entry directly, not as a draft.")
+        columns = self._columns(content)
+        now = utcnow()
+        async with self._db.write() as conn:
+            liveblog = await liveblog_rows.get(conn, slug)
+            if liveblog is None:
+                raise NotFound(f"No liveblog with slug {slug!r}.")
+            draft = await rows.insert(
+                conn,
+                liveblog_id=liveblog.id,
+                state=state.value,
+                publish_at=publish_at,
+                created_by_id=by.id,
+                created_by_name=by.name,
+                updated_by_id=by.id,
+                updated_by_name=by.name,
+                created_at=now,
+                updated_at=now,
+                **columns,
+            )
+        await self._notify(slug)
+        return draft
+
+    async def _change(
+        self,
+        slug: str,
+        draft_id: int,
+        by: Principal,
+        fields: dict[str, Any],
+        if_match: IfMatch | None,
+        allowed: tuple[DraftState, ...] = UNPUBLISHED,
+        action: str = "changed",
+    ) -> Draft:
+        async with self._db.write() as conn:
+            draft = await self._existing(conn, slug, draft_id)
+            self._require_editable(draft, by)
+            check_version(f"Draft {draft_id}", draft.version, draft.as_json(), if_match)
+            if draft.state not in allowed:
+                raise Conflict(f"Draft {draft_id} is {draft.state.value}; it cannot be {action}.")
+            changed = await rows.change(
+                conn,
+                draft_id,
+                {
+                    **fields,
+                    "updated_at": utcnow(),
+                    "updated_by_id": by.id,
+                    "updated_by_name": by.name,
+                },
+            )
+        await self._notify(slug)
+        return changed
+
+    async def update(
+        self,
+        slug: str,
+        draft_id: int,
+        content: DraftContent,
+        *,
+        by: Principal,
+        if_match: IfMatch | None = None,
+        publish_at: datetime | None = None,
+    ) -> Draft:
+        """Save new content (and, for a scheduled entry, a new time)."""
+        fields = self._columns(content)
+        async with self._db.snapshot() as conn:
+            current = await self._existing(conn, slug, draft_id)
+        if current.state is DraftState.SCHEDULED and publish_at is not None:
+            fields["publish_at"] = self._publish_at(publish_at)
+        return await self._change(slug, draft_id, by, fields, if_match)
+
+    async def submit(self, slug: str, draft_id: int, *, by: Principal) -> Draft:
+        """A draft goes to the editors for review."""
+        return await self._change(
+            slug,
+            draft_id,
+            by,
+            {"state": DraftState.REVIEW.value, "note": None},
+            None,
+            (DraftState.DRAFT,),
+            "submitted for review",
+        )
+
+    async def send_back(
+        self, slug: str, draft_id: int, *, by: Principal, note: str | None = None
+    ) -> Draft:
+        """An editor returns a draft in review to its contributor, with an optional note."""
+        by.require_role(Role.EDITOR, "returning a draft")
+        return await self._change(
+            slug,
+            draft_id,
+            by,
+            {"state": DraftState.DRAFT.value, "note": rules.clean_optional_text(note)},
+            None,
+            (DraftState.REVIEW,),
+            "returned",
+        )
+
+    async def schedule(
+        self,
+        slug: str,
+        draft_id: int,
+        publish_at: datetime | None,
+        *,
+        by: Principal,
+        if_match: IfMatch | None = None,
+    ) -> Draft:
+        by.require_role(Role.EDITOR, "scheduling an entry")
+        return await self._change(
+            slug,
+            draft_id,
+            by,
+            {"state": DraftState.SCHEDULED.value, "publish_at": self._publish_at(publish_at)},
+            if_match,
+        )
+
+    async def unschedule(self, slug: str, draft_id: int, *, by: Principal) -> Draft:
+        by.require_role(Role.EDITOR, "unscheduling an entry")
+        return await self._change(
+            slug,
+            draft_id,
+            by,
+            {"state": DraftState.DRAFT.value, "publish_at": None},
+            None,
+            (DraftState.SCHEDULED,),
+            "unscheduled",
+        )
+
+    async def delete(self, slug: str, draft_id: int, *, by: Principal) -> None:
+        async with self._db.write() as conn:
+            draft = await self._existing(conn, slug, draft_id)
+            self._require_editable(draft, by)
+            await rows.remove(conn, draft_id)
+        await self._notify(slug)
+
+    async def publish(
+        self, slug: str, draft_id: int, *, by: Principal, once: Once[Entry] | None = None
+    ) -> Entry:
+        """An editor publishes a draft (from any unpublished state) now."""
+        by.require_role(Role.EDITOR, "publishing")
+        entry = await self._entries.publish_draft(
+            slug, draft_id, states=UNPUBLISHED, by=by, once=once
+        )
+        await self._notify(slug)
+        return entry
+
+    async def publish_due(self) -> int:
+        """Publish every scheduled entry whose time has come; returns how many this process did.
+
+        Each is claimed inside its own seq transaction (publish_draft): with several processes
+        running this, each entry is published by exactly one of them.
+        """
+        async with self._db.snapshot() as conn:
+            due = await rows.due(conn, utcnow(), DUE_BATCH)
+        published = 0
+        for slug, draft in due:
+            scheduler = Principal.user(draft.updated_by_id, draft.updated_by_name, Role.EDITOR)
+            try:
+                await self._entries.publish_draft(
+                    slug, draft.id, states=(DraftState.SCHEDULED,), by=scheduler
+                )
+            except (Conflict, NotFound):
+                continue  # another process published it, or it was unscheduled meanwhile
+            published += 1
+            await self._notify(slug)
+        return published
