@@ -41,12 +41,12 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def _asyncpg_dsn(url: str) -> str:
+def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def _admin(url: str, *statements: str) -> None:
-    connection = await asyncpg.connect(_asyncpg_dsn(url), timeout=5)
+    connection = await asyncpg.connect(asyncpg_dsn(url), timeout=5)
     try:
         for statement in statements:
             await connection.execute(statement)

@@ -124,13 +124,15 @@ class ConsoleSockets:
             await websocket.close(CLOSE_FORBIDDEN, "the console's socket opens from its own pages")
             return
         session = await self._sessions.resolve(websocket.cookies.get(cookie_name(websocket)))
+        # Accepted, then closed with a code: a refused upgrade reaches the page as a bare
+        # 1006, and the console must know to send the journalist to sign in, not to retry.
+        await websocket.accept()
         if session is None:
             await websocket.close(CLOSE_SIGNED_OUT, "signed out")
             return
         if not SLUG_RE.match(slug):
             await websocket.close(CLOSE_NOT_FOUND, "no such liveblog")
             return
-        await websocket.accept()
         console = _Console(session.user.id, slug)
         self._add(console)
         console.offer({"type": "readers", "count": self._presence.count(slug)})
