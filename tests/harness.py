@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -392,3 +393,99 @@ class StalledReader:
             self._flush()
             if self.protocol.close_rcvd is not None:
                 break
+
+
+# The editor's console --------------------------------------------------------------------------
+
+PASSWORD = "correct horse battery staple"
+_usernames = itertools.count(1)
+
+
+def unique_username(prefix: str = "user") -> str:
+    return f"{prefix}{os.getpid()}x{next(_usernames)}{uuid.uuid4().hex[:4]}"
+
+
+def create_user(
+    server: LiveServer,
+    role: str = "editor",
+    username: str | None = None,
+    *,
+    display_name: str | None = None,
+    password: str = PASSWORD,
+) -> str:
+    """Create a console user through the CLI (`--password-stdin`); returns the username."""
+    username = username or unique_username(role)
+    args = ["user", "create", username, "--role", role, "--password-stdin"]
+    if display_name:
+        args += ["--display-name", display_name]
+    result = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=server.env,
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        timeout=seconds(60),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return username
+
+
+class ConsoleClient:
+    """A browser-like HTTP client of the console: its cookie jar, its Origin, its CSRF token.
+
+    `await ConsoleClient(server).sign_in(username)`; then `post`/`patch`/`delete` send the
+    session's CSRF token and the console's Origin, as console.js does.
+    """
+
+    def __init__(self, server: LiveServer, origin: str | None = None) -> None:
+        self.server = server
+        self.origin = origin or server.url
+        self.http = httpx.AsyncClient(base_url=server.url, timeout=seconds(10))
+        self.csrf = ""
+
+    async def __aenter__(self) -> ConsoleClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.http.aclose()
+
+    async def sign_in(self, username: str, password: str = PASSWORD) -> httpx.Response:
+        """Sign in with the form; on success reads the CSRF token off the console page."""
+        response = await self.http.post(
+            "/console/sign-in",
+            data={"username": username, "password": password},
+            headers={"Origin": self.origin},
+        )
+        if response.status_code == 303:
+            await self.refresh_csrf()
+        return response
+
+    async def refresh_csrf(self) -> None:
+        page = await self.http.get("/console")
+        found = re.search(r'data-csrf="([^"]+)"', page.text)
+        self.csrf = found.group(1) if found else ""
+
+    def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
+        return {"Origin": self.origin, "X-CSRF-Token": self.csrf, **(extra or {})}
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.get(path, **kwargs)
+
+    async def post(
+        self, path: str, json: Any = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return await self.http.post(path, json=json, headers=self._headers(headers))
+
+    async def patch(
+        self, path: str, json: Any = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return await self.http.patch(path, json=json, headers=self._headers(headers))
+
+    async def delete(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        return await self.http.delete(path, headers=self._headers(headers))
+
+    @property
+    def cookie(self) -> str | None:
+        return self.http.cookies.get("liveblog_session")

@@ -54,12 +54,14 @@ def _if_match(header: str | None) -> IfMatch | None:
         raise BadRequest('If-Match must be "*" or quoted versions, e.g. "3".') from None
 
 
-def _content(form: schemas.Compose) -> DraftContent:
+def _content(form: schemas.Compose, by: Principal) -> DraftContent:
+    # Left out, the author is the journalist; sent blank, there is none (a wire story, say).
+    author = form.author if "author" in form.model_fields_set else by.name
     return DraftContent(
         title=form.title,
         body=markdown.to_html(form.source),
         source=form.source,
-        author=form.author,
+        author=author,
         key_event=form.key_event,
         pinned=form.pinned,
     )
@@ -161,7 +163,7 @@ async def publish(
     request: Request, slug: str, form: schemas.PublishNow, by: Writer, key: KeyHeader = None
 ) -> Response:
     by.require_role(Role.EDITOR, "publishing")
-    content = _content(form)
+    content = _content(form, by)
     entry = await entries_of(request).create(
         slug,
         title=content.title,
@@ -194,7 +196,7 @@ async def edit_entry(
     if_match: IfMatchHeader = None,
 ) -> Response:
     by.require_role(Role.EDITOR, "editing a published entry")
-    content = _content(form)
+    content = _content(form, by)
     changes: dict[str, Any] = {
         "title": content.title,
         "body": content.body,
@@ -249,7 +251,7 @@ def _draft_json(draft: Draft) -> dict[str, Any]:
 @router.post("/liveblogs/{slug}/drafts")
 async def create_draft(request: Request, slug: str, form: schemas.DraftIn, by: Writer) -> Response:
     draft = await drafts_of(request).create(
-        slug, _content(form), state=DraftState(form.state), by=by, publish_at=form.publish_at
+        slug, _content(form, by), state=DraftState(form.state), by=by, publish_at=form.publish_at
     )
     return _json(_draft_json(draft), 201)
 
@@ -272,7 +274,7 @@ async def edit_draft(
     draft = await drafts_of(request).update(
         slug,
         _id(draft_id, "draft"),
-        _content(form),
+        _content(form, by),
         by=by,
         if_match=_if_match(if_match),
         publish_at=form.publish_at,
