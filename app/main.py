@@ -20,7 +20,7 @@ from app.auth.throttle import SignInThrottle
 from app.auth.tokens import TokenCheck
 from app.auth.users import UserAccounts
 from app.body_limit import RequestSizeLimit
-from app.broker import create_broker
+from app.broker import control, create_broker
 from app.console import actions as console_actions, pages as console_pages, socket as console_socket
 from app.console.deps import SignInNeeded
 from app.console.headers import ConsoleHeaders
@@ -29,7 +29,7 @@ from app.domain.events import Event
 from app.http_protocol import DeadlineHttpProtocol
 from app.middleware.security_headers import SecurityHeaders
 from app.ratelimit import WRITES, RateLimit
-from app.realtime import control, websocket
+from app.realtime import websocket
 from app.realtime.hub import Hub
 from app.realtime.presence import ReaderPresence
 from app.realtime.websocket import LiveConnections

@@ -21,8 +21,8 @@ from app.auth.passwords import hash_password, needs_rehash, verify_password
 from app.auth.principal import Principal, Role
 from app.auth.throttle import SignInThrottle
 from app.auth.users import User, normalize_username
+from app.domain.model import utcnow
 from app.errors import Unauthorized
-from app.services.writes import utcnow
 from app.storage import users as rows
 from app.storage.db import Database
 

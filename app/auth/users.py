@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 from app.auth.passwords import WeakPassword, check_strength, hash_password
 from app.auth.principal import Role
-from app.domain.model import AUTHOR_MAX
+from app.domain.model import AUTHOR_MAX, utcnow
 from app.errors import Conflict, NotFound, Unprocessable
-from app.services.writes import utcnow
 from app.storage import users as rows
 from app.storage.db import Database
 from app.storage.users import UsernameTaken, UserRecord

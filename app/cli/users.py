@@ -84,8 +84,8 @@ def _user_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def _user_disable(settings: Settings, args: argparse.Namespace) -> int:
     from app.auth.users import UserAccounts
+    from app.broker.control import user_disabled
     from app.errors import NotFound
-    from app.realtime.control import user_disabled
 
     async def tell_servers(user_id: int) -> None:
         # Servers sharing Redis close the user's console sockets at once; in-process servers

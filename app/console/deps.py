@@ -95,7 +95,9 @@ PageSession = Annotated[ConsoleSession, Depends(page_session)]
 WriterSession = Annotated[ConsoleSession, Depends(writer_session)]
 
 
-def principal(session: WriterSession) -> Principal:
+async def principal(request: Request, session: WriterSession) -> Principal:
+    """The writer, counted against the same per-caller write limit as API tokens."""
+    await request.app.state.write_limiter.check(session.principal.key)
     return session.principal
 
 

@@ -36,6 +36,10 @@ class Status(StrEnum):
     ENDED = "ended"
 
 
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 def iso_utc(moment: datetime, timespec: str = "milliseconds") -> str:
     """ISO 8601 in UTC with a `Z`, millisecond precision (what browsers parse natively)."""
     if moment.tzinfo is None:  # SQLite hands back naive datetimes; we only ever store UTC.

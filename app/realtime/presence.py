@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 
 from app.broker.base import Broker, Control
-from app.realtime.control import readers
+from app.broker.control import readers
 
 log = logging.getLogger(__name__)
 

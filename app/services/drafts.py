@@ -14,12 +14,12 @@ from typing import Any
 
 from app.auth.principal import Principal, Role
 from app.broker.base import Broker
+from app.broker.control import console_changed
 from app.domain import entries as rules
 from app.domain.drafts import SCHEDULE_GRACE, UNPUBLISHED, Draft, DraftState, contributor_may_edit
 from app.domain.model import Entry
 from app.domain.preconditions import IfMatch
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
-from app.realtime.control import console_changed
 from app.services.entries import EntryService
 from app.services.idempotency import Once
 from app.services.writes import check_version, utcnow

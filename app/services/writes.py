@@ -3,15 +3,11 @@ the If-Match check."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
+from app.domain.model import utcnow as utcnow  # the services' clock, named where they look
 from app.domain.preconditions import IfMatch
 from app.errors import PreconditionFailed
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Unchanged(Exception):

@@ -1,4 +1,4 @@
-"""The control messages processes exchange through the broker, beside reader events.
+"""The control messages processes exchange through the broker, beside reader events (base.py).
 
 Each is a small JSON object with a `type`. They are never sent to readers.
 """
