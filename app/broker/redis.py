@@ -92,7 +92,8 @@ class RedisBroker(Broker):
         self._deliver: Deliver | None = None
         self._on_control: OnControl | None = None
         self._link_changed: LinkChanged | None = None
-        self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
+        # (channel, payload): events, and control messages beside them.
+        self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._linked: bool | None = None  # None until the first attempt has an outcome
         self._problem: str | None = "not connected yet"
         self._down_since: float | None = time.time()
@@ -151,27 +152,26 @@ class RedisBroker(Broker):
         # wakes first on the loop's next turn and writes to Redis before the (long) local fan-out
         # runs, so the other processes start theirs at about the same time.
         if self._linked:
-            if self._outbox.qsize() >= PUBLISH_QUEUE_MAX:
-                self._outbox.get_nowait()  # drop the oldest: receivers fill the gap from storage
-            self._outbox.put_nowait(
-                orjson.dumps([self._origin, event.liveblog, event.seq, event.type, event.frame])
+            self._queue(
+                self._channel,
+                orjson.dumps([self._origin, event.liveblog, event.seq, event.type, event.frame]),
             )
         # Otherwise the other processes are watching storage: nothing to queue for.
         if self._deliver is not None:
             # This process's own readers: on the loop's next turn, as the memory broker does.
             asyncio.get_running_loop().call_soon(self._deliver, event)
 
+    def _queue(self, channel: str, payload: bytes) -> None:
+        if self._outbox.qsize() >= PUBLISH_QUEUE_MAX:
+            self._outbox.get_nowait()  # drop the oldest: receivers fill the gap from storage
+        self._outbox.put_nowait((channel, payload))
+
     async def publish_control(self, message: Control) -> None:
+        # Queued like events (never awaiting Redis: a console write must not stall on it).
+        if self._linked:
+            self._queue(self._control_channel, orjson.dumps([self._origin, message]))
         if self._on_control is not None:
             asyncio.get_running_loop().call_soon(self._on_control, message)
-        if self._linked:
-            # Rare and small: sent on its own, not queued behind a burst of events.
-            try:
-                await self._publisher.publish(
-                    self._control_channel, orjson.dumps([self._origin, message])
-                )
-            except (RedisError, OSError) as error:
-                log.warning("sending a control message to Redis failed (%s)", error)
 
     async def _publish_forever(self) -> None:
         """Send queued events on one connection, without waiting for Redis' replies between
@@ -190,7 +190,7 @@ class RedisBroker(Broker):
                         batch.append(self._outbox.get_nowait())
                     if replies.done():
                         replies.result()  # the connection broke: raise why
-                    commands = [("PUBLISH", self._channel, payload) for payload in batch]
+                    commands = [("PUBLISH", channel, payload) for channel, payload in batch]
                     # Written at once (no socket timeout, so no task in between).
                     await connection.send_packed_command(
                         connection.pack_commands(commands), check_health=False

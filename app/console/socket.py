@@ -52,6 +52,11 @@ class _Console:
     )
 
     def offer(self, message: dict[str, object] | None) -> None:
+        """Queue `message` (None: close, signed out). A full queue drops news of changes (the
+        next one reloads the list anyway), never the sign-out."""
+        if message is None:
+            while not self.queue.empty():
+                self.queue.get_nowait()
         with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(message)
 
