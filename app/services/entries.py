@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -92,6 +93,36 @@ class _Transaction:
         taken = await liveblog_rows.next_seq(self.conn, self.slug)
         assert taken is not None
         return taken[1]
+
+    async def create(
+        self,
+        *,
+        title: str | None,
+        body: str,
+        author: str | None,
+        pinned: bool,
+        key_event: bool,
+        source: str | None,
+        now: datetime | None = None,
+    ) -> Entry:
+        """A new entry as one change (pinning it unpins the others first): seq, revision, event."""
+        if pinned:
+            await self.unpin_others()
+        entry = await rows.insert(
+            self.conn,
+            liveblog_id=self.liveblog_id,
+            seq=await self.next_seq(),
+            title=title,
+            body=body,
+            author=author,
+            pinned=pinned,
+            key_event=key_event,
+            now=now or utcnow(),
+            source=source,
+        )
+        await self.record(None, entry, RevisionKind.CREATED)
+        self.events.append(entry_event(ENTRY_CREATED, self.slug, entry))
+        return entry
 
     async def change(self, before: Entry, fields: dict[str, Any], kind: str) -> Entry:
         """Apply `fields` to an existing entry as one change: seq, revision, event."""
@@ -183,22 +214,14 @@ class EntryService:
 
         async def work(conn: AsyncConnection) -> Entry:
             tx = await self._begin(conn, slug, by)
-            if pinned:
-                await tx.unpin_others()
-            entry = await rows.insert(
-                conn,
-                liveblog_id=tx.liveblog_id,
-                seq=await tx.next_seq(),
+            entry = await tx.create(
                 title=rules.clean_optional_text(title),
                 body=clean_body,
                 author=rules.clean_optional_text(author),
                 pinned=pinned,
                 key_event=key_event,
-                now=utcnow(),
                 source=source,
             )
-            await tx.record(None, entry, RevisionKind.CREATED)
-            tx.events.append(entry_event(ENTRY_CREATED, slug, entry))
             events[:] = tx.events
             return entry
 
@@ -238,23 +261,16 @@ class EntryService:
                     f"Draft {draft_id} is {current.state.value} now, so it cannot be published "
                     "from here; reload to see it."
                 )
-            if draft.pinned:
-                await tx.unpin_others()
-            entry = await rows.insert(
-                conn,
-                liveblog_id=tx.liveblog_id,
-                seq=await tx.next_seq(),
+            entry = await tx.create(
                 title=draft.title,
                 body=draft.body,
                 author=draft.author,
                 pinned=draft.pinned,
                 key_event=draft.key_event,
-                now=now,
                 source=draft.source,
+                now=now,
             )
             await draft_rows.set_entry(conn, draft_id, entry.id)
-            await tx.record(None, entry, RevisionKind.CREATED)
-            tx.events.append(entry_event(ENTRY_CREATED, slug, entry))
             events[:] = tx.events
             return entry
 
