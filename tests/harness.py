@@ -470,8 +470,12 @@ class ConsoleClient:
     def _headers(self, extra: dict[str, str] | None) -> dict[str, str]:
         return {"Origin": self.origin, "X-CSRF-Token": self.csrf, **(extra or {})}
 
-    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return await self.http.get(path, **kwargs)
+    async def get(self, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+        """As console.js reads: same-origin, with the token (console reads are private)."""
+        return await self.http.get(
+            path,
+            headers={"Sec-Fetch-Site": "same-origin", "X-CSRF-Token": self.csrf, **(headers or {})},
+        )
 
     async def post(
         self, path: str, json: Any = None, headers: dict[str, str] | None = None

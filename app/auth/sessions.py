@@ -28,6 +28,7 @@ from app.storage.db import Database
 
 log = logging.getLogger(__name__)
 
+# `last_seen_at` is written at most this often (and at most a tenth of the idle time apart).
 TOUCH_EVERY = timedelta(minutes=1)
 # Only the first 64 characters of a username are looked at; longer ones exist nowhere.
 USERNAME_MAX = 64
@@ -68,13 +69,12 @@ class Sessions:
                 does not say which part was wrong).
         """
         username = normalize_username(username)[:USERNAME_MAX]
-        await self._throttle.check(username, address)
+        await self._throttle.attempt(username, address)
         async with self._db.snapshot() as conn:
             record = await rows.by_username(conn, username)
         usable = record is not None and record.disabled_at is None
         stored = record.password_hash if record is not None and usable else None
         if not await verify_password(stored, password) or record is None:
-            await self._throttle.failed(username, address)
             raise Unauthorized("Wrong username or password.", challenge=None)
         await self._throttle.succeeded(username, address)
         cookie = secrets.token_urlsafe(32)
@@ -105,7 +105,7 @@ class Sessions:
             async with self._db.write() as conn:
                 await rows.delete_session(conn, record.id)
             return None
-        if now - record.last_seen_at >= TOUCH_EVERY:
+        if now - record.last_seen_at >= min(TOUCH_EVERY, self._idle / 10):
             async with self._db.write() as conn:
                 await rows.touch_session(conn, record.id, now)
         return ConsoleSession(

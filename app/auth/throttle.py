@@ -6,9 +6,11 @@ the next attempt is even checked, up to a cap. The caps differ on purpose:
 - one address, any usernames: up to 15 minutes (spraying one password over many accounts);
 - one username, from anywhere: only up to 30 seconds, because strangers can fail sign-ins for a
   journalist's username at will; they can slow the journalist down, never shut them out.
-A success clears the username's and the pair's counts. Counts are forgotten after 15 quiet
-minutes. They live in Redis (shared by every process) with a redis:// broker, else in this
-process; if Redis fails, this process's own counts stand in (logged once per failure spell).
+Each attempt is counted before its password is checked, so parallel guesses are slowed like
+sequential ones; a success clears the username's and the pair's counts. Counts are forgotten
+after 15 quiet minutes. They live in Redis (shared by every process) with a redis:// broker,
+else in this process; if Redis fails, this process's own counts stand in (logged once per
+failure spell).
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ from app.errors import TooManyRequests
 log = logging.getLogger(__name__)
 
 FORGET_AFTER_SECONDS = 15 * 60
+
+# One attempt's turn, atomically: +1 on the count, the new stamp; returns count and stamp before.
+_TAKE = """
+local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
+local last = redis.call('HGET', KEYS[1], 'last') or '0'
+redis.call('HSET', KEYS[1], 'last', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return {count - 1, last}
+"""
 REDIS_TIMEOUT_SECONDS = 0.25
 
 
@@ -58,12 +69,23 @@ class _MemoryCounts:
             return 0, 0.0
         return count, last
 
-    def add(self, key: str, now: float) -> None:
-        count, _ = self.get(key)
-        self._counts[key] = (count + 1, now)
+    def take(self, key: str, now: float) -> tuple[int, float]:
+        before = self.get(key)
+        self._counts[key] = (before[0] + 1, now)
         if len(self._counts) > 100_000:  # an address spray: drop the quietest half
             for stale in sorted(self._counts, key=lambda k: self._counts[k][1])[:50_000]:
                 del self._counts[stale]
+        return before
+
+    def restore(self, key: str, count: int, last: float) -> None:
+        if count:
+            self._counts[key] = (count, last)
+        else:
+            self._counts.pop(key, None)
+
+    def untake(self, key: str) -> None:
+        count, last = self.get(key)
+        self.restore(key, max(0, count - 1), last)
 
     def clear(self, key: str) -> None:
         self._counts.pop(key, None)
@@ -91,14 +113,23 @@ class SignInThrottle:
             (USERNAME, f"{self._prefix}:user:{username}"),
         ]
 
-    async def check(self, username: str, address: str) -> None:
-        """Raises TooManyRequests (with Retry-After) while a back-off is running."""
+    async def attempt(self, username: str, address: str) -> None:
+        """Count this attempt as a failure before its password is checked; raises
+        TooManyRequests (with Retry-After, the attempt not counted) while a back-off runs.
+
+        Counted first so that attempts sent in parallel are slowed exactly like sequential
+        ones: each takes its turn atomically, and only the free ones reach the password check.
+        A success then takes its attempt back (`succeeded`).
+        """
         now = time.time()
-        longest = 0.0
-        for backoff, key in self._keys(username, address):
-            count, last = await self._get(key)
-            longest = max(longest, last + backoff.wait(count) - now)
+        taken = [
+            (backoff, key, *await self._take(key, now))
+            for backoff, key in self._keys(username, address)
+        ]
+        longest = max(last + backoff.wait(count) - now for backoff, _, count, last in taken)
         if longest > 0:
+            for _, key, count, last in taken:
+                await self._give_back(key, count, last)
             seconds = math.ceil(longest)
             raise TooManyRequests(
                 f"Too many failed sign-ins; try again in {seconds} second"
@@ -106,14 +137,13 @@ class SignInThrottle:
                 headers={"Retry-After": str(seconds)},
             )
 
-    async def failed(self, username: str, address: str) -> None:
-        now = time.time()
-        for _, key in self._keys(username, address):
-            await self._add(key, now)
-
     async def succeeded(self, username: str, address: str) -> None:
+        """The password was right: forget the username's and the pair's failures, and take
+        this attempt back from the address (one good password does not excuse a spray)."""
         for backoff, key in self._keys(username, address):
-            if backoff is not ADDRESS:  # one good password does not excuse a spray
+            if backoff is ADDRESS:
+                await self._untake(key)
+            else:
                 await self._clear(key)
 
     # Storage: Redis when shared, this process otherwise (and while Redis fails) ---------------
@@ -123,25 +153,33 @@ class SignInThrottle:
             log.warning("sign-in throttle: Redis failed (%s); counting in this process", error)
         self._redis_failing = True
 
-    async def _get(self, key: str) -> tuple[int, float]:
+    async def _take(self, key: str, now: float) -> tuple[int, float]:
+        """Add one to the key's count, stamped `now`; returns the count and stamp before."""
         if self._redis is not None:
             try:
-                count, last = await self._redis.hmget(key, ["count", "last"])
+                count, last = await self._redis.eval(_TAKE, 1, key, str(now), FORGET_AFTER_SECONDS)
                 self._redis_failing = False
-                return int(count or 0), float(last or 0)
+                return int(count), float(last)
             except (RedisError, OSError) as error:
                 self._redis_failed(error)
-        return self._memory.get(key)
+        return self._memory.take(key, now)
 
-    async def _add(self, key: str, now: float) -> None:
-        self._memory.add(key, now)
+    async def _give_back(self, key: str, count: int, last: float) -> None:
+        self._memory.restore(key, count, last)
         if self._redis is not None:
             try:
                 async with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.hincrby(key, "count", 1)
-                    pipe.hset(key, "last", str(now))
-                    pipe.expire(key, FORGET_AFTER_SECONDS)
+                    pipe.hincrby(key, "count", -1)
+                    pipe.hset(key, "last", str(last))
                     await pipe.execute()
+            except (RedisError, OSError) as error:
+                self._redis_failed(error)
+
+    async def _untake(self, key: str) -> None:
+        self._memory.untake(key)
+        if self._redis is not None:
+            try:
+                await self._redis.hincrby(key, "count", -1)
             except (RedisError, OSError) as error:
                 self._redis_failed(error)
 

@@ -69,16 +69,21 @@ class DraftService:
             raise NotFound(f"No liveblog with slug {slug!r}.")
         return liveblog.id
 
-    async def _existing(self, conn: Any, slug: str, draft_id: int) -> Draft:
-        draft = await rows.get(conn, await self._liveblog_id(conn, slug), draft_id)
+    async def _existing(self, conn: Any, slug: str, draft_id: int, *, lock: bool = False) -> Draft:
+        """The unpublished draft; with `lock` (inside a write), its row stays locked until the
+        transaction ends, so the version and state checked are those the write changes: two
+        saves under one If-Match cannot both win, nor a save land on a draft just published."""
+        draft = await rows.get(conn, await self._liveblog_id(conn, slug), draft_id, lock=lock)
         if draft is None or draft.state is DraftState.PUBLISHED:
             raise NotFound(f"No draft {draft_id} in liveblog {slug!r} (published or deleted?).")
         return draft
 
     @staticmethod
-    def _require_editable(draft: Draft, by: Principal) -> None:
+    def _require_editable(draft: Draft, by: Principal, slug: str) -> None:
         if by.may(Role.EDITOR) or contributor_may_edit(draft, by.id):
             return
+        if draft.created_by_id != by.id:  # as for reading: others' drafts do not exist for them
+            raise NotFound(f"No draft {draft.id} in liveblog {slug!r} (published or deleted?).")
         raise Forbidden(
             "Contributors may change only their own drafts, before an editor schedules them.",
             extra={"required_role": Role.EDITOR.value},
@@ -159,8 +164,8 @@ class DraftService:
         action: str = "changed",
     ) -> Draft:
         async with self._db.write() as conn:
-            draft = await self._existing(conn, slug, draft_id)
-            self._require_editable(draft, by)
+            draft = await self._existing(conn, slug, draft_id, lock=True)
+            self._require_editable(draft, by, slug)
             check_version(f"Draft {draft_id}", draft.version, draft.as_json(), if_match)
             if draft.state not in allowed:
                 raise Conflict(f"Draft {draft_id} is {draft.state.value}; it cannot be {action}.")
@@ -254,8 +259,8 @@ class DraftService:
 
     async def delete(self, slug: str, draft_id: int, *, by: Principal) -> None:
         async with self._db.write() as conn:
-            draft = await self._existing(conn, slug, draft_id)
-            self._require_editable(draft, by)
+            draft = await self._existing(conn, slug, draft_id, lock=True)
+            self._require_editable(draft, by, slug)
             await rows.remove(conn, draft_id)
         await self._notify(slug)
 

@@ -52,12 +52,13 @@ async def _must_get(conn: AsyncConnection, draft_id: int) -> Draft:
     return _draft(row)
 
 
-async def get(conn: AsyncConnection, liveblog_id: int, draft_id: int) -> Draft | None:
-    row = (
-        await conn.execute(
-            select(DraftRow).where(DraftRow.liveblog_id == liveblog_id, DraftRow.id == draft_id)
-        )
-    ).first()
+async def get(
+    conn: AsyncConnection, liveblog_id: int, draft_id: int, *, lock: bool = False
+) -> Draft | None:
+    """The draft; `lock` takes its row lock (FOR UPDATE) on PostgreSQL until the transaction
+    ends (SQLite has one writer at a time already, and SQLAlchemy leaves the clause out)."""
+    query = select(DraftRow).where(DraftRow.liveblog_id == liveblog_id, DraftRow.id == draft_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).first()
     return _draft(row) if row else None
 
 
