@@ -18,7 +18,7 @@ from starlette.responses import Response
 from app.auth.principal import Principal, Role
 from app.auth.users import UserAccounts
 from app.console import schemas
-from app.console.deps import Writer
+from app.console.deps import Reader, Writer
 from app.domain import markdown
 from app.domain.drafts import Draft, DraftState
 from app.domain.model import Entry, Status, parse_id
@@ -179,11 +179,14 @@ async def publish(
 
 
 @router.get("/liveblogs/{slug}/entries/{entry_id}")
-async def get_entry(request: Request, slug: str, entry_id: str, by: Writer) -> Response:
-    entry = await entries_of(request).get(slug, _id(entry_id, "entry"))
+async def get_entry(request: Request, slug: str, entry_id: str, by: Reader) -> Response:
+    entry, revisions = await entries_of(request).revisions(slug, _id(entry_id, "entry"))
     if entry.deleted:
         raise NotFound(f"Entry {entry_id} was deleted.")
-    return _json(_entry_json(entry))
+    # Who saved this version: the conflict panel names them ("Jane saved a newer version").
+    last = revisions[-1].by if revisions else None
+    updated_by = {"type": last.type, "id": last.id, "name": last.name} if last else None
+    return _json({**_entry_json(entry), "updated_by": updated_by})
 
 
 @router.patch("/liveblogs/{slug}/entries/{entry_id}")
@@ -204,8 +207,9 @@ async def edit_entry(
         "author": content.author,
         "key_event": content.key_event,
         "pinned": content.pinned,
-        "correction": form.correction,
     }
+    if "correction" in form.model_fields_set:  # left out: the correction stays as it is
+        changes["correction"] = form.correction
     entry = await entries_of(request).update(
         slug, _id(entry_id, "entry"), changes, by=by, if_match=_if_match(if_match)
     )
@@ -257,7 +261,7 @@ async def create_draft(request: Request, slug: str, form: schemas.DraftIn, by: W
 
 
 @router.get("/liveblogs/{slug}/drafts/{draft_id}")
-async def get_draft(request: Request, slug: str, draft_id: str, by: Writer) -> Response:
+async def get_draft(request: Request, slug: str, draft_id: str, by: Reader) -> Response:
     draft = await drafts_of(request).get(slug, _id(draft_id, "draft"), by)
     return _json(_draft_json(draft))
 

@@ -95,10 +95,17 @@ PageSession = Annotated[ConsoleSession, Depends(page_session)]
 WriterSession = Annotated[ConsoleSession, Depends(writer_session)]
 
 
-async def principal(request: Request, session: WriterSession) -> Principal:
+async def writer(request: Request, session: WriterSession) -> Principal:
     """The writer, counted against the same per-caller write limit as API tokens."""
     await request.app.state.write_limiter.check(session.principal.key)
     return session.principal
 
 
-Writer = Annotated[Principal, Depends(principal)]
+def reader(session: WriterSession) -> Principal:
+    """Who reads a draft or an entry's Markdown through console.js: private, so the same
+    checks as a write, but no write is counted."""
+    return session.principal
+
+
+Writer = Annotated[Principal, Depends(writer)]
+Reader = Annotated[Principal, Depends(reader)]

@@ -85,9 +85,11 @@ def sanitize_html(html: str) -> str:
         allowed_classes={tag: set(names) for tag, names in ALLOWED_CLASSES.items()},
         attribute_filter=_filter_attribute,
         link_rel="noopener noreferrer nofollow",
-        # Images load lazily and decode off the main thread; width/height (kept above) let the
-        # browser reserve their space, so pictures never shift the page as they arrive.
-        set_tag_attribute_values={"img": {"loading": "lazy", "decoding": "async"}},
+        # Images load lazily; width/height (kept above) let the browser reserve their space, so
+        # pictures never shift the page as they arrive. One attribute only: nh3 adds several in
+        # no fixed order, and the same body must always sanitize to the same bytes (revisions
+        # compare bodies; the console's preview is compared with the page).
+        set_tag_attribute_values={"img": {"loading": "lazy"}},
         strip_comments=True,
     ).strip()
 

@@ -107,6 +107,8 @@
 
   /* Workspace ------------------------------------------------------------------------------ */
 
+  localTimes(document); // every page: times in the journalist's own zone, with the date
+
   var workspace = document.querySelector("[data-workspace]");
   if (!workspace) return;
 
@@ -122,11 +124,14 @@
   var heading = workspace.querySelector("[data-compose-heading]");
   var conflict = workspace.querySelector("[data-conflict]");
   var authorDefault = workspace.getAttribute("data-display-name");
+  var discarded = workspace.querySelector("[data-discarded]");
+  var discardedText = workspace.querySelector("[data-discarded-text]");
 
   // What the form holds: a new entry (editing null) or an existing entry or draft.
   var editing = null; // {kind: "entry"|"draft", id, version, state}
   var publishKey = newKey();
   var busy = false;
+  var emptiedAt = 0; // when the form was last emptied (a write went out, or Cancel)
 
   function fields() {
     var f = form.elements;
@@ -158,7 +163,9 @@
   function fail(err) { show(statusBox, ""); show(errorBox, err.message || String(err)); }
 
   function resetForm() {
+    emptiedAt = Date.now();
     editing = null;
+    discarded.hidden = true;
     form.reset();
     form.elements.author.value = authorDefault;
     form.querySelector("[data-correction-field]").hidden = true;
@@ -172,6 +179,7 @@
 
   function fill(kind, data) {
     editing = { kind: kind, id: data.id, version: data.version, state: data.state || "published" };
+    discarded.hidden = true;
     var f = form.elements;
     f.title.value = data.title || "";
     body.value = data.source != null ? data.source : data.body;
@@ -226,10 +234,28 @@
     body.focus();
     schedulePreview();
   }
-  function insertBlock(text) {
-    var start = body.selectionStart;
-    var lead = start > 0 && body.value[start - 1] !== "\n" ? "\n\n" : "";
-    body.setRangeText(lead + text + "\n\n", start, body.selectionEnd, "end");
+  function insertBlock(text, prefix) {
+    var start = body.selectionStart, end = body.selectionEnd, value = body.value;
+    if (prefix && end > start) { markLines(prefix, start, end); return; }
+    var lead = start > 0 && value[start - 1] !== "\n" ? "\n\n" : "";
+    body.setRangeText(lead + text + "\n\n", start, end, "end");
+    body.focus();
+    schedulePreview();
+  }
+  // A quote or list made of the selected lines: each gets the prefix, nothing is replaced.
+  function markLines(prefix, start, end) {
+    var value = body.value;
+    if (value[end - 1] === "\n") end -= 1; // a selection ending at a line break
+    start = value.lastIndexOf("\n", start - 1) + 1;
+    var stop = value.indexOf("\n", end);
+    end = stop < 0 ? value.length : stop;
+    var lines = value.slice(start, end).split("\n").map(function (line) {
+      return line.trim() ? prefix + line : prefix === "> " ? ">" : line; // one quote, blank lines kept
+    });
+    // A blank line after the block, or the next paragraph would join it (lazy continuation).
+    var after = value.slice(end);
+    var tail = after.slice(0, 2) === "\n\n" ? "" : after[0] === "\n" ? "\n" : "\n\n";
+    body.setRangeText(lines.join("\n") + tail, start, end, "end");
     body.focus();
     schedulePreview();
   }
@@ -245,8 +271,8 @@
         case "bold": insert("**", "**", "bold text"); break;
         case "italic": insert("*", "*", "italic text"); break;
         case "link": insert("[", "](https://)", "link text"); break;
-        case "list": insertBlock("- First point\n- Second point"); break;
-        case "quote": insertBlock("> Quoted words"); break;
+        case "list": insertBlock("- First point\n- Second point", "- "); break;
+        case "quote": insertBlock("> Quoted words", "> "); break;
         case "image": toggleBox(button, form.querySelector("[data-image-box]")); break;
         case "embed": toggleBox(button, form.querySelector("[data-embed-box]")); break;
       }
@@ -280,7 +306,14 @@
     var data = fields();
     var done;
     if (action === "cancel") { resetForm(); return; }
-    if (!data.source.trim()) { fail(new ProblemError(422, { detail: "Write the entry's body first." })); body.focus(); return; }
+    if (!data.source.trim()) {
+      // The second press of a double press (Ctrl+Enter twice, a double click) lands on the form
+      // the first one emptied: nothing to tell, "Published." stays.
+      if (Date.now() - emptiedAt < 1000) return;
+      fail(new ProblemError(422, { detail: "Write the entry's body first." }));
+      body.focus();
+      return;
+    }
     busy = true;
     if (action === "publish") {
       done = request("POST", base + "/entries", data, { "Idempotency-Key": publishKey })
@@ -316,8 +349,12 @@
       notify("Saved.");
       return saved;
     }, function (err) {
-      if (err.status === 412) { openConflict(target, data, err.body); return; }
-      throw err;
+      if (err.status !== 412) throw err;
+      // The 412 holds the current version as readers get it (HTML, for an entry); ask for it as
+      // it was written (Markdown), to compare and to take over, falling back on the 412's copy.
+      var fallback = Object.assign({}, err.body.current, { version: err.body.current_version });
+      return request("GET", url).then(function (current) { openConflict(target, data, current); },
+                                      function () { openConflict(target, data, fallback); });
     });
   }
 
@@ -327,9 +364,8 @@
     return (doc.body.textContent || "").trim();
   }
   var pending = null;
-  function openConflict(target, mine, problem) {
-    var theirs = problem.current || {};
-    pending = { target: target, mine: mine, theirs: theirs, version: problem.current_version };
+  function openConflict(target, mine, theirs) {
+    pending = { target: target, mine: mine, theirs: theirs, version: theirs.version };
     conflict.querySelector("[data-conflict-who]").textContent =
       (theirs.updated_by && theirs.updated_by.name) || "someone";
     conflict.querySelector("[data-conflict-theirs]").textContent =
@@ -343,14 +379,18 @@
     if (!pending) return;
     var p = pending; pending = null; conflict.hidden = true;
     editing = p.target;
+    body.focus(); // the focused button is gone: back to the text
     busy = true;
     save(p.mine, p.version, false).catch(fail).then(function () { busy = false; refreshItems(); });
   });
   conflict.querySelector("[data-conflict-take]").addEventListener("click", function () {
     if (!pending) return;
     var p = pending; pending = null; conflict.hidden = true;
-    fill(p.target.kind, Object.assign({}, p.theirs, { version: p.version }));
-    notify("Loaded their version; your text is shown in the conflict history below the form only until you leave.");
+    fill(p.target.kind, p.theirs);
+    // Yours stays on the page to copy from, until this form is saved or cancelled.
+    discardedText.textContent = (p.mine.title ? p.mine.title + "\n\n" : "") + p.mine.source;
+    discarded.hidden = false;
+    notify("Loaded their version. Yours is below the form until you save or cancel.");
   });
 
   form.addEventListener("submit", function (e) { e.preventDefault(); run(editing ? "save" : (isEditor ? "publish" : "review")); });
@@ -465,6 +505,5 @@
     };
   }
   connect();
-  localTimes(document);
   resetForm();
 })();
