@@ -15,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from app import __version__, errors
 from app.api import entries as entries_api, liveblogs as liveblogs_api, ops
 from app.api.responses import on_replayed, tidy_openapi
+from app.auth import passwords
 from app.auth.sessions import Sessions
 from app.auth.throttle import SignInThrottle
 from app.auth.tokens import TokenCheck
@@ -71,7 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             idle=timedelta(hours=settings.session_idle_hours),
             lifetime=timedelta(days=settings.session_max_days),
         )
-        consoles = ConsoleSockets(sessions, presence)
+        liveblogs = LiveblogService(db, broker)
+
+        async def liveblog_exists(slug: str) -> bool:
+            return await liveblogs.exists(slug)
+
+        consoles = ConsoleSockets(sessions, presence, liveblog_exists)
 
         def deliver(event: Event) -> None:
             hub.deliver(event)
@@ -101,7 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             prefix=settings.broker_channel,
             redis_url=settings.broker_url if settings.has_shared_broker else None,
         )
-        state.liveblogs = LiveblogService(db, broker)
+        state.liveblogs = liveblogs
         state.entries = EntryService(db, broker, max_body_bytes=settings.max_entry_body_bytes)
         state.drafts = DraftService(db, broker, state.entries)
         state.live = LiveConnections(fetch_changes, hub, settings, reader_capacity(settings))
@@ -119,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(sweep_sessions(sessions), name="session sweep"),
             asyncio.create_task(presence.report_forever(), name="reader counts"),
             asyncio.create_task(consoles.run_forever(), name="console sockets"),
+            asyncio.create_task(passwords.prepare(), name="dummy password hash"),
         ]
         try:
             yield

@@ -256,12 +256,15 @@ class Settings(BaseSettings):
         if not value:
             return value
         scheme, _, rest = value.partition("://")
-        if scheme.lower() not in ("http", "https") or not rest or "/" in rest:
+        scheme, rest = scheme.lower(), rest.lower()
+        if scheme not in ("http", "https") or not rest or "/" in rest:
             raise ValueError(
                 f"{value!r} is not an origin: write scheme://host[:port], "
                 "e.g. https://liveblog.example"
             )
-        return f"{scheme.lower()}://{rest.lower()}"
+        # As browsers write an Origin: without the scheme's default port.
+        rest = rest.removesuffix(":443" if scheme == "https" else ":80")
+        return f"{scheme}://{rest}"
 
     @property
     def proxy_networks(self) -> list[str]:

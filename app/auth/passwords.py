@@ -42,6 +42,12 @@ def _dummy_hash() -> str:
     return _hasher.hash("not a password anyone has")
 
 
+async def prepare() -> None:
+    """Make the dummy hash now (the lifespan calls it), so the first sign-in with an unknown
+    username takes as long as any other."""
+    await asyncio.to_thread(_dummy_hash)
+
+
 def _verify(stored: str | None, password: str) -> bool:
     try:
         return _hasher.verify(stored or _dummy_hash(), password) and stored is not None

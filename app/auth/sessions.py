@@ -69,6 +69,8 @@ class Sessions:
                 does not say which part was wrong).
         """
         username = normalize_username(username)[:USERNAME_MAX]
+        if "\x00" in username or "\x00" in password:  # no account has one; nor can storage
+            raise Unauthorized("Wrong username or password.", challenge=None)
         await self._throttle.attempt(username, address)
         async with self._db.snapshot() as conn:
             record = await rows.by_username(conn, username)
@@ -119,10 +121,14 @@ class Sessions:
         async with self._db.write() as conn:
             await rows.delete_session(conn, session.id)
 
-    async def still_signed_in(self, user_ids: list[int]) -> set[int]:
-        """Of these users, those still holding a session (console sockets re-check with it)."""
+    async def live(self, session_ids: list[int]) -> set[int]:
+        """Of these sessions, those not ended, not expired and whose user is enabled (console
+        sockets re-check with it)."""
+        now = utcnow()
         async with self._db.snapshot() as conn:
-            return await rows.user_ids_with_sessions(conn, user_ids)
+            return await rows.live_session_ids(
+                conn, session_ids, now=now, idle_before=now - self._idle
+            )
 
     async def sweep(self) -> int:
         """Delete ended sessions (the lifespan runs it now and then)."""

@@ -4,8 +4,10 @@ Back-off, never a lockout: after a few free failures each further one doubles th
 the next attempt is even checked, up to a cap. The caps differ on purpose:
 - one address guessing one username: up to 5 minutes (that is the guesser);
 - one address, any usernames: up to 15 minutes (spraying one password over many accounts);
-- one username, from anywhere: only up to 30 seconds, because strangers can fail sign-ins for a
-  journalist's username at will; they can slow the journalist down, never shut them out.
+- one username, from anywhere: up to 30 seconds, and only for addresses that have themselves
+  failed for it: strangers can fail sign-ins for a journalist's username at will, and must not
+  keep the journalist waiting. (So a guesser with many addresses gets about one guess per
+  address and quarter hour: argon2 and the password length make that too slow to matter.)
 Each attempt is counted before its password is checked, so parallel guesses are slowed like
 sequential ones; a success clears the username's and the pair's counts. Counts are forgotten
 after 15 quiet minutes. They live in Redis (shared by every process) with a redis:// broker,
@@ -126,7 +128,14 @@ class SignInThrottle:
             (backoff, key, *await self._take(key, now))
             for backoff, key in self._keys(username, address)
         ]
-        longest = max(last + backoff.wait(count) - now for backoff, _, count, last in taken)
+        # The username's own back-off slows only addresses that have failed for it themselves:
+        # strangers failing elsewhere must not keep its owner waiting (a lockout by another name).
+        pair_failures = taken[0][2]
+        longest = max(
+            last + backoff.wait(count) - now
+            for backoff, _, count, last in taken
+            if backoff is not USERNAME or pair_failures
+        )
         if longest > 0:
             for _, key, count, last in taken:
                 await self._give_back(key, count, last)

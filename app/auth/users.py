@@ -20,7 +20,7 @@ from app.storage.db import Database
 from app.storage.users import UsernameTaken, UserRecord
 
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
-_USERNAME = re.compile(USERNAME_PATTERN)
+USERNAME_RE = re.compile(USERNAME_PATTERN)
 
 # Called with a disabled user's id, after commit.
 OnDisabled = Callable[[int], Awaitable[None]]
@@ -60,7 +60,7 @@ class UserAccounts:
     ) -> User:
         """Raises Unprocessable (bad username, weak password, long name) or Conflict (taken)."""
         username = normalize_username(username)
-        if not _USERNAME.match(username):
+        if not USERNAME_RE.match(username):
             raise Unprocessable(
                 "A username is 1 to 64 lowercase letters, digits, dots, hyphens or underscores, "
                 "starting with a letter or digit."

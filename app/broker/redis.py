@@ -272,7 +272,13 @@ class RedisBroker(Broker):
             return
         if origin == self._origin or self._deliver is None:
             return
-        self._deliver(Event(liveblog=slug, seq=seq, type=kind, frame=frame))
+        if not (isinstance(slug, str) and isinstance(seq, int) and isinstance(frame, str)):
+            log.warning("ignoring a malformed event on %s", self._channel)
+            return
+        try:
+            self._deliver(Event(liveblog=slug, seq=seq, type=str(kind), frame=frame))
+        except Exception:  # as for control messages: never end the subscription
+            log.exception("ignoring an event that could not be delivered: %.200r", data)
 
     def _receive_control(self, data: bytes) -> None:
         try:
@@ -280,8 +286,14 @@ class RedisBroker(Broker):
         except (orjson.JSONDecodeError, ValueError, TypeError):
             log.warning("ignoring a malformed message on %s", self._control_channel)
             return
-        if origin != self._origin and self._on_control is not None and isinstance(message, dict):
+        if origin == self._origin or self._on_control is None or not isinstance(message, dict):
+            return
+        try:
             self._on_control(message)
+        except Exception:
+            # Anyone who can publish on our Redis can send anything: a bad message must not end
+            # the subscription (and with it every other process's live events).
+            log.exception("ignoring a control message that could not be handled: %.200r", data)
 
     def _set_linked(self, linked: bool, problem: str | None) -> None:
         self._problem = problem

@@ -7,6 +7,7 @@ services as the API. Saving an edit sends If-Match; publishing sends an Idempote
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,15 +16,16 @@ from fastapi import APIRouter, Header, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from app.api.schemas import SlugPath
 from app.auth.principal import Principal, Role
-from app.auth.users import UserAccounts
+from app.auth.users import USERNAME_RE, UserAccounts
 from app.console import schemas
 from app.console.deps import Reader, Writer
 from app.domain import markdown
 from app.domain.drafts import Draft, DraftState
 from app.domain.model import Entry, Status, parse_id
 from app.domain.preconditions import IfMatch
-from app.errors import BadRequest, NotFound, Unprocessable
+from app.errors import BadRequest, NotFound, PayloadTooLarge, Unprocessable
 from app.services.drafts import DraftContent, DraftService
 from app.services.entries import EntryService
 from app.services.idempotency import Once, Reply, fingerprint, valid_key
@@ -54,12 +56,22 @@ def _if_match(header: str | None) -> IfMatch | None:
         raise BadRequest('If-Match must be "*" or quoted versions, e.g. "3".') from None
 
 
-def _content(form: schemas.Compose, by: Principal) -> DraftContent:
+async def _to_html(request: Request, source: str) -> str:
+    """The body's HTML, made off the event loop (a long or pathological Markdown text takes a
+    while, and the loop serves every reader), within the entry body's size limit."""
+    limit = request.app.state.settings.max_entry_body_bytes
+    size = len(source.encode())
+    if size > limit:
+        raise PayloadTooLarge(f"Entry body is {size} bytes; the limit is {limit} bytes.")
+    return await asyncio.to_thread(markdown.to_html, source)
+
+
+async def _content(request: Request, form: schemas.Compose, by: Principal) -> DraftContent:
     # Left out, the author is the journalist; sent blank, there is none (a wire story, say).
     author = form.author if "author" in form.model_fields_set else by.name
     return DraftContent(
         title=form.title,
-        body=markdown.to_html(form.source),
+        body=await _to_html(request, form.source),
         source=form.source,
         author=author,
         key_event=form.key_event,
@@ -119,7 +131,7 @@ async def create_liveblog(request: Request, form: schemas.NewLiveblog, by: Write
 
 
 @router.post("/liveblogs/{slug}/end")
-async def end_liveblog(request: Request, slug: str, by: Writer) -> Response:
+async def end_liveblog(request: Request, slug: SlugPath, by: Writer) -> Response:
     by.require_role(Role.EDITOR, "ending a liveblog")
     liveblog = await liveblogs_of(request).update(slug, {"status": Status.ENDED.value}, by=by)
     return _json(liveblog.as_json())
@@ -129,10 +141,12 @@ async def end_liveblog(request: Request, slug: str, by: Writer) -> Response:
 
 
 @router.post("/liveblogs/{slug}/preview")
-async def preview(request: Request, slug: str, form: schemas.Preview, by: Writer) -> Response:
+async def preview(request: Request, slug: SlugPath, form: schemas.Preview, by: Writer) -> Response:
     """The entry as readers would see it: the shared template, the same sanitizer."""
     liveblog = await liveblogs_of(request).get(slug)
-    body = entries_of(request).clean_body(markdown.to_html(form.source)) if form.source else ""
+    body = (
+        entries_of(request).clean_body(await _to_html(request, form.source)) if form.source else ""
+    )
     now = datetime.now(UTC)
     entry = Entry(
         id=0,
@@ -160,10 +174,10 @@ async def preview(request: Request, slug: str, form: schemas.Preview, by: Writer
 
 @router.post("/liveblogs/{slug}/entries")
 async def publish(
-    request: Request, slug: str, form: schemas.PublishNow, by: Writer, key: KeyHeader = None
+    request: Request, slug: SlugPath, form: schemas.PublishNow, by: Writer, key: KeyHeader = None
 ) -> Response:
     by.require_role(Role.EDITOR, "publishing")
-    content = _content(form, by)
+    content = await _content(request, form, by)
     entry = await entries_of(request).create(
         slug,
         title=content.title,
@@ -179,7 +193,7 @@ async def publish(
 
 
 @router.get("/liveblogs/{slug}/entries/{entry_id}")
-async def get_entry(request: Request, slug: str, entry_id: str, by: Reader) -> Response:
+async def get_entry(request: Request, slug: SlugPath, entry_id: str, by: Reader) -> Response:
     entry, revisions = await entries_of(request).revisions(slug, _id(entry_id, "entry"))
     if entry.deleted:
         raise NotFound(f"Entry {entry_id} was deleted.")
@@ -192,14 +206,14 @@ async def get_entry(request: Request, slug: str, entry_id: str, by: Reader) -> R
 @router.patch("/liveblogs/{slug}/entries/{entry_id}")
 async def edit_entry(
     request: Request,
-    slug: str,
+    slug: SlugPath,
     entry_id: str,
     form: schemas.EntryEdit,
     by: Writer,
     if_match: IfMatchHeader = None,
 ) -> Response:
     by.require_role(Role.EDITOR, "editing a published entry")
-    content = _content(form, by)
+    content = await _content(request, form, by)
     changes: dict[str, Any] = {
         "title": content.title,
         "body": content.body,
@@ -219,7 +233,7 @@ async def edit_entry(
 @router.post("/liveblogs/{slug}/entries/{entry_id}/flags")
 async def set_flags(
     request: Request,
-    slug: str,
+    slug: SlugPath,
     entry_id: str,
     form: schemas.Flags,
     by: Writer,
@@ -236,7 +250,7 @@ async def set_flags(
 
 @router.delete("/liveblogs/{slug}/entries/{entry_id}")
 async def delete_entry(
-    request: Request, slug: str, entry_id: str, by: Writer, if_match: IfMatchHeader = None
+    request: Request, slug: SlugPath, entry_id: str, by: Writer, if_match: IfMatchHeader = None
 ) -> Response:
     by.require_role(Role.EDITOR, "deleting an entry")
     entry = await entries_of(request).delete(
@@ -253,15 +267,21 @@ def _draft_json(draft: Draft) -> dict[str, Any]:
 
 
 @router.post("/liveblogs/{slug}/drafts")
-async def create_draft(request: Request, slug: str, form: schemas.DraftIn, by: Writer) -> Response:
+async def create_draft(
+    request: Request, slug: SlugPath, form: schemas.DraftIn, by: Writer
+) -> Response:
     draft = await drafts_of(request).create(
-        slug, _content(form, by), state=DraftState(form.state), by=by, publish_at=form.publish_at
+        slug,
+        await _content(request, form, by),
+        state=DraftState(form.state),
+        by=by,
+        publish_at=form.publish_at,
     )
     return _json(_draft_json(draft), 201)
 
 
 @router.get("/liveblogs/{slug}/drafts/{draft_id}")
-async def get_draft(request: Request, slug: str, draft_id: str, by: Reader) -> Response:
+async def get_draft(request: Request, slug: SlugPath, draft_id: str, by: Reader) -> Response:
     draft = await drafts_of(request).get(slug, _id(draft_id, "draft"), by)
     return _json(_draft_json(draft))
 
@@ -269,7 +289,7 @@ async def get_draft(request: Request, slug: str, draft_id: str, by: Reader) -> R
 @router.patch("/liveblogs/{slug}/drafts/{draft_id}")
 async def edit_draft(
     request: Request,
-    slug: str,
+    slug: SlugPath,
     draft_id: str,
     form: schemas.DraftEdit,
     by: Writer,
@@ -278,7 +298,7 @@ async def edit_draft(
     draft = await drafts_of(request).update(
         slug,
         _id(draft_id, "draft"),
-        _content(form, by),
+        await _content(request, form, by),
         by=by,
         if_match=_if_match(if_match),
         publish_at=form.publish_at,
@@ -287,19 +307,19 @@ async def edit_draft(
 
 
 @router.delete("/liveblogs/{slug}/drafts/{draft_id}")
-async def delete_draft(request: Request, slug: str, draft_id: str, by: Writer) -> Response:
+async def delete_draft(request: Request, slug: SlugPath, draft_id: str, by: Writer) -> Response:
     await drafts_of(request).delete(slug, _id(draft_id, "draft"), by=by)
     return Response(status_code=204)
 
 
 @router.post("/liveblogs/{slug}/drafts/{draft_id}/submit")
-async def submit_draft(request: Request, slug: str, draft_id: str, by: Writer) -> Response:
+async def submit_draft(request: Request, slug: SlugPath, draft_id: str, by: Writer) -> Response:
     return _json(_draft_json(await drafts_of(request).submit(slug, _id(draft_id, "draft"), by=by)))
 
 
 @router.post("/liveblogs/{slug}/drafts/{draft_id}/return")
 async def return_draft(
-    request: Request, slug: str, draft_id: str, form: schemas.ReturnIn, by: Writer
+    request: Request, slug: SlugPath, draft_id: str, form: schemas.ReturnIn, by: Writer
 ) -> Response:
     draft = await drafts_of(request).send_back(slug, _id(draft_id, "draft"), by=by, note=form.note)
     return _json(_draft_json(draft))
@@ -308,7 +328,7 @@ async def return_draft(
 @router.post("/liveblogs/{slug}/drafts/{draft_id}/schedule")
 async def schedule_draft(
     request: Request,
-    slug: str,
+    slug: SlugPath,
     draft_id: str,
     form: schemas.ScheduleIn,
     by: Writer,
@@ -321,17 +341,26 @@ async def schedule_draft(
 
 
 @router.post("/liveblogs/{slug}/drafts/{draft_id}/unschedule")
-async def unschedule_draft(request: Request, slug: str, draft_id: str, by: Writer) -> Response:
+async def unschedule_draft(request: Request, slug: SlugPath, draft_id: str, by: Writer) -> Response:
     draft = await drafts_of(request).unschedule(slug, _id(draft_id, "draft"), by=by)
     return _json(_draft_json(draft))
 
 
 @router.post("/liveblogs/{slug}/drafts/{draft_id}/publish")
 async def publish_draft(
-    request: Request, slug: str, draft_id: str, by: Writer, key: KeyHeader = None
+    request: Request,
+    slug: SlugPath,
+    draft_id: str,
+    by: Writer,
+    key: KeyHeader = None,
+    if_match: IfMatchHeader = None,
 ) -> Response:
     entry = await drafts_of(request).publish(
-        slug, _id(draft_id, "draft"), by=by, once=await _once(request, by, key)
+        slug,
+        _id(draft_id, "draft"),
+        by=by,
+        once=await _once(request, by, key),
+        if_match=_if_match(if_match),
     )
     return _json(_entry_json(entry), 201)
 
@@ -350,6 +379,8 @@ async def create_user(request: Request, form: schemas.NewUser, by: Writer) -> Re
 @router.post("/users/{username}/disable")
 async def disable_user(request: Request, username: str, by: Writer) -> Response:
     by.require_role(Role.ADMIN, "managing users")
+    if not USERNAME_RE.match(username.strip().lower()):
+        raise NotFound(f"No user {username!r}.")
     accounts: UserAccounts = request.app.state.users
     if username.strip().lower() in {u.username for u in await accounts.list() if u.id == by.id}:
         raise Unprocessable("You cannot disable your own account; ask another admin.")

@@ -3,24 +3,35 @@ these endpoints ship together."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from app.api.schemas import Author, Correction, OptionalTitle, Slug, Title
+from app.api.schemas import Author, Correction, OptionalTitle, Slug, Storable, Title
 from app.auth.passwords import MAX_LENGTH as PASSWORD_MAX
 from app.domain.model import AUTHOR_MAX
 
+# How far ahead an entry may be scheduled: an embargo of days or weeks, not a typo of years.
+SCHEDULE_HORIZON = timedelta(days=366)
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """In UTC: SQLite stores a time's clock reading without its offset, so an offset left on
+    would move the entry by hours (and publish an embargoed one early)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
         raise ValueError("needs a time zone (the console sends UTC)")
-    return moment
+    now = datetime.now(UTC)
+    if not now - SCHEDULE_HORIZON <= moment <= now + SCHEDULE_HORIZON:
+        raise ValueError("must be within a year of now")
+    return moment.astimezone(UTC)
 
 
-Source = Annotated[str, StringConstraints(max_length=200_000)]
-When = Annotated[datetime | None, AfterValidator(_aware)]
+# Bodies are bounded in bytes by the action (413, as on the API); this only stops a giant early.
+Source = Annotated[str, StringConstraints(max_length=1_000_000), Storable]
+When = Annotated[datetime | None, AfterValidator(_utc)]
 
 
 class _Input(BaseModel):
@@ -68,17 +79,17 @@ class ScheduleIn(_Input):
 
 
 class ReturnIn(_Input):
-    note: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    note: Annotated[str, StringConstraints(max_length=1000), Storable] | None = None
 
 
 class NewLiveblog(_Input):
     title: Title
     slug: Slug
-    description: Annotated[str, StringConstraints(max_length=5000)] = ""
+    description: Annotated[str, StringConstraints(max_length=5000), Storable] = ""
 
 
 class NewUser(_Input):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    display_name: Annotated[str, StringConstraints(max_length=AUTHOR_MAX)] | None = None
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64), Storable]
+    display_name: Annotated[str, StringConstraints(max_length=AUTHOR_MAX), Storable] | None = None
     role: Literal["contributor", "editor", "admin"]
     password: Annotated[str, StringConstraints(max_length=PASSWORD_MAX)]

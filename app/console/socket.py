@@ -8,8 +8,8 @@ list: the list is small, and a reload cannot miss anything.
 
 Admission: the Origin must be the console's (a page elsewhere cannot open it with the cookie),
 and the session must be live. A disabled user's sockets close at once on every process (a
-control message), and every RECHECK_SECONDS each process re-checks its sockets' sessions, which also
-covers a user disabled from the CLI while the broker is in-process.
+control message), and every RECHECK_SECONDS each process re-checks each socket's own session
+(ended by sign-out or expiry, or its user disabled from the CLI with the in-process broker).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Set as AbstractSet
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -38,6 +39,9 @@ RECHECK_SECONDS = 4.0  # every other readers tick
 CLOSE_SIGNED_OUT = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_MANY = 4429
+# Console tabs one session may hold open in one process: a journalist has a few, not hundreds.
+MAX_PER_SESSION = 20
 # Messages queued for one console before it counts as gone: a console that cannot take a
 # few "changed" pings is not reading them.
 QUEUE_MAX = 64
@@ -46,6 +50,7 @@ QUEUE_MAX = 64
 @dataclass(eq=False)
 class _Console:
     user_id: int
+    session_id: int
     slug: str
     queue: asyncio.Queue[dict[str, object] | None] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_MAX)
@@ -64,25 +69,38 @@ class _Console:
 class ConsoleSockets:
     """The console sockets of this process, by liveblog."""
 
-    def __init__(self, sessions: Sessions, presence: ReaderPresence) -> None:
+    def __init__(
+        self,
+        sessions: Sessions,
+        presence: ReaderPresence,
+        exists: Callable[[str], Awaitable[bool]],
+    ) -> None:
         self._sessions = sessions
         self._presence = presence
+        self._exists = exists
         self._by_slug: dict[str, set[_Console]] = {}
+        self._per_session: dict[int, int] = {}
 
     def changed(self, slug: str, seq: int | None = None) -> None:
         for console in self._by_slug.get(slug, ()):
             console.offer({"type": "changed", "seq": seq} if seq else {"type": "changed"})
 
     def on_console_changed(self, message: Control) -> None:
-        self.changed(str(message.get("liveblog")))
+        slug = message.get("liveblog")
+        if isinstance(slug, str):
+            self.changed(slug)
 
     def on_user_disabled(self, message: Control) -> None:
-        self._sign_out({message.get("user")})
+        user = message.get("user")
+        if isinstance(user, int):
+            self._sign_out({user})
 
-    def _sign_out(self, user_ids: set[object]) -> None:
+    def _sign_out(
+        self, user_ids: AbstractSet[int] = frozenset(), sessions: AbstractSet[int] = frozenset()
+    ) -> None:
         for consoles in self._by_slug.values():
             for console in consoles:
-                if console.user_id in user_ids:
+                if console.user_id in user_ids or console.session_id in sessions:
                     console.offer(None)
 
     async def run_forever(self) -> None:
@@ -100,21 +118,23 @@ class ConsoleSockets:
                 await self._recheck()
 
     async def _recheck(self) -> None:
-        users = {c.user_id for consoles in self._by_slug.values() for c in consoles}
-        if not users:
+        """Close the sockets whose own session ended (signed out, expired, user disabled)."""
+        held = {c.session_id for consoles in self._by_slug.values() for c in consoles}
+        if not held:
             return
         try:
-            signed_in = await self._sessions.still_signed_in(sorted(users))
+            live = await self._sessions.live(sorted(held))
         except Exception:
             log.exception("re-checking console sessions failed")
             return
-        self._sign_out(set(users - signed_in))
+        self._sign_out(sessions=held - live)
 
     def readers(self, slug: str) -> int:
         return self._presence.count(slug)
 
     def _add(self, console: _Console) -> None:
         self._by_slug.setdefault(console.slug, set()).add(console)
+        self._per_session[console.session_id] = self._per_session.get(console.session_id, 0) + 1
 
     def _remove(self, console: _Console) -> None:
         consoles = self._by_slug.get(console.slug)
@@ -122,6 +142,11 @@ class ConsoleSockets:
             consoles.discard(console)
             if not consoles:
                 del self._by_slug[console.slug]
+        left = self._per_session.get(console.session_id, 1) - 1
+        if left:
+            self._per_session[console.session_id] = left
+        else:
+            self._per_session.pop(console.session_id, None)
 
     async def serve(self, websocket: WebSocket, slug: str) -> None:
         origin = websocket.headers.get("origin")
@@ -135,10 +160,13 @@ class ConsoleSockets:
         if session is None:
             await websocket.close(CLOSE_SIGNED_OUT, "signed out")
             return
-        if not SLUG_RE.match(slug):
+        if not SLUG_RE.match(slug) or not await self._exists(slug):
             await websocket.close(CLOSE_NOT_FOUND, "no such liveblog")
             return
-        console = _Console(session.user.id, slug)
+        if self._per_session.get(session.id, 0) >= MAX_PER_SESSION:
+            await websocket.close(CLOSE_TOO_MANY, "too many console tabs for one session")
+            return
+        console = _Console(session.user.id, session.id, slug)
         self._add(console)
         console.offer({"type": "readers", "count": self._presence.count(slug)})
         listening = asyncio.create_task(self._drain_incoming(websocket))

@@ -23,7 +23,7 @@ from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.services.entries import EntryService
 from app.services.idempotency import Once
 from app.services.writes import check_version, utcnow
-from app.storage import drafts as rows, liveblogs as liveblog_rows
+from app.storage import drafts as rows, liveblogs as liveblog_rows, users as user_rows
 from app.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -265,12 +265,19 @@ class DraftService:
         await self._notify(slug)
 
     async def publish(
-        self, slug: str, draft_id: int, *, by: Principal, once: Once[Entry] | None = None
+        self,
+        slug: str,
+        draft_id: int,
+        *,
+        by: Principal,
+        once: Once[Entry] | None = None,
+        if_match: IfMatch | None = None,
     ) -> Entry:
-        """An editor publishes a draft (from any unpublished state) now."""
+        """An editor publishes a draft (from any unpublished state) now; `if_match` names the
+        version they reviewed (a contributor may have changed it since)."""
         by.require_role(Role.EDITOR, "publishing")
         entry = await self._entries.publish_draft(
-            slug, draft_id, states=UNPUBLISHED, by=by, once=once
+            slug, draft_id, states=UNPUBLISHED, by=by, once=once, if_match=if_match
         )
         await self._notify(slug)
         return entry
@@ -279,19 +286,45 @@ class DraftService:
         """Publish every scheduled entry whose time has come; returns how many this process did.
 
         Each is claimed inside its own seq transaction (publish_draft): with several processes
-        running this, each entry is published by exactly one of them.
+        running this, each entry is published by exactly one of them. It goes out in the name
+        of whoever scheduled it (its last saver), if they still may publish; if they were
+        disabled or lost the editor's role meanwhile, it goes back to the drafts with a note.
         """
         async with self._db.snapshot() as conn:
             due = await rows.due(conn, utcnow(), DUE_BATCH)
         published = 0
         for slug, draft in due:
-            scheduler = Principal.user(draft.updated_by_id, draft.updated_by_name, Role.EDITOR)
             try:
-                await self._entries.publish_draft(
-                    slug, draft.id, states=(DraftState.SCHEDULED,), by=scheduler
-                )
-            except (Conflict, NotFound):
-                continue  # another process published it, or it was unscheduled meanwhile
-            published += 1
-            await self._notify(slug)
+                if await self._publish_scheduled(slug, draft):
+                    published += 1
+            except Exception:
+                # One entry that cannot go out must not hold back the others.
+                log.exception("publishing scheduled entry %d of %s failed", draft.id, slug)
         return published
+
+    async def _publish_scheduled(self, slug: str, draft: Draft) -> bool:
+        async with self._db.snapshot() as conn:
+            scheduler = await user_rows.by_id(conn, draft.updated_by_id)
+        role = Role(scheduler.role) if scheduler else None
+        if (
+            scheduler is None
+            or scheduler.disabled_at is not None
+            or not (role and role.includes(Role.EDITOR))
+        ):
+            note = (
+                f"Not published at its time: {draft.updated_by_name}, who scheduled it, can no "
+                "longer publish. An editor must schedule or publish it again."
+            )
+            async with self._db.write() as conn:
+                claimed = await rows.unschedule_if_due(conn, draft.id, note)
+            if claimed:
+                log.warning("scheduled entry %d of %s returned to drafts: %s", draft.id, slug, note)
+                await self._notify(slug)
+            return False
+        by = Principal.user(scheduler.id, scheduler.display_name, role)
+        try:
+            await self._entries.publish_draft(slug, draft.id, states=(DraftState.SCHEDULED,), by=by)
+        except (Conflict, NotFound):
+            return False  # another process published it, or it was unscheduled meanwhile
+        await self._notify(slug)
+        return True

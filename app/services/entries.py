@@ -237,14 +237,17 @@ class EntryService:
         states: Sequence[DraftState],
         by: Principal,
         once: Once[Entry] | None = None,
+        if_match: IfMatch | None = None,
     ) -> Entry:
         """Turn a draft in one of `states` into an entry: for readers, one ordinary create.
 
         The draft is claimed by a conditional update inside the seq transaction, so it is
-        published exactly once however many processes (or double presses) try.
+        published exactly once however many processes (or double presses) try. `if_match` is
+        the version the editor reviewed: a draft changed since is not published unseen.
 
         Raises:
             NotFound: no such liveblog, or no such draft in it.
+            PreconditionFailed: the draft changed since the version `if_match` names.
             Conflict: the draft is no longer in one of `states` (published already, say).
         """
         events: list[Event] = []
@@ -252,6 +255,13 @@ class EntryService:
         async def work(conn: AsyncConnection) -> Entry:
             tx = await self._begin(conn, slug, by)
             now = utcnow()
+            if if_match is not None:
+                # Locked until commit: the version compared is the one published.
+                reviewed = await draft_rows.get(conn, tx.liveblog_id, draft_id, lock=True)
+                if reviewed is not None and reviewed.state in states:
+                    check_version(
+                        f"Draft {draft_id}", reviewed.version, reviewed.as_json(), if_match
+                    )
             draft = await draft_rows.claim(conn, draft_id, tx.liveblog_id, states, now)
             if draft is None:
                 current = await draft_rows.get(conn, tx.liveblog_id, draft_id)

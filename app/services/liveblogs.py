@@ -56,6 +56,10 @@ class LiveblogService:
             raise NotFound(f"No liveblog with slug {slug!r}.")
         return liveblog
 
+    async def exists(self, slug: str) -> bool:
+        async with self._db.snapshot() as conn:
+            return await rows.get(conn, slug) is not None
+
     async def list(self) -> list[Liveblog]:
         async with self._db.snapshot() as conn:
             return await rows.list_all(conn)

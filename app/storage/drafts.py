@@ -100,6 +100,21 @@ async def claim(
     return _draft(row) if row else None
 
 
+async def unschedule_if_due(conn: AsyncConnection, draft_id: int, note: str) -> bool:
+    """Back to the drafts with `note`, if it is still scheduled; whether it was."""
+    result = await conn.execute(
+        update(DraftRow)
+        .where(DraftRow.id == draft_id, DraftRow.state == DraftState.SCHEDULED.value)
+        .values(
+            state=DraftState.DRAFT.value,
+            publish_at=None,
+            note=note,
+            version=DraftRow.version + 1,
+        )
+    )
+    return bool(result.rowcount)
+
+
 async def set_entry(conn: AsyncConnection, draft_id: int, entry_id: int) -> None:
     await conn.execute(update(DraftRow).where(DraftRow.id == draft_id).values(entry_id=entry_id))
 

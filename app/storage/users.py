@@ -81,6 +81,11 @@ async def by_username(conn: AsyncConnection, username: str) -> UserRecord | None
     return _user(row) if row else None
 
 
+async def by_id(conn: AsyncConnection, user_id: int) -> UserRecord | None:
+    row = (await conn.execute(select(UserRow).where(UserRow.id == user_id))).first()
+    return _user(row) if row else None
+
+
 async def all_users(conn: AsyncConnection) -> list[UserRecord]:
     rows = await conn.execute(select(UserRow).order_by(UserRow.username))
     return [_user(row) for row in rows]
@@ -174,11 +179,20 @@ async def delete_stale_sessions(
     return int(result.rowcount)
 
 
-async def user_ids_with_sessions(conn: AsyncConnection, user_ids: list[int]) -> set[int]:
-    """Of `user_ids`, those holding at least one session (a socket's user may stay signed in)."""
-    if not user_ids:
+async def live_session_ids(
+    conn: AsyncConnection, session_ids: list[int], *, now: datetime, idle_before: datetime
+) -> set[int]:
+    """Of `session_ids`, those still there, within both expiries, with an enabled user."""
+    if not session_ids:
         return set()
     rows = await conn.execute(
-        select(SessionRow.user_id).where(SessionRow.user_id.in_(user_ids)).distinct()
+        select(SessionRow.id)
+        .join(UserRow, UserRow.id == SessionRow.user_id)
+        .where(
+            SessionRow.id.in_(session_ids),
+            SessionRow.expires_at > now,
+            SessionRow.last_seen_at > idle_before,
+            UserRow.disabled_at.is_(None),
+        )
     )
-    return {row.user_id for row in rows}
+    return {row.id for row in rows}

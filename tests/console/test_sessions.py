@@ -486,25 +486,24 @@ async def test_failures_for_one_user_spare_another_until_the_address_threshold(
     assert (await sign_in(proxied, editor, address=new_address())).status_code == 303
 
 
-async def test_strangers_can_slow_a_username_but_never_lock_it_out(
+async def test_strangers_failing_for_a_username_never_keep_its_owner_waiting(
     proxied: LiveServer, admin: ConsoleClient
 ) -> None:
-    """Failures for a username from many addresses slow its owner down, never lock them out."""
+    """Failures for a username from many addresses never keep its owner out (no lockout)."""
     victim = await add_user(admin)
+    strangers = [new_address() for _ in range(12)]
     burst = await asyncio.gather(
-        *(sign_in(proxied, victim, "guessing", address=new_address()) for _ in range(12))
+        *(sign_in(proxied, victim, "guessing", address=address) for address in strangers)
     )
-    statuses = sorted(response.status_code for response in burst)
-    # The username's five free failures are checked; the rest wait, however they are spread.
-    assert statuses == [401] * USERNAME.free + [429] * (12 - USERNAME.free), statuses
-    waits = [int(r.headers["retry-after"]) for r in burst if r.status_code == 429]
-    assert all(1 <= wait <= USERNAME.cap_seconds for wait in waits), waits
+    # Each stranger's first guess is checked (and fails)...
+    assert [r.status_code for r in burst] == [401] * 12
+    # ...and its second meets the username's back-off, capped at 30 s.
+    slowed = await sign_in(proxied, victim, "guessing again", address=strangers[0])
+    assert slowed.status_code == 429, slowed.text
+    assert 1 <= int(slowed.headers["retry-after"]) <= USERNAME.cap_seconds
+    # The owner, who has not failed, is not kept waiting.
     owner = await sign_in(proxied, victim, address=new_address())
-    assert owner.status_code == 429, owner.text
-    wait = int(owner.headers["retry-after"])
-    assert wait <= USERNAME.cap_seconds
-    await asyncio.sleep(wait + 0.2)
-    assert (await sign_in(proxied, victim, address=new_address())).status_code == 303
+    assert owner.status_code == 303, owner.text
 
 
 def test_a_usernames_wait_is_capped_at_30_seconds() -> None:

@@ -159,7 +159,13 @@
       pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
   }
 
-  function notify(text) { show(errorBox, ""); show(statusBox, text); }
+  var notifyTimer = null;
+  function notify(text) {
+    show(errorBox, "");
+    show(statusBox, text);
+    clearTimeout(notifyTimer); // a confirmation, not a state: it goes after a while
+    notifyTimer = setTimeout(function () { show(statusBox, ""); }, 8000);
+  }
   function fail(err) { show(statusBox, ""); show(errorBox, err.message || String(err)); }
 
   function resetForm() {
@@ -214,7 +220,13 @@
     data.correction = (editing && editing.kind === "entry" && form.elements.correction.value.trim()) || null;
     var mine = ++previewSeq;
     request("POST", base + "/preview", data).then(function (html) {
-      if (mine === previewSeq) preview.innerHTML = html; // sanitized on the server; CSP applies
+      if (mine !== previewSeq) return;
+      preview.innerHTML = html; // sanitized on the server; CSP applies
+      // Times in the reader's clock, as the reader page's script shows them.
+      preview.querySelectorAll("time[datetime]").forEach(function (t) {
+        var d = new Date(t.getAttribute("datetime"));
+        if (!isNaN(d)) t.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+      });
     }, function (err) {
       if (mine === previewSeq) preview.innerHTML = "";
       if (mine === previewSeq) preview.textContent = err.message;
@@ -317,7 +329,12 @@
     busy = true;
     if (action === "publish") {
       done = request("POST", base + "/entries", data, { "Idempotency-Key": publishKey })
-        .then(function () { resetForm(); notify("Published."); });
+        .then(function () { resetForm(); notify("Published."); }, function (err) {
+          // A refusal is final for this key (the server keeps it): the corrected entry needs
+          // a new one. A network error or a 5xx keeps the key, so a retry cannot publish twice.
+          if (err.status >= 400 && err.status < 500) publishKey = newKey();
+          throw err;
+        });
     } else if (action === "schedule" || action === "draft" || action === "review") {
       var state = action === "schedule" ? "scheduled" : action;
       data.state = state;
@@ -427,7 +444,11 @@
       act(request("DELETE", url, undefined, kind === "entry" ? { "If-Match": '"' + version + '"' } : {}));
       if (editing && editing.kind === kind && String(editing.id) === id) resetForm();
     } else if (button.hasAttribute("data-publish-draft")) {
-      act(request("POST", url + "/publish", {}, { "Idempotency-Key": "draft-" + id + "-" + version }));
+      // If-Match: the version this editor reviewed; a contributor's later change is not
+      // published unseen (412, and the list reloads to show it).
+      act(request("POST", url + "/publish", {}, {
+        "Idempotency-Key": "draft-" + id + "-" + version, "If-Match": '"' + version + '"'
+      }));
     } else if (button.hasAttribute("data-return")) {
       act(request("POST", url + "/return", {}));
     } else if (button.hasAttribute("data-submit")) {
