@@ -22,6 +22,7 @@ from app.auth.tokens import TokenCheck
 from app.auth.users import UserAccounts
 from app.body_limit import RequestSizeLimit
 from app.broker import control, create_broker
+from app.broker.base import Control
 from app.console import actions as console_actions, pages as console_pages, socket as console_socket
 from app.console.deps import SignInNeeded
 from app.console.headers import ConsoleHeaders
@@ -40,7 +41,7 @@ from app.services.drafts import DraftService
 from app.services.entries import EntryService
 from app.services.idempotency import Replayed, sweep_expired_keys
 from app.services.liveblogs import LiveblogService
-from app.services.scheduler import run_scheduler, sweep_sessions
+from app.services.scheduler import Scheduler, sweep_sessions
 from app.settings import Settings
 from app.storage.db import Database
 from app.web import pages
@@ -56,44 +57,50 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
         broker = create_broker(settings.broker_url, settings.broker_channel)
+        shared_redis = settings.broker_url if settings.has_shared_broker else None
 
         async def fetch_changes(slug: str, since: int | None) -> ChangeSet | None:
             return await read_changes(db, slug, since, settings.catchup_limit)
 
+        # The reader side.
         hub = Hub(fetch_changes, watch_interval=settings.broker_fallback_poll_seconds)
         presence = ReaderPresence(broker, hub.reader_counts)
-        throttle = SignInThrottle(
-            prefix=settings.broker_channel,
-            redis_url=settings.broker_url if settings.has_shared_broker else None,
-        )
+
+        # The writers' side: services, and the console's sessions, sockets and scheduler.
+        liveblogs = LiveblogService(db, broker)
+        entries = EntryService(db, broker, max_body_bytes=settings.max_entry_body_bytes)
+        drafts = DraftService(db, broker, entries)
+        scheduler = Scheduler(drafts, settings.scheduler_interval_seconds)
+        throttle = SignInThrottle(prefix=settings.broker_channel, redis_url=shared_redis)
         sessions = Sessions(
             db,
             throttle,
             idle=timedelta(hours=settings.session_idle_hours),
             lifetime=timedelta(days=settings.session_max_days),
         )
-        liveblogs = LiveblogService(db, broker)
-
-        async def liveblog_exists(slug: str) -> bool:
-            return await liveblogs.exists(slug)
-
-        consoles = ConsoleSockets(sessions, presence, liveblog_exists)
-
-        def deliver(event: Event) -> None:
-            hub.deliver(event)
-            consoles.changed(event.liveblog, event.seq)
+        consoles = ConsoleSockets(sessions, presence, liveblogs.exists)
 
         async def tell_every_process(user_id: int) -> None:
             await broker.publish_control(control.user_disabled(user_id))
 
+        # What the broker brings: every process's events, and control messages beside them.
+        def deliver(event: Event) -> None:
+            hub.deliver(event)
+            consoles.changed(event.liveblog, event.seq)
+
+        def console_changed(message: Control) -> None:
+            consoles.on_console_changed(message)
+            scheduler.wake()  # a draft was (perhaps) scheduled: its time may be the next
+
         on_control = control.dispatcher(
             {
                 control.READERS: presence.receive,
-                control.CONSOLE_CHANGED: consoles.on_console_changed,
+                control.CONSOLE_CHANGED: console_changed,
                 control.USER_DISABLED: consoles.on_user_disabled,
             }
         )
         await broker.start(deliver, hub.link_changed, on_control)
+
         state = app.state
         state.settings = settings
         state.db = db
@@ -105,11 +112,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.write_rate,
             settings.write_burst,
             prefix=settings.broker_channel,
-            redis_url=settings.broker_url if settings.has_shared_broker else None,
+            redis_url=shared_redis,
         )
         state.liveblogs = liveblogs
-        state.entries = EntryService(db, broker, max_body_bytes=settings.max_entry_body_bytes)
-        state.drafts = DraftService(db, broker, state.entries)
+        state.entries = entries
+        state.drafts = drafts
         state.live = LiveConnections(fetch_changes, hub, settings, reader_capacity(settings))
         state.templates = pages.build_templates()
         state.console_templates = console_pages.build_templates()
@@ -118,10 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.console_sockets = consoles
         background = [
             asyncio.create_task(sweep_expired_keys(db), name="idempotency-key sweep"),
-            asyncio.create_task(
-                run_scheduler(state.drafts, settings.scheduler_interval_seconds),
-                name="scheduled entries",
-            ),
+            asyncio.create_task(scheduler.run_forever(), name="scheduled entries"),
             asyncio.create_task(sweep_sessions(sessions), name="session sweep"),
             asyncio.create_task(presence.report_forever(), name="reader counts"),
             asyncio.create_task(consoles.run_forever(), name="console sockets"),

@@ -201,11 +201,12 @@ class Settings(BaseSettings):
         default=7.0, gt=0, description="A console session ends this long after sign-in."
     )
     scheduler_interval_seconds: float = Field(
-        default=0.5,
+        default=10.0,
         gt=0,
-        le=2,
-        description="How often each process looks for scheduled entries that are due (an entry "
-        "goes out at most this long after its time, plus the write).",
+        le=300,
+        description="The longest each process goes without looking for scheduled entries that "
+        "are due. It also sleeps exactly until the next one's time and wakes whenever any "
+        "process schedules one; this only covers a wake-up the broker lost.",
     )
 
     @field_validator("broker_url")

@@ -282,6 +282,11 @@ class DraftService:
         await self._notify(slug)
         return entry
 
+    async def next_due_time(self) -> datetime | None:
+        """When the soonest scheduled entry is due (None: nothing is scheduled)."""
+        async with self._db.snapshot() as conn:
+            return await rows.next_due_time(conn)
+
     async def publish_due(self) -> int:
         """Publish every scheduled entry whose time has come; returns how many this process did.
 

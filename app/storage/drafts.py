@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert as insert_into, select, update
+from sqlalchemy import Row, delete, func, insert as insert_into, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.drafts import Draft, DraftState
@@ -135,6 +135,14 @@ async def unpublished(conn: AsyncConnection, liveblog_id: int) -> list[Draft]:
         .limit(500)
     )
     return [_draft(row) for row in rows]
+
+
+async def next_due_time(conn: AsyncConnection) -> datetime | None:
+    """The time of the soonest scheduled entry (one step down the state/time index)."""
+    result = await conn.execute(
+        select(func.min(DraftRow.publish_at)).where(DraftRow.state == DraftState.SCHEDULED.value)
+    )
+    return aware(result.scalar_one_or_none())
 
 
 async def due(conn: AsyncConnection, now: datetime, limit: int) -> list[tuple[str, Draft]]:
