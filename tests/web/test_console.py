@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -733,5 +733,6 @@ async def fill_workspace(server: LiveServer, people: People, slug: str, image_ur
             state="scheduled",
             title="Morning summary",
             source="Where things stand.",
-            publish_at="2099-01-01T07:00:00Z",
+            # Far enough ahead not to go out during the test, within the year allowed.
+            publish_at=(datetime.now(UTC) + timedelta(days=30)).isoformat(),
         )
