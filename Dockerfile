@@ -1,6 +1,6 @@
-# Liveblog, production image. The steps are those of the tested install path (`pip install .`
-# into a virtualenv, then `liveblog serve`); no Docker engine runs on the project's CI machines,
-# so this file itself is not built there (README: "Running at scale").
+# Liveblog, production image. The steps are those of the tested install path (the locked
+# dependencies, then the project, into a virtualenv; then `liveblog serve`); no Docker engine runs
+# on the project's CI machines, so this file itself is not built there (README: "Running at scale").
 #
 #   docker build -t liveblog .
 #   docker run -p 8000:8000 -v liveblog-data:/var/lib/liveblog liveblog
@@ -12,11 +12,15 @@ FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/liveblog
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# Runtime dependencies only (no test or bench extras), at the versions of requirements.lock, each
+# download checked against its hashes; pip and the build backend (setuptools) are locked too.
+COPY requirements.lock ./
+RUN /opt/liveblog/bin/pip install --require-hashes -r requirements.lock
+COPY pyproject.toml README.md LICENSE ./
 COPY app ./app
 COPY migrations ./migrations
-# Runtime dependencies only: no test or bench extras, no build tools in the final image.
-RUN /opt/liveblog/bin/pip install .
+# The project itself, offline: it fails if pyproject.toml asks for more than the lock holds.
+RUN /opt/liveblog/bin/pip install --no-index --no-build-isolation .
 
 FROM python:3.11-slim-bookworm
 ENV PATH=/opt/liveblog/bin:$PATH \

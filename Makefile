@@ -2,25 +2,56 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+# What writes the lock files (`make lock`); installed into the venv when first needed.
+UV_VERSION := 0.13.9
 
-.PHONY: run test lint format typecheck bench bench-full clean
+.PHONY: run test lint format typecheck bench bench-full lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
-# Stamps re-install only when pyproject.toml changes.
-$(VENV)/.runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Every install comes from a lock file: exact versions, each download checked against its hashes
+# (pip's hash-checking mode), pip and setuptools included. Then the project itself, editable and
+# offline: that step fails if pyproject.toml asks for a package or a version the lock lacks.
+# Stamps re-install when pyproject.toml or the lock changes.
+define install
+	$(PIP) install --quiet --require-hashes -r $(1)
+	$(PIP) install --quiet --no-index --no-build-isolation -e '.$(2)' \
+	  || { echo >&2 "If pyproject.toml asks for what $(1) lacks: run 'make lock'."; exit 1; }
+endef
+# $(call) splits its arguments at commas, so a list of extras spells its comma $(comma).
+comma := ,
+
+$(VENV)/.runtime: pyproject.toml requirements.lock | $(BIN)/python
+	$(call install,requirements.lock,)
 	touch $@
 
-$(VENV)/.test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.test: pyproject.toml requirements-test.lock | $(BIN)/python
+	$(call install,requirements-test.lock,[test])
 	touch $@ $(VENV)/.runtime
 
-$(VENV)/.bench: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+$(VENV)/.bench: pyproject.toml requirements-bench.lock | $(BIN)/python
+	$(call install,requirements-bench.lock,[test$(comma)bench])
 	touch $@ $(VENV)/.test $(VENV)/.runtime
+
+$(VENV)/.uv-$(UV_VERSION): | $(BIN)/python
+	$(PIP) install --quiet uv==$(UV_VERSION)
+	touch $@
+
+# One universal resolution (any OS, CPU and Python that pyproject.toml allows) of everything, with
+# the build backend and pip; the runtime and test locks are its subsets, at the same versions.
+UV_COMPILE = $(BIN)/python -c 'import tomllib; \
+	print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], "pip", sep="\n")' \
+	| $(BIN)/uv pip compile pyproject.toml - --universal --generate-hashes --quiet \
+	  --custom-compile-command 'make lock' $(LOCK_ARGS)
+
+## Rewrite the lock files from pyproject.toml, keeping every pinned version that still fits:
+## LOCK_ARGS=--upgrade takes the newest releases it allows, LOCK_ARGS='-P uvicorn' one package's.
+lock: $(VENV)/.uv-$(UV_VERSION)
+	$(UV_COMPILE) --extra test --extra bench -o requirements-bench.lock
+	$(UV_COMPILE) --extra test -c requirements-bench.lock -o requirements-test.lock
+	$(UV_COMPILE) -c requirements-bench.lock -o requirements.lock
 
 ## Serve on http://127.0.0.1:8000 with the embedded SQLite database in ./data (migrates first).
 run: $(VENV)/.runtime

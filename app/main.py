@@ -29,6 +29,8 @@ from app.console.headers import ConsoleHeaders
 from app.console.socket import ConsoleSockets
 from app.domain.events import Event
 from app.http_protocol import DeadlineHttpProtocol
+from app.middleware.http_metrics import HttpMetrics
+from app.middleware.request_id import RequestId
 from app.middleware.security_headers import SecurityHeaders
 from app.ratelimit import WRITES, RateLimit
 from app.realtime import websocket
@@ -44,7 +46,7 @@ from app.services.liveblogs import LiveblogService
 from app.services.scheduler import Scheduler, sweep_sessions
 from app.settings import Settings
 from app.storage.db import Database
-from app.web import pages
+from app.web import api_docs, pages
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +149,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Real-time liveblogs: durable entries pushed to every reader, gap-free.",
         lifespan=lifespan,
+        # Our own /docs, served from this machine (app/web/api_docs.py); no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     app.add_exception_handler(Replayed, on_replayed)
@@ -156,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(websocket.router)
     app.include_router(pages.router)
+    app.include_router(api_docs.router)
     app.include_router(console_pages.router)
     app.include_router(console_actions.router)
     app.include_router(console_socket.router)
@@ -170,4 +176,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Reads are public, so sites that embed a liveblog (README: "Embedding") may fetch them from
     # their own origin. Writes carry a token and are not opened to browsers on other origins.
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET"])
+    # Around everything that may log while handling a request (README, "Logs").
+    app.add_middleware(RequestId)
+    # Outermost: counts and times every request, whatever answered it.
+    app.add_middleware(HttpMetrics)
     return app

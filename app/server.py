@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import resource
+import shutil
+import tempfile
+from collections.abc import Iterator
 
 import uvicorn
 from fastapi import FastAPI
 
+from app import logs
 from app.realtime.protocol import READER_MAX_FRAME_BYTES
 from app.settings import Settings
 
@@ -53,13 +59,37 @@ def run(app: FastAPI | str, settings: Settings) -> None:
     """
     limit = raise_open_file_limit()
     log.info("open-file limit %d: room for %d readers", limit, reader_capacity(settings))
+    workers = settings.workers if isinstance(app, str) else 1
+    with metrics_directory(workers):
+        _run(app, settings, workers)
+
+
+@contextlib.contextmanager
+def metrics_directory(workers: int) -> Iterator[None]:
+    """With several workers, prometheus-client's multi-process mode: an empty directory of
+    their own, named in the environment before they start, removed after (app/metrics.py)."""
+    if workers <= 1:
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="liveblog-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _run(app: FastAPI | str, settings: Settings, workers: int) -> None:
     uvicorn.run(
         app,
         factory=isinstance(app, str),
-        workers=settings.workers if isinstance(app, str) else None,
+        workers=workers if workers > 1 else None,
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level,
+        # Our logging (app/logs.py), which uvicorn sets up again in each worker it spawns: its
+        # error and access loggers write through our handler, with the request id.
+        log_config=logs.dict_config(settings.log_level, settings.log_format),
         ws_ping_interval=settings.ws_ping_interval,
         ws_ping_timeout=settings.ws_ping_timeout,
         # uvicorn's sans-I/O protocol, plus direct writes for the fan-out.

@@ -1,21 +1,44 @@
 """All configuration, read once from LIVEBLOG_* environment variables and passed down.
 
 Nothing reads the environment anywhere else: `create_app(settings)` and the CLI build one
-`Settings` and hand it to the parts that need it, so tests start servers with their own values.
+`Settings` (`load_settings()`, which also lays command-line flags over the environment) and hand
+it to the parts that need it, so tests start servers with their own values.
+
+Every value is checked once, at start-up. A bad one is reported as one line naming it as the
+user wrote it, then what it accepts: "LIVEBLOG_PORT: 'abc' is not a whole number; expected a port
+from 0 to 65535" (`InvalidSettings`). What a setting accepts is read from its type and
+constraints; only syntax a type cannot say (addresses, origins, URLs) has a validator, whose
+message follows the same "what is wrong; what it accepts" shape.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What a setting's values are called in error messages, where its type says too little:
+    `port: Annotated[int, Expected("a port")]` gives "expected a port from 0 to 65535"."""
+
+    noun: str
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LIVEBLOG_", extra="ignore")
+    # allow_inf_nan: "inf" is no number of seconds, "nan" no limit.
+    model_config = SettingsConfigDict(env_prefix="LIVEBLOG_", extra="ignore", allow_inf_nan=False)
 
     # Where things live
     data_dir: Path = Field(
@@ -47,9 +70,14 @@ class Settings(BaseSettings):
 
     # Serving
     host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    port: Annotated[int, Expected("a port")] = Field(default=8000, ge=0, le=65535)
     log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
         default="info", description="Least severe log level written."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="How log lines are written to stderr: text, one readable line each, or "
+        'json, one JSON object per line (README, "Logs").',
     )
     workers: int = Field(
         default=1,
@@ -155,11 +183,18 @@ class Settings(BaseSettings):
         "reader sockets; empty: any (readers carry no credentials, and embeds run on other "
         "sites). A socket without an Origin (a CLI tool, a load generator) is always allowed.",
     )
-    frame_ancestors: str = Field(
+    frame_ancestors: Annotated[
+        str, Expected("CSP frame-ancestors sources, e.g. 'self' https://news.example or 'none'")
+    ] = Field(
         default="'self'",
         min_length=1,
         description="Who may show our pages in a frame: the CSP frame-ancestors value, e.g. "
         "\"'self' https://www.example-news.com\" ('none': nobody).",
+    )
+    metrics_allowed_networks: str = Field(
+        default="",
+        description="Comma-separated addresses or CIDRs that may read /metrics (e.g. your "
+        "Prometheus, 10.0.0.0/8); empty: anyone. Never rate-limited.",
     )
 
     # Writes (see README "Trust")
@@ -209,19 +244,83 @@ class Settings(BaseSettings):
         "process schedules one; this only covers a wake-up the broker lost.",
     )
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir(cls, value: object) -> object:
+        # Path("") is the working directory: never what an empty variable meant.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("the value is empty; expected a directory, e.g. /var/lib/liveblog")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, url: str) -> str:
+        if not url:
+            return url  # SQLite in data_dir: _default_database
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        accepts = (
+            "expected postgresql+asyncpg://user:password@host[:port]/db, "
+            "sqlite+aiosqlite:///path/to/file.db, or empty (SQLite in LIVEBLOG_DATA_DIR)"
+        )
+        try:
+            driver = make_url(url).drivername
+        except (ArgumentError, ValueError):
+            raise ValueError(
+                f"{_shown(redact_url(url))} is not a database URL; {accepts}"
+            ) from None
+        if driver not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+            raise ValueError(
+                f"{_shown(redact_url(url))} names driver {driver!r}, not one Liveblog has; "
+                + accepts
+            )
+        return url
+
     @field_validator("broker_url")
     @classmethod
     def _known_broker(cls, url: str) -> str:
-        if url.split("://", 1)[0].lower() not in ("memory", "redis", "rediss"):
-            raise ValueError("must be memory:// or redis://host:port/db (or rediss://)")
+        accepts = (
+            "expected memory:// (this process only) or redis://host[:port]/db (rediss:// for TLS)"
+        )
+        scheme = url.partition("://")[0].lower() if "://" in url else ""
+        if scheme == "memory":
+            return url
+        if scheme not in ("redis", "rediss"):
+            raise ValueError(f"{_is_not(redact_url(url), 'a broker URL')}; {accepts}")
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # raises for a port that is not a number from 0 to 65535
+            # redis-py reads a database that is not a number as 0; refuse it instead.
+            database = parts.path.strip("/")
+            if database and not database.isdigit():
+                raise ValueError(f"database {database!r} is not a number")
+        except ValueError as error:
+            reason = str(error)[:1].lower() + str(error)[1:]
+            raise ValueError(
+                f"{_shown(redact_url(url))} is not a Redis URL ({reason}); {accepts}"
+            ) from None
         return url
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, host: str) -> str:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            if not _HOST_NAME.fullmatch(host):
+                raise ValueError(
+                    f"{_is_not(host, 'an address or host name')}; expected an IP address or a "
+                    "host name, e.g. 127.0.0.1, 0.0.0.0, :: or localhost"
+                ) from None
+        return host
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _lowercase_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allowed_networks")
     @classmethod
     def _proxies(cls, value: str) -> str:
         for part in (part.strip() for part in value.split(",") if part.strip()):
@@ -229,7 +328,8 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(part, strict=False)
             except ValueError:
                 raise ValueError(
-                    f"{part!r} is not an address or a CIDR, e.g. 10.0.0.5 or 10.0.0.0/24"
+                    f"{_shown(part)} is not an address or a CIDR; expected comma-separated "
+                    "addresses or CIDRs, e.g. 10.0.0.5,10.0.0.0/24"
                 ) from None
         return value
 
@@ -245,9 +345,21 @@ class Settings(BaseSettings):
                 or origin != origin.lower()
             ):
                 raise ValueError(
-                    f"{origin!r} is not an origin: write scheme://host[:port] in lowercase, "
-                    "e.g. https://news.example"
+                    f"{_shown(origin)} is not an origin; expected comma-separated origins, each "
+                    "scheme://host[:port] in lowercase with no path, e.g. https://news.example "
+                    "(empty: any)"
                 )
+        return value
+
+    @field_validator("frame_ancestors")
+    @classmethod
+    def _frame_ancestors(cls, value: str) -> str:
+        # One directive's sources: a ";" or "," would end it, a control character the header.
+        if not value.strip() or any(c in ";," or not c.isprintable() for c in value):
+            raise ValueError(
+                f"{_shown(value)} is not a list of frame-ancestors sources; expected sources "
+                "separated by spaces, e.g. 'self' https://news.example, or 'none'"
+            )
         return value
 
     @field_validator("public_url")
@@ -260,8 +372,8 @@ class Settings(BaseSettings):
         scheme, rest = scheme.lower(), rest.lower()
         if scheme not in ("http", "https") or not rest or "/" in rest:
             raise ValueError(
-                f"{value!r} is not an origin: write scheme://host[:port], "
-                "e.g. https://liveblog.example"
+                f"{_shown(value)} is not an origin; expected scheme://host[:port] (http or "
+                "https, no path), e.g. https://liveblog.example (empty: the request's own)"
             )
         # As browsers write an Origin: without the scheme's default port.
         rest = rest.removesuffix(":443" if scheme == "https" else ":80")
@@ -274,6 +386,15 @@ class Settings(BaseSettings):
         return [
             str(ipaddress.ip_network(part.strip(), strict=False))
             for part in self.trusted_proxies.split(",")
+            if part.strip()
+        ]
+
+    @property
+    def metrics_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        """LIVEBLOG_METRICS_ALLOWED_NETWORKS as networks; empty: /metrics is open."""
+        return [
+            ipaddress.ip_network(part.strip(), strict=False)
+            for part in self.metrics_allowed_networks.split(",")
             if part.strip()
         ]
 
@@ -296,3 +417,154 @@ class Settings(BaseSettings):
     @property
     def has_shared_broker(self) -> bool:
         return not self.broker_url.lower().startswith("memory")
+
+
+# Host names as uvicorn binds them: letters, digits, "-" and "_" (compose service names).
+_HOST_NAME = re.compile(r"(?=.{1,253}\Z)[\w-]{1,63}(\.[\w-]{1,63})*\.?", re.ASCII)
+
+
+class InvalidSettings(Exception):
+    """Settings that failed validation. `problems` has one line per bad value, "NAME: what is
+    wrong; what it accepts", NAME as the user wrote it (LIVEBLOG_PORT, or --port for a flag)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from the LIVEBLOG_* environment with command-line `flags` on top, validated as
+    one: the same checks and messages whichever way a value came.
+
+    Args:
+        flags: values given on the command line, as typed, by field name (`{"port": "99999"}`
+            for `--port 99999`); each flag is named `--` + the field with `-` for `_`.
+
+    Raises:
+        InvalidSettings: naming each bad value and what it accepts.
+    """
+    given = dict(flags or {})
+    try:
+        return Settings(**given)
+    except ValidationError as error:
+        raise InvalidSettings([_problem(item, given) for item in error.errors()]) from None
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a field: port → LIVEBLOG_PORT."""
+    return Settings.model_config.get("env_prefix", "") + field.upper()
+
+
+def redact_url(url: str) -> str:
+    """`url` fit to print: a password, in its user part or its query, as ***."""
+    # The user part ends at the last "@": a password may hold "/" or "@" unencoded.
+    url = re.sub(r"^([\w+.-]+://[^:/@]*):.*@", r"\1:***@", url)
+    return re.sub(
+        r"([?&](?:password|passwd|pwd|token|secret|\w*key)=)[^&#]*", r"\1***", url, flags=re.I
+    )
+
+
+def _problem(error: ErrorDetails, flags: Mapping[str, Any]) -> str:
+    field = str(error["loc"][0]) if error["loc"] else ""
+    info = Settings.model_fields.get(field)
+    message = error["msg"].removeprefix("Value error, ")
+    if info is None:  # a check across settings: its message says which
+        return message
+    name = "--" + field.replace("_", "-") if field in flags else env_name(field)
+    return f"{name}: {_describe(error, message, info)}"
+
+
+# What is wrong, by pydantic error type. Range errors show the number as written, unquoted.
+_WRONG = {
+    "int_parsing": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "int_type": "is not a whole number",
+    "float_parsing": "is not a number",
+    "float_type": "is not a number",
+    "finite_number": "is not a finite number",
+    "bool_parsing": "is not true or false",
+    "bool_type": "is not true or false",
+    "literal_error": "is not one of the choices",
+    "string_too_short": "is too short",
+    "string_too_long": "is too long",
+}
+_OUT_OF_RANGE = {
+    "greater_than": "is too small",
+    "greater_than_equal": "is too small",
+    "less_than": "is too large",
+    "less_than_equal": "is too large",
+}
+
+
+def _describe(error: ErrorDetails, message: str, field: FieldInfo) -> str:
+    """One failed value of `field`, as "what is wrong; what it accepts"."""
+    accepts = "expected " + _accepts(field)
+    if error["type"] == "value_error":
+        # A validator of ours words its own, in the same shape.
+        return message if "; " in message else f"{message}; {accepts}"
+    value = error["input"]
+    if value == "":
+        return f"the value is empty; {accepts}"
+    if error["type"] in _OUT_OF_RANGE:
+        return f"{str(value)[:40]} {_OUT_OF_RANGE[error['type']]}; {accepts}"
+    wrong = _WRONG.get(error["type"], f"is refused ({message})")
+    return f"{_shown(value)} {wrong}; {accepts}"
+
+
+def _accepts(field: FieldInfo) -> str:
+    """What `field` accepts, read from its type and constraints: "a whole number of 1 or
+    more", "one of debug, info", "true or false"…"""
+    kind: Any = field.annotation
+    optional = False
+    if get_origin(kind) in (Union, UnionType):
+        options = [option for option in get_args(kind) if option is not type(None)]
+        optional = len(options) < len(get_args(kind))
+        kind = options[0] if len(options) == 1 else kind
+    noun = next((item.noun for item in field.metadata if isinstance(item, Expected)), None)
+    if get_origin(kind) is Literal:
+        accepts = "one of " + ", ".join(str(choice) for choice in get_args(kind))
+    elif kind is bool:
+        accepts = "true or false (or 1/0, yes/no, on/off)"
+    elif kind in (int, float):
+        accepts = (noun or ("a whole number" if kind is int else "a number")) + _bounds(field)
+    elif kind is str:
+        accepts = noun or _length(field)
+    elif kind is Path:
+        accepts = noun or "a path"
+    else:
+        accepts = noun or f"a {getattr(kind, '__name__', kind)}"
+    return accepts + (", or unset" if optional else "")
+
+
+def _constraint(field: FieldInfo, name: str) -> Any:
+    return next((getattr(item, name) for item in field.metadata if hasattr(item, name)), None)
+
+
+def _bounds(field: FieldInfo) -> str:
+    ge, gt, le, lt = (_constraint(field, name) for name in ("ge", "gt", "le", "lt"))
+    if ge is not None and le is not None:
+        return f" from {ge} to {le}"
+    lower = f"of {ge} or more" if ge is not None else f"above {gt}" if gt is not None else ""
+    upper = f"up to {le}" if le is not None else f"below {lt}" if lt is not None else ""
+    return "".join(f" {part}" for part in (lower, "and" if lower and upper else "", upper) if part)
+
+
+def _length(field: FieldInfo) -> str:
+    least, most = _constraint(field, "min_length"), _constraint(field, "max_length")
+    if least and most:
+        return f"{least} to {most} characters"
+    if most:
+        return f"at most {most} characters"
+    if least == 1:
+        return "a non-empty value"
+    return f"at least {least} characters" if least else "any text"
+
+
+def _shown(value: object) -> str:
+    """A value quoted for a one-line message: escaped, and cut if long."""
+    shown = repr(value) if isinstance(value, str) else str(value).replace("\n", "\\n")
+    return shown if len(shown) <= 80 else shown[:77] + "…"
+
+
+def _is_not(value: str, what: str) -> str:
+    return "the value is empty" if not value else f"{_shown(value)} is not {what}"

@@ -1,14 +1,16 @@
-"""For monitoring: liveness (`/healthz`) and readiness (`/readyz`)."""
+"""For monitoring: liveness (`/healthz`), readiness (`/readyz`) and metrics (`/metrics`)."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
+from app import metrics
 from app.api.responses import json_response, problems
-from app.errors import problem
+from app.errors import Forbidden, problem
 
 router = APIRouter(tags=["operations"])
 
@@ -41,3 +43,29 @@ async def readyz(request: Request) -> Response:
     if problems:
         return problem(503, "Not ready: " + "; ".join(problems))
     return json_response({"status": "ready"})
+
+
+@router.get(
+    "/metrics",
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition."},
+        **problems(403),
+    },
+    response_class=PlainTextResponse,
+)
+async def metrics_page(request: Request) -> Response:
+    """Prometheus metrics (README "Metrics"). Open to LIVEBLOG_METRICS_ALLOWED_NETWORKS (empty:
+    anyone); never rate-limited."""
+    allowed = request.app.state.settings.metrics_networks
+    if allowed:
+        host = request.client.host if request.client else ""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            address = None
+        if address is None or not any(address in network for network in allowed):
+            raise Forbidden("/metrics is open only to LIVEBLOG_METRICS_ALLOWED_NETWORKS.")
+    # Readers are counted when asked, so a scrape sees this process's exact figure.
+    metrics.set_readers(request.app.state.hub.reader_counts())
+    body, content_type = metrics.render()
+    return Response(body, media_type=content_type)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from app import metrics
 from app.broker.base import Broker, Control, Deliver, LinkChanged, OnControl
 from app.domain.events import Event
 
@@ -17,6 +18,7 @@ class MemoryBroker(Broker):
         self, deliver: Deliver, link_changed: LinkChanged, on_control: OnControl | None = None
     ) -> None:
         # One process: the link never breaks.
+        metrics.BROKER_UP.set(1)
         self._deliver = deliver
         self._on_control = on_control
 

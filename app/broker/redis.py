@@ -27,6 +27,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from app import metrics
 from app.broker.base import Broker, Control, Deliver, LinkChanged, OnControl
 from app.domain.events import Event
 
@@ -154,7 +155,16 @@ class RedisBroker(Broker):
         if self._linked:
             self._queue(
                 self._channel,
-                orjson.dumps([self._origin, event.liveblog, event.seq, event.type, event.frame]),
+                orjson.dumps(
+                    [
+                        self._origin,
+                        event.liveblog,
+                        event.seq,
+                        event.type,
+                        event.frame,
+                        event.committed_at,
+                    ]
+                ),
             )
         # Otherwise the other processes are watching storage: nothing to queue for.
         if self._deliver is not None:
@@ -266,7 +276,10 @@ class RedisBroker(Broker):
 
     def _receive(self, data: bytes) -> None:
         try:
-            origin, slug, seq, kind, frame = orjson.loads(data)
+            # [origin, slug, seq, type, frame, committed_at] (committed_at: since 0.2; older
+            # processes in a rolling upgrade send five).
+            origin, slug, seq, kind, frame, *rest = orjson.loads(data)
+            committed_at = float(rest[0]) if rest and rest[0] is not None else None
         except (orjson.JSONDecodeError, ValueError, TypeError):
             log.warning("ignoring a malformed message on %s", self._channel)
             return
@@ -276,7 +289,7 @@ class RedisBroker(Broker):
             log.warning("ignoring a malformed event on %s", self._channel)
             return
         try:
-            self._deliver(Event(liveblog=slug, seq=seq, type=str(kind), frame=frame))
+            self._deliver(Event(slug, seq, str(kind), frame, committed_at))
         except Exception:  # as for control messages: never end the subscription
             log.exception("ignoring an event that could not be delivered: %.200r", data)
 
@@ -300,6 +313,7 @@ class RedisBroker(Broker):
         if linked == self._linked:
             return
         self._linked = linked
+        metrics.BROKER_UP.set(1 if linked else 0)
         if linked:
             log.info("Redis subscription up (%s)", redacted(self._url))
             self._down_since = None

@@ -1,6 +1,10 @@
-"""`liveblog`: the command line. One module per noun (serve.py: serve, migrate; tokens.py:
-token create|list|revoke; users.py: user create|list|disable); each parses its arguments, calls
-a service and prints."""
+"""`liveblog`: the command line. One module per noun (serve.py: serve, migrate; config.py:
+config; tokens.py: token create|list|revoke; users.py: user create|list|disable); each parses
+its arguments, calls a service and prints.
+
+A command whose flags override settings lists them as `setting_flags` (serve: host, port,
+workers): `main()` lays them over the environment and validates both as one, so `--port 99999`
+is refused as `LIVEBLOG_PORT=99999` is, one line naming the flag, exit code 2."""
 
 from __future__ import annotations
 
@@ -11,11 +15,9 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from app import __version__
-from app.cli import serve, tokens, users
-from app.settings import Settings
+from app import __version__, logs
+from app.cli import config, serve, tokens, users
+from app.settings import InvalidSettings, load_settings
 
 if TYPE_CHECKING:
     # What each command module adds its commands to.
@@ -29,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"liveblog {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve.add_commands(commands)
+    config.add_commands(commands)
     tokens.add_commands(commands)
     users.add_commands(commands)
     return parser
@@ -36,17 +39,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    flags = {
+        name: getattr(args, name)
+        for name in getattr(args, "setting_flags", ())
+        if getattr(args, name) is not None
+    }
     try:
-        settings = Settings()
-    except ValidationError as error:
-        # One line per bad variable, named as it is set, not a validation report.
-        for item in error.errors():
-            name = "LIVEBLOG_" + "_".join(str(part) for part in item["loc"]).upper()
-            print(f"error: {name}: {item['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        settings = load_settings(flags)
+    except InvalidSettings as error:
+        # One line per bad value, named as it was set, then what it accepts; no traceback.
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings)  # every line of the process, alembic's and uvicorn's too
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     handler = args.handler
     try:

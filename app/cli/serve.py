@@ -13,19 +13,15 @@ if TYPE_CHECKING:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    """`settings` already holds --host, --port and --workers, validated (cli.main)."""
     from app import server
     from app.main import create_app
     from app.storage import migrate
 
-    if args.host:
-        settings.host = args.host
-    if args.port is not None:
-        settings.port = args.port
-    if args.workers is not None:
-        settings.workers = args.workers
     if settings.workers > 1 and not settings.has_shared_broker:
+        workers = "--workers " if args.workers is not None else "LIVEBLOG_WORKERS="
         print(
-            f"error: --workers {settings.workers} needs LIVEBLOG_BROKER_URL=redis://...: each "
+            f"error: {workers}{settings.workers} needs LIVEBLOG_BROKER_URL=redis://...: each "
             "worker is a process of its own, and with the in-process broker a reader on one "
             "worker would never see entries posted through another.",
             file=sys.stderr,
@@ -59,16 +55,16 @@ def add_commands(commands: Subcommands) -> None:
     serve = commands.add_parser(
         "serve", help="apply pending migrations, then serve HTTP and WebSocket"
     )
+    # Taken as typed: Settings checks them as it checks LIVEBLOG_HOST, _PORT and _WORKERS.
     serve.add_argument("--host", help="address to bind (default LIVEBLOG_HOST or 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to bind (default LIVEBLOG_PORT or 8000)")
+    serve.add_argument("--port", help="port to bind (default LIVEBLOG_PORT or 8000)")
     serve.add_argument(
         "--workers",
-        type=int,
-        choices=range(1, 65),
         metavar="N",
-        help="server processes (default LIVEBLOG_WORKERS or 1); above 1 needs a redis:// broker",
+        help="server processes, 1 to 64 (default LIVEBLOG_WORKERS or 1); above 1 needs a "
+        "redis:// broker",
     )
-    serve.set_defaults(handler=_serve)
+    serve.set_defaults(handler=_serve, setting_flags=("host", "port", "workers"))
 
     migrate = commands.add_parser("migrate", help="apply pending database migrations")
     migrate.set_defaults(handler=_migrate)

@@ -28,6 +28,9 @@ class Event:
     seq: int
     type: str
     frame: str
+    # When its transaction committed (time.time()), for delivery latency; None for events
+    # read back from storage (a replay, a gap filled).
+    committed_at: float | None = None
 
 
 def encode(message: dict[str, Any]) -> str:

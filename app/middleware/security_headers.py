@@ -6,8 +6,9 @@ from where the sanitizer allows them (absolute http(s)), and open connections on
 
 The reader page satisfies the policy as it is: no inline script (its JSON-LD block is data, not
 script), no inline style, its WebSocket on its own origin (CSP 3 lets 'self' match ws:/wss: of
-the same host). The API docs (/docs, /redoc) load Swagger UI and ReDoc from a CDN with an
-inline start-up script, so they get a policy of their own (README, "Security headers").
+the same host). The API docs (/docs, app/web/api_docs.py) serve Swagger UI from this machine
+and start it from a file of ours; they get a policy of their own only because Swagger UI's
+stylesheet draws its icons with data: images (README, "Security headers").
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # What entries may load: the sanitizer (domain/sanitize.py) keeps absolute http(s) image URLs.
 ENTRY_IMAGES = "http: https:"
-DOCS_PATHS = ("/docs", "/redoc")
-DOCS_CDN = "https://cdn.jsdelivr.net"
+DOCS_PATH = "/docs"  # the page and its assets under /docs/assets/
 
 
 def page_policy(frame_ancestors: str) -> str:
@@ -41,13 +41,13 @@ def docs_policy(frame_ancestors: str) -> str:
     return "; ".join(
         [
             "default-src 'none'",
-            f"script-src 'self' 'unsafe-inline' {DOCS_CDN}",
-            f"style-src 'self' 'unsafe-inline' {DOCS_CDN} https://fonts.googleapis.com",
-            "font-src https://fonts.gstatic.com",
-            "img-src 'self' data: https:",
-            "connect-src 'self'",
-            "worker-src blob:",
+            "script-src 'self'",
+            "style-src 'self'",
+            # swagger-ui.css draws its icons (arrows, locks, copy buttons) as data: SVG images.
+            "img-src 'self' data:",
+            "connect-src 'self'",  # the OpenAPI document, and "Try it out" against this API
             "base-uri 'none'",
+            "form-action 'self'",
             f"frame-ancestors {frame_ancestors}",
         ]
     )
@@ -69,7 +69,9 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = self._docs if scope["path"].startswith(DOCS_PATHS) else self._page
+        path: str = scope["path"]
+        docs = path == DOCS_PATH or path.startswith(DOCS_PATH + "/")
+        policy = self._docs if docs else self._page
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -28,6 +28,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame
 from websockets.http11 import Request
 
+from app import metrics
 from app.realtime.protocol import (
     CLOSE_REASON,
     READER_SEND_BUDGET,
@@ -120,6 +121,7 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.sent.spend(self.loop.time(), frames, size, pings):
             return True
         reason = CLOSE_REASON[CloseCode.POLICY_VIOLATION]
+        metrics.READERS_DROPPED.labels("policy").inc()
         self.close_now(CloseCode.POLICY_VIOLATION, reason, POLICY_CLOSE_TIMEOUT, listen=False)
         return False
 
@@ -259,6 +261,12 @@ class DirectSink:
     def gone(self) -> bool:
         connection = self._connection
         return connection.disconnected or connection.close_sent or connection.transport.is_closing()
+
+    def close_code(self) -> int | None:
+        """The code of the connection's first close frame, sent or received; None if none."""
+        ws = self._connection.conn
+        first = ws.close_rcvd if ws.close_rcvd_then_sent else ws.close_sent or ws.close_rcvd
+        return int(first.code) if first is not None else None
 
     def send(self, message: Outgoing) -> None:
         self._connection.transport.write(message.wire)

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from app import metrics
 from app.domain.events import Event
 from app.domain.resume import Resume
 from app.realtime.protocol import resync
@@ -80,6 +82,7 @@ class Channel:
             self._fan_out(event)
             return
         self._pending.append(event)
+        metrics.BROKER_GAPS_REPAIRED.inc()
         self._start_fill()
 
     def _start_fill(self) -> None:
@@ -92,8 +95,11 @@ class Channel:
 
     def _fan_out(self, event: Event) -> None:
         message = Outgoing.of(event)  # framed once, for every reader
+        started = time.time()
         for reader in self.readers:
             reader.offer(message)
+        # Once per event, after the loop: never a metric call per reader.
+        metrics.delivered(len(self.readers), event.committed_at, started, time.time())
 
     # Storage's side --------------------------------------------------------------------------
 
@@ -143,6 +149,7 @@ class Channel:
             for event in changes.events:
                 self._fan_out(event)
         elif changes.decision is not Resume.LIVE:
+            metrics.RESYNCS.labels(changes.decision.value).inc()
             self._fan_out(resync(self.slug, changes.head, changes.decision))
         self.last_seq = max(self.last_seq, changes.head)
 
@@ -179,6 +186,7 @@ class Hub:
 
     def link_changed(self, linked: bool) -> None:
         """The broker's other callback: its link to the other processes broke or came back."""
+        metrics.STORAGE_WATCH_ACTIVE.set(0 if linked else 1)
         if linked:
             if self._watching is not None:
                 self._watching.cancel()

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from app import metrics
 from app.broker.base import Broker, Control
 from app.broker.control import readers
 
@@ -60,6 +61,7 @@ class ReaderPresence:
     async def report_forever(self) -> None:
         while True:
             counts = {slug: n for slug, n in self._local_counts().items() if n}
+            metrics.set_readers(counts)
             try:
                 await self._broker.publish_control(readers(self.process, counts))
             except Exception:  # never let a report failure stop the reports

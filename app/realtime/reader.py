@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from app import metrics
 from app.realtime.protocol import CLOSE_REASON, CloseCode
 from app.realtime.sinks import Outgoing, Sink
 
@@ -89,5 +90,6 @@ class Reader:
             self._close_slow()
 
     def _close_slow(self) -> None:
+        metrics.READERS_DROPPED.labels("slow").inc()  # rare: a reader at a time, not a fan-out
         code = CloseCode.SLOW_READER
         self.sink.close(code, CLOSE_REASON[code], self._close_timeout)

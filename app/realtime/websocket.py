@@ -14,12 +14,17 @@ address over its upgrade rate or socket count (429), a process at LIVEBLOG_MAX_R
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import logging
+from collections import Counter
+from collections.abc import Callable
 from functools import partial
 
 from fastapi import APIRouter, WebSocket
 
+from app import logs, metrics
 from app.domain.model import SLUG_RE
 from app.domain.resume import Resume
 from app.errors import TooManyRequests, problem
@@ -39,6 +44,10 @@ router = APIRouter()
 # Seconds a reader turned away (process full, or its address holding too many sockets) should
 # wait before trying again.
 FULL_RETRY_AFTER_SECONDS = 5
+# Seconds between the info lines that sum up readers' connects and closes (each is at debug).
+SUMMARY_SECONDS = 60.0
+# The close code of a connection that ended without a close frame (RFC 6455, 7.1.5).
+ABNORMAL_CLOSURE = 1006
 
 
 def parse_since(raw: str | None) -> int | None:
@@ -67,6 +76,7 @@ class LiveConnections:
         self._upgrades = RateLimit(
             UPGRADES, settings.upgrade_rate, settings.upgrade_burst, prefix=settings.broker_channel
         )
+        self._log = ReaderLog(lambda: self.readers)
 
     @property
     def full(self) -> bool:
@@ -119,38 +129,47 @@ class LiveConnections:
         address = client_address(websocket.client.host if websocket.client else None)
         refusal = await self._admit(websocket, address)
         if refusal is not None:
+            self._log.refused(refusal[0])
             await _refuse(websocket, *refusal)
             return
         self._opened(address)
+        request_id = logs.REQUEST_ID.get()
         try:
             await websocket.accept()
+            self._log.connected(slug, request_id)
             since = parse_since(websocket.query_params.get("since"))
         except ValueError:
             self._closed(address)
             await self._close(websocket, CloseCode.BAD_REQUEST)
+            self._log.closed(slug, CloseCode.BAD_REQUEST, request_id)
             return
         except BaseException:
             self._closed(address)
             raise
         reader = Reader(self._sink(websocket), self._queue_size, self._slow_close_timeout)
         detached = False
+        code: int | None = None  # the close code, where this handler knows it
         try:
             if not SLUG_RE.match(slug):
                 raise UnknownLiveblog(slug)  # cannot exist: not worth a query
             channel = await self._hub.join(slug, reader)
             assert channel.last_seq is not None  # known once joined
-            detached = await self._stream(websocket, slug, since, reader, channel.last_seq, address)
+            detached, code = await self._stream(
+                websocket, slug, since, reader, channel.last_seq, address
+            )
         except UnknownLiveblog:
-            await self._close(websocket, CloseCode.NOT_FOUND)
+            code = CloseCode.NOT_FOUND
+            await self._close(websocket, code)
         except OSError:
             pass  # the reader went away mid-send (Starlette's WebSocketDisconnect is an OSError)
         except Exception:
             log.exception("serving a reader of %s failed", slug)
+            code = CloseCode.INTERNAL_ERROR
             with contextlib.suppress(Exception):
-                await self._close(websocket, CloseCode.INTERNAL_ERROR)
+                await self._close(websocket, code)
         finally:
             if not detached:
-                self._leave(slug, reader, address)
+                self._leave(slug, reader, address, request_id, code)
 
     async def _stream(
         self,
@@ -160,23 +179,26 @@ class LiveConnections:
         reader: Reader,
         joined_at: int,
         address: str,
-    ) -> bool:
-        """Catch the reader up and start it; True if its sink now owns the connection."""
+    ) -> tuple[bool, int | None]:
+        """Catch the reader up and start it. Returns True if its sink now owns the connection
+        (else False), and the close code if the connection ended here with a known one."""
         # A client that reset right after its upgrade (a storm of them, say) costs no catch-up:
         # none is started for it, and one it was waiting for is dropped unsent.
         if reader.sink.gone():
-            return False
+            return False, None
         changes = await self._catch_up.read(slug, since, at_least=joined_at)
         if reader.sink.gone():
-            return False
+            return False, None
         if changes is None:  # deleted between join and snapshot
             await self._close(websocket, CloseCode.NOT_FOUND)
-            return False
+            return False, CloseCode.NOT_FOUND
         await websocket.send_text(hello(slug, changes.head))
         if changes.decision is Resume.REPLAY:
+            metrics.CATCHUPS.inc()
             for event in changes.events:
                 await websocket.send_text(event.frame)
         elif changes.decision is not Resume.LIVE:
+            metrics.RESYNCS.labels(changes.decision.value).inc()
             await websocket.send_text(resync(slug, changes.head, changes.decision).frame)
 
         head = changes.head
@@ -184,17 +206,23 @@ class LiveConnections:
         reader.start(head)
         # From here the hub writes to the reader's sink; nothing is left for this handler to
         # do. A direct sink lets it return (no task or stack frames kept per idle reader) and
-        # reports the end of the connection itself.
-        if reader.sink.detach(partial(self._leave, slug, reader, address)):
-            return True
-        await _until_disconnect(websocket)
-        return False
+        # reports the end of the connection itself (logged outside this request's context, so
+        # the request id goes along).
+        if reader.sink.detach(partial(self._leave, slug, reader, address, logs.REQUEST_ID.get())):
+            return True, None
+        return False, await _until_disconnect(websocket)
 
-    def _leave(self, slug: str, reader: Reader, address: str) -> None:
+    def _leave(
+        self,
+        slug: str,
+        reader: Reader,
+        address: str,
+        request_id: str | None,
+        code: int | None = None,
+    ) -> None:
         self._closed(address)
         self._hub.leave(slug, reader)
-        if reader.too_slow:
-            log.info("closed a slow reader of %s", slug)
+        self._log.closed(slug, code if code is not None else _ended_with(reader), request_id)
 
     def _sink(self, websocket: WebSocket) -> Sink:
         offered = websocket.scope.get("extensions", {}).get(direct.EXTENSION)
@@ -219,12 +247,105 @@ async def _refuse(
         await websocket.close(CloseCode.POLICY_VIOLATION)
 
 
-async def _until_disconnect(websocket: WebSocket) -> None:
-    """Consume (and ignore) what the reader sends, until it goes away."""
+async def _until_disconnect(websocket: WebSocket) -> int:
+    """Consume (and ignore) what the reader sends, until it goes away; returns the close code."""
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
-            return
+            code: int = message.get("code", ABNORMAL_CLOSURE)
+            return code
+
+
+def _ended_with(reader: Reader) -> int:
+    """The close code a reader's connection ended with: that of the first close frame, sent or
+    received; ABNORMAL_CLOSURE if there was none (or the ASGI path cannot tell)."""
+    if reader.too_slow:
+        return CloseCode.SLOW_READER
+    sink = reader.sink
+    if isinstance(sink, direct.DirectSink):
+        code = sink.close_code()
+        if code is not None:
+            return code
+    return ABNORMAL_CLOSURE
+
+
+class ReaderLog:
+    """Readers coming and going: each connect and close at debug (with its close code), and
+    at info a line a minute that sums them up, per close code.
+
+    A summary is a few counters and one timer, started by the first connect, close or refusal
+    after a quiet spell: no task, and no line for a minute in which nothing happened.
+    """
+
+    def __init__(self, open_readers: Callable[[], int], every: float = SUMMARY_SECONDS) -> None:
+        self._open_readers = open_readers
+        self._every = every
+        self._connected = 0
+        self._closed: Counter[int] = Counter()
+        self._refused: Counter[int] = Counter()  # by HTTP status of the refusal
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connected(self, slug: str, request_id: str | None) -> None:
+        self._connected += 1
+        self._count()
+        log.debug(
+            "reader of %s connected",
+            slug,
+            extra={"liveblog": slug, "request_id": request_id},
+        )
+
+    def closed(self, slug: str, code: int, request_id: str | None) -> None:
+        self._closed[code] += 1
+        self._count()
+        log.debug(
+            "reader of %s closed with %d",
+            slug,
+            code,
+            extra={"liveblog": slug, "close_code": code, "request_id": request_id},
+        )
+
+    def refused(self, status: int) -> None:
+        """An upgrade refused with an HTTP `status`; uvicorn logs each one (at debug)."""
+        self._refused[status] += 1
+        self._count()
+
+    def _count(self) -> None:
+        if self._timer is None:
+            # In a context of its own: the summary belongs to no request.
+            self._timer = asyncio.get_running_loop().call_later(
+                self._every, self.summarize, context=contextvars.Context()
+            )
+
+    def summarize(self) -> None:
+        """Log what happened since the last summary, and start counting afresh."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        connected, closed, refused = self._connected, self._closed, self._refused
+        self._connected, self._closed, self._refused = 0, Counter(), Counter()
+        log.info(
+            "readers in the last %.0f s: %d connected, %d closed%s, %d refused%s; %d open",
+            self._every,
+            connected,
+            closed.total(),
+            _by_code(closed),
+            refused.total(),
+            _by_code(refused),
+            self._open_readers(),
+            extra={
+                "connected": connected,
+                "closed": {str(code): n for code, n in sorted(closed.items())},
+                "refused": {str(status): n for status, n in sorted(refused.items())},
+                "readers_open": self._open_readers(),
+            },
+        )
+
+
+def _by_code(counts: Counter[int]) -> str:
+    """` (1000: 5, 4408: 1)`, or nothing."""
+    if not counts:
+        return ""
+    return " (" + ", ".join(f"{code}: {n}" for code, n in sorted(counts.items())) + ")"
 
 
 @router.websocket("/ws/liveblogs/{slug}")

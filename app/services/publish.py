@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
+from dataclasses import replace
 
+from app import metrics
 from app.broker.base import Broker
 from app.domain.events import Event
 
@@ -17,7 +20,10 @@ async def publish_committed(broker: Broker, events: Iterable[Event]) -> None:
     The write already succeeded and is durable; if the broker drops an event, every hub notices
     the gap at the next event (or on reconnect) and reads the change from storage instead.
     """
+    committed_at = time.time()
     for event in events:
+        event = replace(event, committed_at=committed_at)
+        metrics.EVENTS_PUBLISHED.inc()
         try:
             await broker.publish(event)
         except Exception:
