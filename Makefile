@@ -57,10 +57,12 @@ lock: $(VENV)/.uv-$(UV_VERSION)
 run: $(VENV)/.runtime
 	$(BIN)/liveblog serve
 
-## Run the test suite against real servers on free loopback ports (and Debian's Chromium, axe-core).
+## Run the test suite against real servers on free loopback ports (and Debian's Chromium, axe-core,
+## Debian's promtool).
 test: $(VENV)/.test
 	tests/web/install-chromium
 	tests/web/install-axe
+	tests/ops/install-promtool
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Benchmarks (see BENCHMARKS.md): a quick profile, or the whole matrix with medians of 3.

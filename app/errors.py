@@ -34,6 +34,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app import logs
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -221,7 +223,13 @@ def _allowed_methods(request: Request, said: str | None) -> list[str]:
 
 async def _on_unexpected(_request: Request, error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
-    return problem(500, "Internal server error; it has been logged.")
+    # Starlette answers from outside every middleware here, so what they would add is added
+    # now: the request id (to find this line in the log) and the security headers.
+    headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+    found = logs.REQUEST_ID.get()
+    if found is not None:
+        headers["X-Request-ID"] = found
+    return problem(500, "Internal server error; it has been logged.", headers=headers)
 
 
 def install(app: FastAPI) -> None:

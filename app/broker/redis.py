@@ -100,6 +100,7 @@ class RedisBroker(Broker):
         self._down_since: float | None = time.time()
         self._tasks: list[asyncio.Task[None]] = []
         self._publishing: asyncio.Task[None] | None = None
+        self._publish_failing = False  # logged once per outage
 
     # Lifecycle ----------------------------------------------------------------------------------
 
@@ -201,14 +202,20 @@ class RedisBroker(Broker):
                     if replies.done():
                         replies.result()  # the connection broke: raise why
                     commands = [("PUBLISH", channel, payload) for channel, payload in batch]
+                    if self._publish_failing:
+                        log.info("publishing to Redis again")
+                        self._publish_failing = False
                     # Written at once (no socket timeout, so no task in between).
                     await connection.send_packed_command(
                         connection.pack_commands(commands), check_health=False
                     )
             except (RedisError, OSError) as error:
                 # Events in flight may be lost; the receiving hubs notice the gap (or, if the
-                # subscription broke too, watch storage).
-                log.warning("publishing to Redis failed (%s); reconnecting", error)
+                # subscription broke too, watch storage). Once per outage at WARNING, then
+                # each retry at DEBUG: an outage must not flood the log twice a second.
+                level = logging.DEBUG if self._publish_failing else logging.WARNING
+                self._publish_failing = True
+                log.log(level, "publishing to Redis failed (%s); reconnecting", error)
             finally:
                 if replies is not None:
                     replies.cancel()

@@ -159,7 +159,8 @@ class LiveConnections:
             )
         except UnknownLiveblog:
             code = CloseCode.NOT_FOUND
-            await self._close(websocket, code)
+            with contextlib.suppress(OSError, RuntimeError):  # the reader may have gone already
+                await self._close(websocket, code)
         except OSError:
             pass  # the reader went away mid-send (Starlette's WebSocketDisconnect is an OSError)
         except Exception:
