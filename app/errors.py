@@ -225,7 +225,10 @@ async def _on_unexpected(_request: Request, error: Exception) -> Response:
     log.exception("unhandled error", exc_info=error)
     # Starlette answers from outside every middleware here, so what they would add is added
     # now: the request id (to find this line in the log) and the security headers.
-    headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
     found = logs.REQUEST_ID.get()
     if found is not None:
         headers["X-Request-ID"] = found
