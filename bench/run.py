@@ -49,6 +49,7 @@ REFERENCE = "websockets"  # (a)
 NAIVE = "fastapi-naive"  # (b)
 LIVEBLOG = "liveblog"
 LIVEBLOG_ASGI = "liveblog-asgi"  # Liveblog with LIVEBLOG_WS_DIRECT_WRITES=false
+FLOOR = "ingest-floor"  # P6's floor (issue 14, point 4): bench/ref_ingest_floor.py
 
 
 # Processes -------------------------------------------------------------------------------------
@@ -106,6 +107,7 @@ class Server:
             NAIVE: "bench.ref_fastapi_naive",
             LIVEBLOG: "bench.liveblog_server",
             LIVEBLOG_ASGI: "bench.liveblog_server",
+            FLOOR: "bench.ref_ingest_floor",
         }[self.kind]
         self.process = subprocess.Popen(
             [sys.executable, "-m", module, str(self.port)],
