@@ -65,10 +65,12 @@ async def insert(
         "correction": None,
         "source": source,
     }
-    result = await conn.execute(
-        insert_into(EntryRow).values({**values, "liveblog_id": liveblog_id})
-    )
+    result = await conn.execute(_INSERT, {**values, "liveblog_id": liveblog_id})
     return Entry(id=inserted_id(result), **values)
+
+
+# Built once, the values bound per call: see storage/liveblogs.py's _NEXT_SEQ.
+_INSERT = insert_into(EntryRow)
 
 
 async def get(conn: AsyncConnection, liveblog_id: int, entry_id: int) -> Entry | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert as insert_into, select, update
+from sqlalchemy import Row, bindparam, insert as insert_into, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -76,14 +76,18 @@ async def next_seq(conn: AsyncConnection, slug: str) -> tuple[int, int] | None:
     row (PostgreSQL) or the database (SQLite) until commit, so concurrent writers get
     consecutive numbers in commit order, and a rolled-back write gives its number back.
     """
-    result = await conn.execute(
-        update(LiveblogRow)
-        .where(LiveblogRow.slug == slug)
-        .values(head_seq=LiveblogRow.head_seq + 1)
-        .returning(LiveblogRow.id, LiveblogRow.head_seq)
-    )
-    row = result.one_or_none()
+    row = (await conn.execute(_NEXT_SEQ, {"wanted_slug": slug})).one_or_none()
     return (row[0], row[1]) if row else None
+
+
+# Built once: every write runs it, and building an UPDATE … RETURNING and its cache key anew
+# per POST was a measurable share of a write's CPU (BENCHMARKS.md, "Ingest against its floor").
+_NEXT_SEQ = (
+    update(LiveblogRow)
+    .where(LiveblogRow.slug == bindparam("wanted_slug"))
+    .values(head_seq=LiveblogRow.head_seq + 1)
+    .returning(LiveblogRow.id, LiveblogRow.head_seq)
+)
 
 
 async def give_back_seq(conn: AsyncConnection, liveblog_id: int) -> None:
