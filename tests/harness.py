@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import orjson
@@ -200,22 +200,25 @@ class LiveServer:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-class Subscriber:
-    """A reader on the WebSocket that records every message it receives."""
+class RecordingSocket:
+    """A WebSocket client that records every message it receives, when, and how it closed."""
 
-    def __init__(self, server: LiveServer, slug: str, since: int | None = None) -> None:
-        query = "" if since is None else f"?since={since}"
-        self.url = f"{server.ws_url}/ws/liveblogs/{slug}{query}"
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        self.url = url
+        self.headers = headers or {}
         self.messages: list[dict[str, Any]] = []
         self.received_at: list[float] = []
         self.close_code: int | None = None
         self.close_reason: str | None = None
+        self.closed_at: float | None = None
         self._socket: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
 
-    async def __aenter__(self) -> Subscriber:
-        self._socket = await websockets.connect(self.url, open_timeout=seconds(10))
+    async def __aenter__(self) -> Self:
+        self._socket = await websockets.connect(
+            self.url, additional_headers=self.headers, open_timeout=seconds(10)
+        )
         self._task = asyncio.create_task(self._collect())
         return self
 
@@ -239,6 +242,7 @@ class Subscriber:
         except websockets.ConnectionClosed:
             pass
         finally:
+            self.closed_at = time.monotonic()
             if self._socket.close_code is not None:
                 self.close_code = self._socket.close_code
                 self.close_reason = self._socket.close_reason
@@ -248,6 +252,30 @@ class Subscriber:
     def closed(self) -> bool:
         return self._task is not None and self._task.done()
 
+    async def wait_for(
+        self, condition: Callable[[Self], bool], timeout: float = 5.0, what: str = ""
+    ) -> None:
+        deadline = time.monotonic() + seconds(timeout)
+        while not condition(self):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or (self.closed and not condition(self)):
+                raise AssertionError(
+                    f"timed out waiting for {what or 'condition'}; got {len(self.messages)} "
+                    f"messages (last: {self.messages[-12:]}), closed={self.closed} "
+                    f"code={self.close_code}"
+                )
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+
+class Subscriber(RecordingSocket):
+    """A reader on the WebSocket that records every message it receives."""
+
+    def __init__(self, server: LiveServer, slug: str, since: int | None = None) -> None:
+        query = "" if since is None else f"?since={since}"
+        super().__init__(f"{server.ws_url}/ws/liveblogs/{slug}{query}")
+
     @property
     def events(self) -> list[dict[str, Any]]:
         """Everything but the hello."""
@@ -256,21 +284,6 @@ class Subscriber:
     @property
     def last_seq(self) -> int:
         return max((m["seq"] for m in self.messages), default=0)
-
-    async def wait_for(
-        self, condition: Callable[[Subscriber], bool], timeout: float = 5.0, what: str = ""
-    ) -> None:
-        deadline = time.monotonic() + seconds(timeout)
-        while not condition(self):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or (self.closed and not condition(self)):
-                raise AssertionError(
-                    f"timed out waiting for {what or 'condition'}; got {len(self.messages)} "
-                    f"messages, closed={self.closed} code={self.close_code}"
-                )
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
 
     async def wait_for_seq(self, seq: int, timeout: float = 5.0) -> None:
         await self.wait_for(lambda s: s.last_seq >= seq, timeout, f"seq {seq}")

@@ -7,80 +7,29 @@ session cookie and the console's Origin, as a browser on a console page does.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import orjson
-import websockets
-from websockets.asyncio.client import ClientConnection
 
-from tests.harness import ConsoleClient, LiveServer, seconds
+from tests.harness import ConsoleClient, LiveServer, RecordingSocket
 
 # Close code of a console socket whose user is signed out or disabled (app/console/socket.py).
 SIGNED_OUT = 4401
 
 
-class ConsoleSocket:
+class ConsoleSocket(RecordingSocket):
     """`ws://…/console/liveblogs/{slug}/socket` with a session cookie; records every message."""
 
     def __init__(
         self, server: LiveServer, slug: str, cookie: str | None, origin: str | None = None
     ) -> None:
-        self.url = f"{server.ws_url}/console/liveblogs/{slug}/socket"
-        self.headers = {"Origin": origin or server.url}
+        headers = {"Origin": origin or server.url}
         if cookie is not None:
-            self.headers["Cookie"] = f"liveblog_session={cookie}"
-        self.messages: list[dict[str, Any]] = []
-        self.received_at: list[float] = []
-        self.close_code: int | None = None
-        self.close_reason: str | None = None
-        self.closed_at: float | None = None
-        self._socket: ClientConnection | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Event()
-
-    async def __aenter__(self) -> ConsoleSocket:
-        self._socket = await websockets.connect(
-            self.url, additional_headers=self.headers, open_timeout=seconds(10)
-        )
-        self._task = asyncio.create_task(self._collect())
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._socket is not None:
-            await self._socket.close()
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _collect(self) -> None:
-        assert self._socket is not None
-        try:
-            async for frame in self._socket:
-                self.messages.append(orjson.loads(frame))
-                self.received_at.append(time.monotonic())
-                self._changed.set()
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            self.closed_at = time.monotonic()
-            if self._socket.close_code is not None:
-                self.close_code = self._socket.close_code
-                self.close_reason = self._socket.close_reason
-            self._changed.set()
-
-    @property
-    def closed(self) -> bool:
-        return self._task is not None and self._task.done()
+            headers["Cookie"] = f"liveblog_session={cookie}"
+        super().__init__(f"{server.ws_url}/console/liveblogs/{slug}/socket", headers)
 
     @property
     def counts(self) -> list[int]:
@@ -90,23 +39,6 @@ class ConsoleSocket:
     @property
     def changes(self) -> list[dict[str, Any]]:
         return [m for m in self.messages if m["type"] == "changed"]
-
-    async def wait_for(
-        self, condition: Callable[[ConsoleSocket], bool], timeout: float, what: str
-    ) -> None:
-        deadline = time.monotonic() + seconds(timeout)
-        while not condition(self):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or self.closed:
-                if condition(self):
-                    return
-                raise AssertionError(
-                    f"timed out waiting for {what}; got {self.messages[-12:]} "
-                    f"closed={self.closed} code={self.close_code}"
-                )
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
 
     async def wait_for_count(self, count: int, timeout: float) -> float:
         """Wait until the latest "Readers now" figure is `count`; returns the seconds it took."""
