@@ -162,13 +162,18 @@ class DraftService:
         if_match: IfMatch | None,
         allowed: tuple[DraftState, ...] = UNPUBLISHED,
         action: str = "changed",
+        new_time: datetime | None = None,
     ) -> Draft:
+        """Apply `fields` under the draft's row lock; `new_time` moves a scheduled entry's time
+        (decided on the locked state: the entry may have been unscheduled meanwhile)."""
         async with self._db.write() as conn:
             draft = await self._existing(conn, slug, draft_id, lock=True)
             self._require_editable(draft, by, slug)
             check_version(f"Draft {draft_id}", draft.version, draft.as_json(), if_match)
             if draft.state not in allowed:
                 raise Conflict(f"Draft {draft_id} is {draft.state.value}; it cannot be {action}.")
+            if new_time is not None and draft.state is DraftState.SCHEDULED:
+                fields = {**fields, "publish_at": self._publish_at(new_time)}
             changed = await rows.change(
                 conn,
                 draft_id,
@@ -193,12 +198,9 @@ class DraftService:
         publish_at: datetime | None = None,
     ) -> Draft:
         """Save new content (and, for a scheduled entry, a new time)."""
-        fields = self._columns(content)
-        async with self._db.snapshot() as conn:
-            current = await self._existing(conn, slug, draft_id)
-        if current.state is DraftState.SCHEDULED and publish_at is not None:
-            fields["publish_at"] = self._publish_at(publish_at)
-        return await self._change(slug, draft_id, by, fields, if_match)
+        return await self._change(
+            slug, draft_id, by, self._columns(content), if_match, new_time=publish_at
+        )
 
     async def submit(self, slug: str, draft_id: int, *, by: Principal) -> Draft:
         """A draft goes to the editors for review."""
