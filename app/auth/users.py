@@ -91,10 +91,22 @@ class UserAccounts:
         async with self._db.snapshot() as conn:
             return [User.of(record) for record in await rows.all_users(conn)]
 
-    async def disable(self, username: str) -> User:
-        """Disable the user and end their sessions; raises NotFound. Disabling twice is a no-op."""
+    async def disable(self, username: str, *, by_id: int | None = None) -> User:
+        """Disable the user and end their sessions; disabling twice is a no-op.
+
+        Raises:
+            NotFound: no such user.
+            Unprocessable: `by_id` (the admin asking) is that user: an admin who locked
+                themselves out could not undo it.
+        """
+        name = normalize_username(username)
+        if by_id is not None:
+            async with self._db.snapshot() as conn:
+                target = await rows.by_username(conn, name)
+            if target is not None and target.id == by_id:
+                raise Unprocessable("You cannot disable your own account; ask another admin.")
         async with self._db.write() as conn:
-            record = await rows.disable(conn, normalize_username(username), utcnow())
+            record = await rows.disable(conn, name, utcnow())
         if record is None:
             raise NotFound(f"No user {username!r}.")
         if self._on_disabled is not None:

@@ -25,7 +25,7 @@ from app.domain import markdown
 from app.domain.drafts import Draft, DraftState
 from app.domain.model import Entry, Status, parse_id
 from app.domain.preconditions import IfMatch
-from app.errors import BadRequest, NotFound, PayloadTooLarge, Unprocessable
+from app.errors import BadRequest, NotFound, PayloadTooLarge
 from app.services.drafts import DraftContent, DraftService
 from app.services.entries import EntryService
 from app.services.idempotency import Once, Reply, fingerprint, valid_key
@@ -382,7 +382,5 @@ async def disable_user(request: Request, username: str, by: Writer) -> Response:
     if not USERNAME_RE.match(username.strip().lower()):
         raise NotFound(f"No user {username!r}.")
     accounts: UserAccounts = request.app.state.users
-    if username.strip().lower() in {u.username for u in await accounts.list() if u.id == by.id}:
-        raise Unprocessable("You cannot disable your own account; ask another admin.")
-    user = await accounts.disable(username)
+    user = await accounts.disable(username, by_id=by.id)
     return _json({"username": user.username, "disabled": True})

@@ -363,6 +363,16 @@ async def test_admin_creates_and_disables_users_and_editors_cannot(
     assert row and "Disabled" in row.group(0)
 
 
+async def test_an_admin_cannot_disable_their_own_account(database_server: LiveServer) -> None:
+    """Disabling yourself (in any case) is refused with 422 and leaves you signed in."""
+    name = await asyncio.to_thread(create_user, database_server, "admin")
+    async with ConsoleClient(database_server) as admin:
+        assert (await admin.sign_in(name)).status_code == 303
+        for spelled in (name, name.upper()):
+            problem(await admin.post(f"/console/users/{spelled}/disable"), 422)
+        assert (await admin.get("/console/users")).status_code == 200
+
+
 # Attribution -----------------------------------------------------------------------------------
 
 
