@@ -18,11 +18,12 @@ from app.api.schemas import SlugPath
 from app.auth.principal import Principal
 from app.auth.tokens import TokenCheck
 from app.domain.preconditions import IfMatch
-from app.errors import BadRequest, PreconditionRequired, Unauthorized
+from app.errors import PreconditionRequired, Unauthorized
 from app.ratelimit import RateLimit
 from app.services.entries import EntryService
-from app.services.idempotency import KEY_PATTERN, Once, Reply, fingerprint, valid_key
+from app.services.idempotency import KEY_PATTERN, Once, Reply, checked_key, fingerprint
 from app.services.liveblogs import LiveblogService
+from app.services.writes import parse_if_match
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -123,12 +124,7 @@ async def if_match(
                 'ETag, e.g. If-Match: "3" (LIVEBLOG_REQUIRE_IF_MATCH).'
             )
         return None
-    try:
-        return IfMatch.parse(header)
-    except ValueError:
-        raise BadRequest(
-            'If-Match must be * or a list of quoted entity tags, e.g. If-Match: "3".'
-        ) from None
+    return parse_if_match(header)
 
 
 Precondition = Annotated[IfMatch | None, Depends(if_match)]
@@ -166,8 +162,7 @@ async def idempotency_key(
 ) -> IdempotencyKey | None:
     if header is None:
         return None
-    if not valid_key(header):
-        raise BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters.")
+    checked_key(header)
     # The body was read for validation already; Starlette keeps it, so this is no second read.
     body = await request.body()
     return IdempotencyKey(

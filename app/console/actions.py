@@ -24,12 +24,12 @@ from app.console.deps import Reader, Writer
 from app.domain import markdown
 from app.domain.drafts import Draft, DraftState
 from app.domain.model import Entry, Status, parse_id
-from app.domain.preconditions import IfMatch
-from app.errors import BadRequest, NotFound, PayloadTooLarge
+from app.errors import NotFound, PayloadTooLarge
 from app.services.drafts import DraftContent, DraftService
 from app.services.entries import EntryService
-from app.services.idempotency import Once, Reply, fingerprint, valid_key
+from app.services.idempotency import Once, Reply, checked_key, fingerprint
 from app.services.liveblogs import LiveblogService
+from app.services.writes import parse_if_match
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -45,15 +45,6 @@ def _id(raw: str, what: str) -> int:
     if number is None:
         raise NotFound(f"No {what} {raw!r}.")
     return number
-
-
-def _if_match(header: str | None) -> IfMatch | None:
-    if header is None:
-        return None
-    try:
-        return IfMatch.parse(header)
-    except ValueError:
-        raise BadRequest('If-Match must be "*" or quoted versions, e.g. "3".') from None
 
 
 async def _to_html(request: Request, source: str) -> str:
@@ -87,8 +78,7 @@ async def _once(request: Request, by: Principal, key: str | None) -> Once[Entry]
     """The Idempotency-Key console.js sends with every publish: a double press makes one entry."""
     if key is None:
         return None
-    if not valid_key(key):
-        raise BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters.")
+    checked_key(key)
     body = await request.body()
     return Once(
         by.key,
@@ -225,7 +215,7 @@ async def edit_entry(
     if "correction" in form.model_fields_set:  # left out: the correction stays as it is
         changes["correction"] = form.correction
     entry = await entries_of(request).update(
-        slug, _id(entry_id, "entry"), changes, by=by, if_match=_if_match(if_match)
+        slug, _id(entry_id, "entry"), changes, by=by, if_match=parse_if_match(if_match)
     )
     return _json(_entry_json(entry))
 
@@ -243,7 +233,7 @@ async def set_flags(
     by.require_role(Role.EDITOR, "pinning or marking key events")
     changes = form.model_dump(exclude_none=True)
     entry = await entries_of(request).update(
-        slug, _id(entry_id, "entry"), changes, by=by, if_match=_if_match(if_match)
+        slug, _id(entry_id, "entry"), changes, by=by, if_match=parse_if_match(if_match)
     )
     return _json(_entry_json(entry))
 
@@ -254,7 +244,7 @@ async def delete_entry(
 ) -> Response:
     by.require_role(Role.EDITOR, "deleting an entry")
     entry = await entries_of(request).delete(
-        slug, _id(entry_id, "entry"), by=by, if_match=_if_match(if_match)
+        slug, _id(entry_id, "entry"), by=by, if_match=parse_if_match(if_match)
     )
     return _json(_entry_json(entry))
 
@@ -300,7 +290,7 @@ async def edit_draft(
         _id(draft_id, "draft"),
         await _content(request, form, by),
         by=by,
-        if_match=_if_match(if_match),
+        if_match=parse_if_match(if_match),
         publish_at=form.publish_at,
     )
     return _json(_draft_json(draft))
@@ -335,7 +325,7 @@ async def schedule_draft(
     if_match: IfMatchHeader = None,
 ) -> Response:
     draft = await drafts_of(request).schedule(
-        slug, _id(draft_id, "draft"), form.publish_at, by=by, if_match=_if_match(if_match)
+        slug, _id(draft_id, "draft"), form.publish_at, by=by, if_match=parse_if_match(if_match)
     )
     return _json(_draft_json(draft))
 
@@ -360,7 +350,7 @@ async def publish_draft(
         _id(draft_id, "draft"),
         by=by,
         once=await _once(request, by, key),
-        if_match=_if_match(if_match),
+        if_match=parse_if_match(if_match),
     )
     return _json(_entry_json(entry), 201)
 

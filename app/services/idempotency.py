@@ -24,7 +24,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.errors import PROBLEM_JSON, Conflict, LiveblogError, Unprocessable, error_body
+from app.errors import PROBLEM_JSON, BadRequest, Conflict, LiveblogError, Unprocessable, error_body
 from app.services.writes import utcnow
 from app.storage import idempotency as rows
 from app.storage.db import Database
@@ -40,6 +40,13 @@ _KEY = re.compile(KEY_PATTERN)
 
 def valid_key(key: str) -> bool:
     return _KEY.fullmatch(key) is not None
+
+
+def checked_key(key: str) -> str:
+    """An Idempotency-Key header's value; raises BadRequest (400) unless it is a valid key."""
+    if not valid_key(key):
+        raise BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters.")
+    return key
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:

@@ -7,12 +7,25 @@ from typing import Any
 
 from app.domain.model import utcnow as utcnow  # the services' clock, named where they look
 from app.domain.preconditions import IfMatch
-from app.errors import PreconditionFailed
+from app.errors import BadRequest, PreconditionFailed
 
 
 class Unchanged(Exception):
     """Raised inside a write transaction to roll it back when it would change nothing, so it
     takes no seq and sends no event."""
+
+
+def parse_if_match(header: str | None) -> IfMatch | None:
+    """An If-Match header as the edges receive it (None: absent); raises BadRequest (400) if
+    it is neither `*` nor a list of quoted entity tags."""
+    if header is None:
+        return None
+    try:
+        return IfMatch.parse(header)
+    except ValueError:
+        raise BadRequest(
+            'If-Match must be * or a list of quoted entity tags, e.g. If-Match: "3".'
+        ) from None
 
 
 def check_version(
