@@ -6,19 +6,31 @@ costs the load generator a fraction of what it costs the server (the summary rep
 times), so 5,000 readers fit one process.
 
     python -m bench.loadgen URL READERS EXPECTED OUT.json [--stalled K] [--deadline S]
+        [--protocol liveblog|socketio] [--source ADDRESS]
 
-Connects READERS readers (at most CONNECT_BATCH handshakes in flight), prints "ready" once each
-has its first frame (the hello), then waits, bounded by a deadline, until every healthy reader
+Connects READERS readers (at most CONNECT_BATCH handshakes in flight, each until its hello; a
+refused one is tried again after a pause, and counted), prints "ready" once each has its first
+frame (the hello), then waits, bounded by a deadline, until every healthy reader
 has EXPECTED more frames. The first K readers are *stalled*: tiny receive buffers, and they stop
 reading after the hello, like a phone in a tunnel. At the end they read again, to see whether
 the server dropped them. Writes to OUT.json: per received event (seq, receipt time, publish time
 from the message's created_at), connection and completion times, and its own CPU time.
+
+--protocol liveblog (the default): every text frame is a message, the first one the hello; for
+Liveblog and the servers that speak like it (/ws). --protocol socketio: Engine.IO v4 / Socket.IO
+v5 over the websocket transport, for the Socket.IO peers (bench/servers/), at URL path
+/socket.io/?EIO=4&transport=websocket: the reader answers the Engine.IO open packet with a
+namespace connect (`40`), is ready ("hello") when the server accepts it (`40{"sid":...}`),
+answers pings (`2`) with pongs (`3`), and takes each event `42["entry",{...}]`'s argument as the
+message. --source binds every reader to that loopback address (127.0.0.0/8) before it connects:
+a few load generators, each on its own address, do not share one address's ephemeral ports.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import resource
 import socket
 import time
@@ -29,7 +41,9 @@ import orjson
 
 from bench.message import published_ns
 
-CONNECT_BATCH = 250
+CONNECT_BATCH = 250  # handshakes in flight, each until its hello
+CONNECT_ATTEMPTS = 5
+RETRY_PAUSE_S = 0.5
 READY_DEADLINE_S = 120
 RUN_DEADLINE_S = 120
 STALLED_RCVBUF = 4096
@@ -41,6 +55,7 @@ class Stats:
         self.expected = expected
         self.healthy = healthy
         self.ready = 0
+        self.retries = 0  # handshakes refused or dropped, then tried again
         self.finished = 0
         self.seqs: list[int] = []
         self.receipts_ns: list[int] = []
@@ -76,7 +91,10 @@ class Reader(asyncio.Protocol):
         self.buffer = b""
         self.close_code: int | None = None
         self.transport: asyncio.Transport | None = None
-        self.lost = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.lost = loop.create_future()
+        # True at the hello; False if the server refused the upgrade or hung up before it.
+        self.settled: asyncio.Future[bool] = loop.create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -86,6 +104,8 @@ class Reader(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.lost.done():
             self.lost.set_result(None)
+        if not self.settled.done():
+            self.settled.set_result(False)
 
     def data_received(self, data: bytes) -> None:
         now = time.time_ns()
@@ -96,7 +116,11 @@ class Reader(asyncio.Protocol):
                 self.buffer = buffer
                 return
             if not buffer.startswith(b"HTTP/1.1 101"):
-                raise RuntimeError(f"handshake refused: {buffer[:40]!r}")
+                # Refused (a 503 at a cap, a 429): the reader tries again, as a browser would.
+                self.settled.set_result(False)
+                assert self.transport is not None
+                self.transport.abort()
+                return
             self.upgraded = True
             buffer = buffer[end + 4 :]
         position, size = 0, len(buffer)
@@ -135,14 +159,7 @@ class Reader(asyncio.Protocol):
 
     def _message(self, data: bytes, now: int) -> None:
         if not self.hello:
-            self.hello = True
-            if self.stalled:
-                assert self.transport is not None
-                self.transport.pause_reading()
-                return
-            self.stats.ready += 1
-            if self.stats.ready == self.stats.healthy:
-                self.stats.all_ready.set()
+            self._hello()
             return
         if self.stalled:
             return  # reading again at the end; not measured
@@ -155,34 +172,122 @@ class Reader(asyncio.Protocol):
         stats.published_ns.append(published_ns(message))
         self.received += 1
         if self.received == stats.expected:
-            stats.finished += 1
-            if stats.finished == stats.healthy:
-                stats.done_ns = now
-                stats.all_done.set()
+            self._finished(now)
+
+    def _hello(self) -> None:
+        """The reader is connected: ready, or (stalled) it stops reading."""
+        self.hello = True
+        self.settled.set_result(True)
+        if self.stalled:
+            assert self.transport is not None
+            self.transport.pause_reading()
+            return
+        self.stats.ready += 1
+        if self.stats.ready == self.stats.healthy:
+            self.stats.all_ready.set()
+
+    def _finished(self, now: int) -> None:
+        stats = self.stats
+        stats.finished += 1
+        if stats.finished == stats.healthy:
+            stats.done_ns = now
+            stats.all_done.set()
 
 
-async def connect(url: str, stats: Stats, stalled: bool) -> Reader:
+class SocketIOReader(Reader):
+    """A reader of the Socket.IO peers: Engine.IO v4 / Socket.IO v5 over the websocket transport.
+
+    Every Engine.IO packet is one text frame: `0{...}` open (answered with `40`, connect to the
+    default namespace), `40{"sid":...}` connected (the hello), `2` ping (answered with `3`),
+    `42["entry",{...}]` an event, whose argument is the message.
+    """
+
+    def _message(self, data: bytes, now: int) -> None:
+        kind = data[:2]
+        if kind == b"42":
+            if self.stalled:
+                return  # reading again at the end; not measured
+            message = orjson.loads(data[2:])[1]
+            if not str(message.get("type", "")).startswith("entry."):
+                return
+            # As Reader._message, unshared so the liveblog path pays no extra call per frame.
+            stats = self.stats
+            stats.seqs.append(message["seq"])
+            stats.receipts_ns.append(now)
+            stats.published_ns.append(published_ns(message))
+            self.received += 1
+            if self.received == stats.expected:
+                self._finished(now)
+        elif data == b"2":
+            self._send(0x1, b"3")
+        elif kind == b"40":
+            if not self.hello:
+                self._hello()
+        elif kind[:1] == b"0":
+            self._send(0x1, b"40")
+        elif kind == b"44":
+            raise RuntimeError(f"namespace connect refused: {data[:80]!r}")
+
+
+PROTOCOLS: dict[str, type[Reader]] = {"liveblog": Reader, "socketio": SocketIOReader}
+
+
+def loopback_source(address: str) -> str:
+    """--source: an IPv4 loopback address (127.0.0.0/8), the only kind a reader may bind."""
+    if ipaddress.ip_address(address) not in ipaddress.ip_network("127.0.0.0/8"):
+        raise argparse.ArgumentTypeError(f"{address} is not in 127.0.0.0/8")
+    return address
+
+
+async def connect(
+    url: str, stats: Stats, stalled: bool, kind: type[Reader] = Reader, source: str | None = None
+) -> Reader:
+    """One reader, connected and past its hello. A refused or dropped handshake is tried again
+    after a pause (at most CONNECT_ATTEMPTS times), as the reader page does; each retry counts."""
     parts = urlsplit(url)
     assert parts.hostname in ("127.0.0.1", "::1", "localhost"), "loopback only"
     loop = asyncio.get_running_loop()
-    sock = socket.socket()
-    sock.setblocking(False)
-    if stalled:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, STALLED_RCVBUF)
-    await loop.sock_connect(sock, (parts.hostname, parts.port))
-    _, reader = await loop.create_connection(lambda: Reader(url, stats, stalled), sock=sock)
-    return reader
+    for attempt in range(CONNECT_ATTEMPTS):
+        if attempt:
+            stats.retries += 1
+            await asyncio.sleep(RETRY_PAUSE_S * attempt)
+        sock = socket.socket()
+        sock.setblocking(False)
+        if stalled:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, STALLED_RCVBUF)
+        if source is not None:
+            assert ipaddress.ip_address(source) in ipaddress.ip_network("127.0.0.0/8")
+            sock.bind((source, 0))
+        try:
+            await loop.sock_connect(sock, (parts.hostname, parts.port))
+        except OSError:
+            sock.close()
+            continue
+        _, reader = await loop.create_connection(lambda: kind(url, stats, stalled), sock=sock)
+        if await asyncio.wait_for(reader.settled, READY_DEADLINE_S):
+            return reader
+    raise RuntimeError(f"no handshake after {CONNECT_ATTEMPTS} attempts")
 
 
 async def run(
-    url: str, readers: int, expected: int, out: Path, stalled: int, deadline: float
+    url: str,
+    readers: int,
+    expected: int,
+    out: Path,
+    stalled: int,
+    deadline: float,
+    protocol: str = "liveblog",
+    source: str | None = None,
 ) -> None:
+    kind = PROTOCOLS[protocol]
     stats = Stats(readers - stalled, expected)
     started_ns = time.time_ns()
     connections: list[Reader] = []
     for start in range(0, readers, CONNECT_BATCH):
         batch = range(start, min(readers, start + CONNECT_BATCH))
-        connections += await asyncio.gather(*(connect(url, stats, n < stalled) for n in batch))
+        connections += await asyncio.gather(
+            *(connect(url, stats, n < stalled, kind, source) for n in batch)
+        )
     await asyncio.wait_for(stats.all_ready.wait(), READY_DEADLINE_S)
     ready_ns = time.time_ns()
     print("ready", flush=True)
@@ -209,6 +314,7 @@ async def run(
             "published_ns": stats.published_ns,
             "stalled": stalled,
             "stalled_dropped": dropped,
+            "retries": stats.retries,
         }
     )
     await asyncio.to_thread(out.write_bytes, report)
@@ -236,10 +342,16 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--stalled", type=int, default=0)
     parser.add_argument("--deadline", type=float, default=RUN_DEADLINE_S)
+    parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="liveblog")
+    parser.add_argument("--source", type=loopback_source, default=None)
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    asyncio.run(run(args.url, args.readers, args.expected, args.out, args.stalled, args.deadline))
+    work = run(
+        args.url, args.readers, args.expected, args.out, args.stalled, args.deadline,
+        args.protocol, args.source,
+    )  # fmt: skip
+    asyncio.run(work)
 
 
 if __name__ == "__main__":

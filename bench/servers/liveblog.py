@@ -5,7 +5,7 @@ from inside the process, through the broker (and so the hub and every reader's s
 the storage write. Connect to /bench/publish?count=N&interval=S to publish N events about
 1 KiB each, S seconds apart. P2 measures the whole path from a real POST instead.
 
-    python -m bench.liveblog_server PORT     # settings from LIVEBLOG_* as usual
+    python -m bench.servers.liveblog PORT     # settings from LIVEBLOG_* as usual
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ bench's Poster sends without checking it. Served by uvicorn as Liveblog serves H
 uvloop, no access log. Writes go through one thread with one connection, so the event loop never
 waits on the fsync and commits are one row each (no batching, as in Liveblog).
 
-    python -m bench.ref_ingest_floor PORT [DATA_DIR]   # DATA_DIR: else $LIVEBLOG_DATA_DIR, else .
+    python -m bench.servers.ingest_floor PORT [DATA_DIR]  # else $LIVEBLOG_DATA_DIR, else .
 """
 
 from __future__ import annotations
