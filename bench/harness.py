@@ -214,7 +214,11 @@ class Server:
             return
         path = "/bench/publish?slug=bench&" if self.is_liveblog else "/publish?"
         url = f"ws://127.0.0.1:{self.port}{path}{query}"
-        async with websockets.connect(url, max_size=None, open_timeout=30) as control:
+        # No keepalive pings: a server busy publishing (or stuck, as (b) gets) must not lose
+        # its control connection to a missed pong.
+        async with websockets.connect(
+            url, max_size=None, open_timeout=30, ping_interval=None
+        ) as control:
             await asyncio.wait_for(control.recv(), RUN_S)
 
     def stop(self) -> None:
