@@ -95,6 +95,7 @@ class Reader(asyncio.Protocol):
         self.lost = loop.create_future()
         # True at the hello; False if the server refused the upgrade or hung up before it.
         self.settled: asyncio.Future[bool] = loop.create_future()
+        self.refusal = ""  # why, for the error when every attempt failed
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -105,6 +106,7 @@ class Reader(asyncio.Protocol):
         if not self.lost.done():
             self.lost.set_result(None)
         if not self.settled.done():
+            self.refusal = self.refusal or f"connection lost before the hello ({exc!r})"
             self.settled.set_result(False)
 
     def data_received(self, data: bytes) -> None:
@@ -117,6 +119,7 @@ class Reader(asyncio.Protocol):
                 return
             if not buffer.startswith(b"HTTP/1.1 101"):
                 # Refused (a 503 at a cap, a 429): the reader tries again, as a browser would.
+                self.refusal = buffer[: buffer.find(b"\r\n")].decode(errors="replace")
                 self.settled.set_result(False)
                 assert self.transport is not None
                 self.transport.abort()
@@ -247,6 +250,7 @@ async def connect(
     parts = urlsplit(url)
     assert parts.hostname in ("127.0.0.1", "::1", "localhost"), "loopback only"
     loop = asyncio.get_running_loop()
+    reason = ""
     for attempt in range(CONNECT_ATTEMPTS):
         if attempt:
             stats.retries += 1
@@ -260,13 +264,15 @@ async def connect(
             sock.bind((source, 0))
         try:
             await loop.sock_connect(sock, (parts.hostname, parts.port))
-        except OSError:
+        except OSError as error:
             sock.close()
+            reason = f"connect: {error!r}"
             continue
         _, reader = await loop.create_connection(lambda: kind(url, stats, stalled), sock=sock)
         if await asyncio.wait_for(reader.settled, READY_DEADLINE_S):
             return reader
-    raise RuntimeError(f"no handshake after {CONNECT_ATTEMPTS} attempts")
+        reason = reader.refusal
+    raise RuntimeError(f"no handshake after {CONNECT_ATTEMPTS} attempts; the last: {reason}")
 
 
 async def run(

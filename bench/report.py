@@ -39,6 +39,8 @@ def report(data: dict[str, Any]) -> str:
         lines += ["", "Single runs: " + ", ".join(f"`{c}`" for c in data["single_runs"]) + "."]
     for what, why in data.get("skipped", {}).items():
         lines += ["", f"Skipped: {what}, {why}."]
+    for what, why in data.get("failed", {}).items():
+        lines += ["", f"**Failed**: `{what}`: {why}"]
     settings: dict[str, str] = next(
         (cell["settings"] for label, cell in results.items() if label == "P1 liveblog N=1000"), {}
     )
@@ -156,7 +158,7 @@ def _per_process_and_box(results: dict[str, Any]) -> list[str]:
 
 
 def _cost(results: dict[str, Any]) -> list[str]:
-    if "cost one" not in results:
+    if "cost one" not in results or "redis hop" not in results:
         return []
     one, two, hop = results["cost one"], results["cost two"], results["redis hop"]
     lines = ["", "### Scale-out by cost: CPU per delivery", ""]
