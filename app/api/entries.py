@@ -5,15 +5,15 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import (
-    Entries,
     NewsroomReader,
     OptionalIdempotencyKey,
     Precondition,
     Publisher,
+    entries_of,
 )
 from app.api.responses import json_response, problems, reply_response, versioned
 from app.api.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, RevisionList, SlugPath
@@ -41,13 +41,13 @@ def _created(slug: str, entry: Entry) -> Reply:
     responses=problems(400, 401, 403, 404, 410, 413, 422, 429),
 )
 async def create_entry(
+    request: Request,
     slug: SlugPath,
     body: EntryCreate,
     caller: Publisher,
     key: OptionalIdempotencyKey,
-    service: Entries,
 ) -> Response:
-    entry = await service.create(
+    entry = await entries_of(request).create(
         slug,
         title=body.title,
         body=body.body,
@@ -55,15 +55,15 @@ async def create_entry(
         pinned=body.pinned,
         key_event=body.key_event,
         by=caller,
-        once=key.guard(partial(_created, slug)) if key else None,
+        once=key.guard(caller, partial(_created, slug)) if key else None,
     )
     return reply_response(_created(slug, entry))
 
 
 @router.get("", response_model=EntryList, responses=problems(404, 409, 422))
 async def list_entries(
+    request: Request,
     slug: SlugPath,
-    service: Entries,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = 20,
     before: Annotated[
         int | None, Query(ge=0, le=MAX_ID, description="`next_before` of the previous page.")
@@ -80,6 +80,7 @@ async def list_entries(
     pinned: Annotated[bool | None, Query(description="Only pinned (or unpinned) entries.")] = None,
     key_event: Annotated[bool | None, Query(description="Only key events (or others).")] = None,
 ) -> Response:
+    service = entries_of(request)
     if since is not None:
         changed = await service.since(slug, since=since, limit=limit)
         return json_response(
@@ -100,12 +101,12 @@ async def list_entries(
 
 
 @router.get("/{entry_id}", response_model=EntryOut, responses=problems(404, 410))
-async def get_entry(slug: SlugPath, entry_id: EntryId, service: Entries) -> Response:
+async def get_entry(request: Request, slug: SlugPath, entry_id: EntryId) -> Response:
     """The entry, with its version as `ETag` (send it back in If-Match to edit safely).
 
     A deleted entry is 410 Gone, with its tombstone as `entry` (the `since` feed lists
     tombstones as entries, so readers catching up learn of deletions)."""
-    entry = await service.get(slug, entry_id)
+    entry = await entries_of(request).get(slug, entry_id)
     if entry.deleted:
         raise Gone(
             f"Entry {entry_id} of liveblog {slug!r} was deleted.",
@@ -121,15 +122,15 @@ async def get_entry(slug: SlugPath, entry_id: EntryId, service: Entries) -> Resp
     responses=problems(400, 401, 403, 404, 409, 412, 413, 422, 428, 429),
 )
 async def update_entry(
+    request: Request,
     slug: SlugPath,
     entry_id: EntryId,
     body: EntryPatch,
     caller: Publisher,
     if_match: Precondition,
-    service: Entries,
 ) -> Response:
     """Change some fields. With If-Match, only if nobody changed the entry since (else 412)."""
-    entry = await service.update(
+    entry = await entries_of(request).update(
         slug, entry_id, body.model_dump(exclude_unset=True), by=caller, if_match=if_match
     )
     return reply_response(versioned(entry.as_json()))
@@ -141,11 +142,11 @@ async def update_entry(
     responses=problems(400, 401, 403, 404, 412, 422, 428, 429),
 )
 async def delete_entry(
+    request: Request,
     slug: SlugPath,
     entry_id: EntryId,
     caller: Publisher,
     if_match: Precondition,
-    service: Entries,
     purge: Annotated[
         bool,
         Query(
@@ -157,7 +158,9 @@ async def delete_entry(
     """Replace the entry by a tombstone (readers get `entry.deleted`); revisions are kept."""
     if purge:
         caller.require_admin("purging an entry's history")
-    entry = await service.delete(slug, entry_id, by=caller, if_match=if_match, purge=purge)
+    entry = await entries_of(request).delete(
+        slug, entry_id, by=caller, if_match=if_match, purge=purge
+    )
     return reply_response(versioned(entry.as_json()))
 
 
@@ -167,10 +170,10 @@ async def delete_entry(
     responses=problems(401, 403, 404, 422),
 )
 async def list_revisions(
-    slug: SlugPath, entry_id: EntryId, caller: NewsroomReader, service: Entries
+    request: Request, slug: SlugPath, entry_id: EntryId, caller: NewsroomReader
 ) -> Response:
     """Who changed the entry, when, and what: every stored change, oldest first."""
-    entry, revisions = await service.revisions(slug, entry_id)
+    entry, revisions = await entries_of(request).revisions(slug, entry_id)
     caller.require_history_of(entry)
     return json_response(
         {"entry_id": entry.id, "revisions": [revision.as_json() for revision in revisions]}

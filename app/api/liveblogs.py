@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import (
-    Liveblogs,
     OptionalIdempotencyKey,
     Precondition,
     admin_writer,
+    liveblogs_of,
 )
 from app.api.responses import json_response, problems, reply_response, versioned
 from app.api.schemas import LiveblogCreate, LiveblogList, LiveblogOut, LiveblogPatch, SlugPath
@@ -38,27 +38,28 @@ def _created(liveblog: Liveblog) -> Reply:
     responses=problems(400, 401, 403, 409, 413, 422, 429),
 )
 async def create_liveblog(
-    body: LiveblogCreate, caller: Creator, key: OptionalIdempotencyKey, service: Liveblogs
+    request: Request, body: LiveblogCreate, caller: Creator, key: OptionalIdempotencyKey
 ) -> Response:
-    liveblog = await service.create(
+    liveblog = await liveblogs_of(request).create(
         slug=body.slug,
         title=body.title,
         description=body.description,
         by=caller,
-        once=key.guard(_created) if key else None,
+        once=key.guard(caller, _created) if key else None,
     )
     return reply_response(_created(liveblog))
 
 
 @router.get("", response_model=LiveblogList)
-async def list_liveblogs(service: Liveblogs) -> Response:
-    return json_response({"liveblogs": [liveblog.as_json() for liveblog in await service.list()]})
+async def list_liveblogs(request: Request) -> Response:
+    liveblogs = await liveblogs_of(request).list()
+    return json_response({"liveblogs": [liveblog.as_json() for liveblog in liveblogs]})
 
 
 @router.get("/{slug}", response_model=LiveblogOut, responses=problems(404))
-async def get_liveblog(slug: SlugPath, service: Liveblogs) -> Response:
+async def get_liveblog(request: Request, slug: SlugPath) -> Response:
     """The liveblog, with the version of its own fields as `ETag` (for If-Match)."""
-    return reply_response(versioned((await service.get(slug)).as_json()))
+    return reply_response(versioned((await liveblogs_of(request).get(slug)).as_json()))
 
 
 @router.patch(
@@ -67,9 +68,9 @@ async def get_liveblog(slug: SlugPath, service: Liveblogs) -> Response:
     responses=problems(400, 401, 403, 404, 412, 413, 422, 428, 429),
 )
 async def update_liveblog(
-    slug: SlugPath, body: LiveblogPatch, caller: Editor, if_match: Precondition, service: Liveblogs
+    request: Request, slug: SlugPath, body: LiveblogPatch, caller: Editor, if_match: Precondition
 ) -> Response:
-    liveblog = await service.update(
+    liveblog = await liveblogs_of(request).update(
         slug, body.model_dump(exclude_unset=True), by=caller, if_match=if_match
     )
     return reply_response(versioned(liveblog.as_json()))

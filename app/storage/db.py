@@ -5,8 +5,9 @@ unit of work cost a quarter of a POST's CPU for the few rows a write touches. Tw
 transaction:
 - `write()`: one transaction; the caller's first statement must be a write (repositories start
   every write with the liveblog's sequence bump). SQLite has one writer at a time: our own
-  writers queue on an asyncio lock (fair, no thread blocked, no polling), and only another
-  process's writer is waited out with `busy_timeout`, whose retry sleeps grow to 100 ms.
+  writers queue on an asyncio lock (fair, no thread blocked, no polling) and take turns on one
+  connection, and only another process's writer is waited out with `busy_timeout`, whose retry
+  sleeps grow to 100 ms.
 - `snapshot()`: a read transaction whose statements all see one committed state. Catch-up
   relies on it: the head seq and the changed entries must come from the same moment.
 """
@@ -54,10 +55,6 @@ def ensure_sqlite_directory(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-# Execution option marking the engine that `Database.snapshot()` uses.
-_SNAPSHOT = "liveblog_snapshot"
-
-
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -69,15 +66,6 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # The driver opens a transaction by itself only before a write, which is enough for
-        # `write()` (its first statement is a write) and saves a round trip to the driver's
-        # thread per write. A snapshot's first statement is a read, so it must BEGIN itself
-        # for all its reads to see one state.
-        if connection.get_execution_options().get(_SNAPSHOT):
-            connection.exec_driver_sql("BEGIN")
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
@@ -103,12 +91,16 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
+        # The connection SQLite writes take turns on, between writes (see `write()`).
+        self._sqlite_connection: AsyncConnection | None = None
         # PostgreSQL's default READ COMMITTED takes a new snapshot per statement; SQLite in WAL
-        # mode reads one snapshot from a transaction's first SELECT, once _on_begin has begun it.
-        snapshot_engine = self.engine.execution_options(
-            **({_SNAPSHOT: True} if self.is_sqlite else {"isolation_level": "REPEATABLE READ"})
+        # mode reads one snapshot from a transaction's first SELECT, once `snapshot()` has
+        # begun it.
+        self._snapshot_engine = (
+            self.engine
+            if self.is_sqlite
+            else self.engine.execution_options(isolation_level="REPEATABLE READ")
         )
-        self._snapshot_engine = snapshot_engine
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -117,13 +109,31 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._sqlite_writer, self.engine.begin() as conn:
-            yield conn
+        async with self._sqlite_writer:
+            # Writers take turns anyway, so they share one connection: taking it from the pool
+            # and giving it back cost more CPU per write than one of its statements.
+            conn = self._sqlite_connection or await self.engine.connect()
+            self._sqlite_connection = None
+            try:
+                async with conn.begin():
+                    yield conn
+            except BaseException:
+                # Back to the pool, whose reset rolls back what a failed commit may have left;
+                # the next write takes a fresh connection.
+                await conn.close()
+                raise
+            self._sqlite_connection = conn
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction over one consistent state of the database."""
         async with self._snapshot_engine.begin() as conn:
+            if self.is_sqlite:
+                # The driver begins a transaction by itself only before a write, which is
+                # enough for `write()`; a snapshot's first statement is a read. (Done here,
+                # not in a "begin" event listener: any such listener makes SQLAlchemy dispatch
+                # events around every statement of every connection, writes included.)
+                await conn.exec_driver_sql("BEGIN")
             yield conn
 
     async def ping(self) -> None:
@@ -132,4 +142,7 @@ class Database:
             await connection.execute(text("SELECT 1 FROM liveblogs LIMIT 1"))
 
     async def dispose(self) -> None:
+        if self._sqlite_connection is not None:
+            await self._sqlite_connection.close()
+            self._sqlite_connection = None
         await self.engine.dispose()
