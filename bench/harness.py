@@ -136,7 +136,7 @@ class Server:
         self.settings = {**LIVEBLOG_BENCH_SETTINGS, **kind.env} if kind.is_liveblog else {}
         self.env = {**os.environ, "LIVEBLOG_DATA_DIR": str(workdir), **self.settings}
         self.token = ""
-        self.publish_token = ""  # scoped to the bench liveblog, for P6 "trust on"
+        self._publish_token = ""
         self.process: subprocess.Popen[bytes] | None = None
 
     def configure(self, **env: str) -> None:
@@ -165,11 +165,18 @@ class Server:
             # Named by port: the processes of a cluster share one database.
             self.token = self._token(f"bench-{self.port}")
             self.http().post("/api/liveblogs", json={"slug": "bench", "title": "Bench"})
-            self.publish_token = self._token(
-                f"bench-publish-{self.port}", "--scope", "publish", "--liveblog", "bench"
-            )
         time.sleep(0.5)
         return self
+
+    @property
+    def publish_token(self) -> str:
+        """A token scoped to publishing in the bench liveblog (P6 "trust on"), made when first
+        asked for: a `liveblog token create` costs a second or two, and most runs need none."""
+        if not self._publish_token:
+            self._publish_token = self._token(
+                f"bench-publish-{self.port}", "--scope", "publish", "--liveblog", "bench"
+            )
+        return self._publish_token
 
     def _token(self, name: str, *options: str) -> str:
         result = subprocess.run(

@@ -38,3 +38,26 @@ if _OUT:
 
         atexit.register(_save)
         signal.signal(signal.SIGTERM, _terminated)
+
+# Memory per reader (bench/profiling/reader_memory.py): LIVEBLOG_BENCH_MEMORY=/path/out.txt
+# traces Python allocations; SIGUSR1 takes the baseline, SIGUSR2 writes what was allocated
+# since, by source line, biggest first.
+_MEMORY = os.environ.get("LIVEBLOG_BENCH_MEMORY")
+
+if _MEMORY:
+    import tracemalloc
+
+    tracemalloc.start(1)
+    _baseline: list[tracemalloc.Snapshot] = []
+
+    def _mark(*_: object) -> None:
+        _baseline[:] = [tracemalloc.take_snapshot()]
+
+    def _dump(*_: object) -> None:
+        grown = tracemalloc.take_snapshot().compare_to(_baseline[0], "lineno")
+        with open(_MEMORY, "w") as out:
+            out.writelines(f"{stat.size_diff} {stat.count_diff} {stat.traceback}\n"
+                           for stat in grown[:40])  # fmt: skip
+
+    signal.signal(signal.SIGUSR1, _mark)
+    signal.signal(signal.SIGUSR2, _dump)
