@@ -65,7 +65,7 @@ test: $(VENV)/.test
 	tests/ops/install-promtool
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## Benchmarks (see BENCHMARKS.md): a quick profile against Node.js `ws` (~5 min), or everything,
+## Benchmarks (see BENCHMARKS.md): a quick profile against Node.js `ws` (~2 min), or everything,
 ## the peers included (under 45 min). Both install the Node.js peers with `npm ci` in bench/.
 bench: $(VENV)/.bench
 	$(BIN)/python -m bench.run --quick
