@@ -491,9 +491,14 @@ class ConsoleClient:
         )
 
     async def post(
-        self, path: str, json: Any = None, headers: dict[str, str] | None = None
+        self,
+        path: str,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
-        return await self.http.post(path, json=json, headers=self._headers(headers))
+        wait = httpx.USE_CLIENT_DEFAULT if timeout is None else timeout
+        return await self.http.post(path, json=json, headers=self._headers(headers), timeout=wait)
 
     async def patch(
         self, path: str, json: Any = None, headers: dict[str, str] | None = None
