@@ -26,11 +26,9 @@ from app.auth.tokens import TokenCheck
 from app.domain.preconditions import IfMatch
 from app.errors import PreconditionRequired, Unauthorized
 from app.ratelimit import RateLimit
-from app.services.entries import EntryService
 from app.services.idempotency import KEY_PATTERN, Once, Reply, checked_key, fingerprint
-from app.services.liveblogs import LiveblogService
 from app.services.writes import parse_if_match
-from app.settings import Settings
+from app.state import settings_of
 
 T = TypeVar("T")
 
@@ -39,11 +37,6 @@ IF_MATCH_PATTERN = r'^(\*|(W/)?"[\x21\x23-\x7e]*"( *, *(W/)?"[\x21\x23-\x7e]*")*
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `liveblog token create`.")
 BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 async def _token_holder(
@@ -106,7 +99,7 @@ async def if_match(
     ] = None,
 ) -> IfMatch | None:
     if header is None:
-        if _settings(request).require_if_match:
+        if settings_of(request).require_if_match:
             raise PreconditionRequired(
                 "This server requires If-Match on every change: GET the object, then send its "
                 'ETag, e.g. If-Match: "3" (LIVEBLOG_REQUIRE_IF_MATCH).'
@@ -154,18 +147,8 @@ async def idempotency_key(
     return IdempotencyKey(
         header,
         fingerprint(request.method, request.url.path, body),
-        _settings(request).idempotency_ttl_seconds,
+        settings_of(request).idempotency_ttl_seconds,
     )
 
 
 OptionalIdempotencyKey = Annotated[IdempotencyKey | None, Depends(idempotency_key)]
-
-
-def liveblogs_of(request: Request) -> LiveblogService:
-    service: LiveblogService = request.app.state.liveblogs
-    return service
-
-
-def entries_of(request: Request) -> EntryService:
-    service: EntryService = request.app.state.entries
-    return service

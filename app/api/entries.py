@@ -13,7 +13,6 @@ from app.api.deps import (
     OptionalIdempotencyKey,
     Precondition,
     Publisher,
-    entries_of,
 )
 from app.api.responses import json_response, problems, reply_response, versioned
 from app.api.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, RevisionList, SlugPath
@@ -21,6 +20,7 @@ from app.domain.model import MAX_ID, Entry
 from app.domain.preconditions import etag
 from app.errors import Gone
 from app.services.idempotency import Reply
+from app.state import entries_of
 
 router = APIRouter(prefix="/api/liveblogs/{slug}/entries", tags=["entries"])
 

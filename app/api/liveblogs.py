@@ -11,13 +11,13 @@ from app.api.deps import (
     OptionalIdempotencyKey,
     Precondition,
     admin_writer,
-    liveblogs_of,
 )
 from app.api.responses import json_response, problems, reply_response, versioned
 from app.api.schemas import LiveblogCreate, LiveblogList, LiveblogOut, LiveblogPatch, SlugPath
 from app.auth.principal import Principal
 from app.domain.model import Liveblog
 from app.services.idempotency import Reply
+from app.state import liveblogs_of
 
 router = APIRouter(prefix="/api/liveblogs", tags=["liveblogs"])
 

@@ -25,11 +25,10 @@ from app.domain import markdown
 from app.domain.drafts import Draft, DraftState
 from app.domain.model import Entry, Status, parse_id
 from app.errors import NotFound, PayloadTooLarge
-from app.services.drafts import DraftContent, DraftService
-from app.services.entries import EntryService
+from app.services.drafts import DraftContent
 from app.services.idempotency import Once, Reply, checked_key, fingerprint
-from app.services.liveblogs import LiveblogService
 from app.services.writes import parse_if_match
+from app.state import drafts_of, entries_of, liveblogs_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -87,21 +86,6 @@ async def _once(request: Request, by: Principal, key: str | None) -> Once[Entry]
         request.app.state.settings.idempotency_ttl_seconds,
         lambda entry: Reply(201, orjson.dumps(_entry_json(entry)), {"Content-Type": JSON}),
     )
-
-
-def entries_of(request: Request) -> EntryService:
-    service: EntryService = request.app.state.entries
-    return service
-
-
-def drafts_of(request: Request) -> DraftService:
-    service: DraftService = request.app.state.drafts
-    return service
-
-
-def liveblogs_of(request: Request) -> LiveblogService:
-    service: LiveblogService = request.app.state.liveblogs
-    return service
 
 
 IfMatchHeader = Annotated[str | None, Header(alias="If-Match")]

@@ -15,7 +15,7 @@ from app.auth.csrf import CSRF_HEADER, check_origin, check_token
 from app.auth.principal import Principal
 from app.auth.sessions import ConsoleSession, Sessions
 from app.errors import Unauthorized
-from app.settings import Settings
+from app.state import settings_of
 
 COOKIE = "liveblog_session"
 # With https the cookie takes the __Host- prefix: the browser then insists on Secure, Path=/
@@ -25,11 +25,6 @@ SECURE_COOKIE = "__Host-liveblog_session"
 
 class SignInNeeded(Exception):
     """A console page was asked for without a live session: the page handler redirects."""
-
-
-def settings_of(request: HTTPConnection) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def sessions_of(request: HTTPConnection) -> Sessions:
