@@ -46,6 +46,7 @@ from app.services.liveblogs import LiveblogService
 from app.services.scheduler import Scheduler, sweep_sessions
 from app.settings import Settings
 from app.storage.db import Database
+from app.storage.sqlite_files import in_use
 from app.web import api_docs, pages
 
 log = logging.getLogger(__name__)
@@ -56,13 +57,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     DeadlineHttpProtocol.configure(settings)  # per process: each worker builds its own app
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def running(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
         broker = create_broker(settings.broker_url, settings.broker_channel)
         shared_redis = settings.broker_url if settings.has_shared_broker else None
 
-        async def fetch_changes(slug: str, since: int | None) -> ChangeSet | None:
-            return await read_changes(db, slug, since, settings.catchup_limit)
+        async def fetch_changes(
+            slug: str, since: int | None, epoch: str | None
+        ) -> ChangeSet | None:
+            return await read_changes(db, slug, since, epoch, settings.catchup_limit)
 
         # The reader side.
         hub = Hub(fetch_changes, watch_interval=settings.broker_fallback_poll_seconds)
@@ -143,6 +146,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             hub.close()
             await broker.stop()
             await db.dispose()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Held while this process has the database open: `liveblog restore` refuses meanwhile.
+        with in_use(settings.database_url):
+            async with running(app):
+                yield
 
     app = FastAPI(
         title="Liveblog",

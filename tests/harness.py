@@ -272,8 +272,12 @@ class RecordingSocket:
 class Subscriber(RecordingSocket):
     """A reader on the WebSocket that records every message it receives."""
 
-    def __init__(self, server: LiveServer, slug: str, since: int | None = None) -> None:
+    def __init__(
+        self, server: LiveServer, slug: str, since: int | None = None, epoch: str | None = None
+    ) -> None:
         query = "" if since is None else f"?since={since}"
+        if epoch is not None:
+            query += f"{'&' if query else '?'}epoch={epoch}"
         super().__init__(f"{server.ws_url}/ws/liveblogs/{slug}{query}")
 
     @property

@@ -16,7 +16,7 @@ from app.api.deps import (
 )
 from app.api.responses import json_response, problems, reply_response, versioned
 from app.api.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, RevisionList, SlugPath
-from app.domain.model import MAX_ID, Entry
+from app.domain.model import EPOCH_MAX, MAX_ID, Entry
 from app.domain.preconditions import etag
 from app.errors import Gone
 from app.services.idempotency import Reply
@@ -31,7 +31,9 @@ EntryId = Annotated[int, Path(ge=1, le=MAX_ID, description="The entry's `id`.")]
 
 
 def _created(slug: str, entry: Entry) -> Reply:
-    return versioned(entry.as_json(), 201, Location=f"/api/liveblogs/{slug}/entries/{entry.id}")
+    return versioned(
+        entry.as_json(), entry.epoch, 201, Location=f"/api/liveblogs/{slug}/entries/{entry.id}"
+    )
 
 
 @router.post(
@@ -77,15 +79,26 @@ async def list_entries(
             "change first (instead of the newest-first page).",
         ),
     ] = None,
+    epoch: Annotated[
+        str | None,
+        Query(
+            max_length=EPOCH_MAX,
+            description="With `since`: the `epoch` that seq was read in. If the liveblog's "
+            "history has been replaced since (a restore, a copy), the answer is 409 with "
+            '`reason: "epoch_changed"` and the current `epoch` and `seq`: reload the entries '
+            "instead. Without it, `since` is taken to be of the current epoch.",
+        ),
+    ] = None,
     pinned: Annotated[bool | None, Query(description="Only pinned (or unpinned) entries.")] = None,
     key_event: Annotated[bool | None, Query(description="Only key events (or others).")] = None,
 ) -> Response:
     service = entries_of(request)
     if since is not None:
-        changed = await service.since(slug, since=since, limit=limit)
+        changed = await service.since(slug, since=since, limit=limit, epoch=epoch)
         return json_response(
             {
                 "seq": changed.head,
+                "epoch": changed.epoch,
                 "entries": [entry.as_json() for entry in changed.entries],
                 "next_since": changed.next_since,
             }
@@ -94,6 +107,7 @@ async def list_entries(
     return json_response(
         {
             "seq": page.head,
+            "epoch": page.epoch,
             "entries": [entry.as_json() for entry in page.entries],
             "next_before": page.next_before,
         }
@@ -110,10 +124,10 @@ async def get_entry(request: Request, slug: SlugPath, entry_id: EntryId) -> Resp
     if entry.deleted:
         raise Gone(
             f"Entry {entry_id} of liveblog {slug!r} was deleted.",
-            headers={"ETag": etag(entry.version)},
+            headers={"ETag": etag(entry.version, entry.epoch)},
             extra={"entry": entry.as_json()},
         )
-    return reply_response(versioned(entry.as_json()))
+    return reply_response(versioned(entry.as_json(), entry.epoch))
 
 
 @router.patch(
@@ -133,7 +147,7 @@ async def update_entry(
     entry = await entries_of(request).update(
         slug, entry_id, body.model_dump(exclude_unset=True), by=caller, if_match=if_match
     )
-    return reply_response(versioned(entry.as_json()))
+    return reply_response(versioned(entry.as_json(), entry.epoch))
 
 
 @router.delete(
@@ -161,7 +175,7 @@ async def delete_entry(
     entry = await entries_of(request).delete(
         slug, entry_id, by=caller, if_match=if_match, purge=purge
     )
-    return reply_response(versioned(entry.as_json()))
+    return reply_response(versioned(entry.as_json(), entry.epoch))
 
 
 @router.get(

@@ -28,7 +28,9 @@ Editor = Annotated[
 
 
 def _created(liveblog: Liveblog) -> Reply:
-    return versioned(liveblog.as_json(), 201, Location=f"/api/liveblogs/{liveblog.slug}")
+    return versioned(
+        liveblog.as_json(), liveblog.epoch, 201, Location=f"/api/liveblogs/{liveblog.slug}"
+    )
 
 
 @router.post(
@@ -59,7 +61,8 @@ async def list_liveblogs(request: Request) -> Response:
 @router.get("/{slug}", response_model=LiveblogOut, responses=problems(404))
 async def get_liveblog(request: Request, slug: SlugPath) -> Response:
     """The liveblog, with the version of its own fields as `ETag` (for If-Match)."""
-    return reply_response(versioned((await liveblogs_of(request).get(slug)).as_json()))
+    liveblog = await liveblogs_of(request).get(slug)
+    return reply_response(versioned(liveblog.as_json(), liveblog.epoch))
 
 
 @router.patch(
@@ -73,4 +76,4 @@ async def update_liveblog(
     liveblog = await liveblogs_of(request).update(
         slug, body.model_dump(exclude_unset=True), by=caller, if_match=if_match
     )
-    return reply_response(versioned(liveblog.as_json()))
+    return reply_response(versioned(liveblog.as_json(), liveblog.epoch))

@@ -21,12 +21,13 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(data), status, headers=headers, media_type=JSON)
 
 
-def versioned(data: dict[str, Any], status: int = 200, **headers: str) -> Reply:
-    """One object's JSON with its version as a strong ETag (what If-Match compares)."""
+def versioned(data: dict[str, Any], epoch: str | None, status: int = 200, **headers: str) -> Reply:
+    """One object's JSON with its version in `epoch` as a strong ETag (what If-Match
+    compares)."""
     return Reply(
         status,
         orjson.dumps(data),
-        {"Content-Type": JSON, "ETag": etag(data["version"]), **headers},
+        {"Content-Type": JSON, "ETag": etag(data["version"], epoch), **headers},
     )
 
 

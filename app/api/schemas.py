@@ -136,12 +136,20 @@ class EntryPatch(_NoNulls):
     )
 
 
+EPOCH_DESCRIPTION = (
+    "Names the history `seq` counts in. It changes when the liveblog's stored history is "
+    "replaced (a restore from backup, a copy to another database, an import): a seq read in "
+    "one epoch means nothing in another. Resume with `since` and this `epoch`."
+)
+
+
 class LiveblogOut(BaseModel):
     slug: str
     title: str
     description: str
     status: Literal["live", "ended"]
     seq: int = Field(description="Head of the liveblog's sequence.")
+    epoch: str = Field(description=EPOCH_DESCRIPTION)
     version: int = Field(
         description="Version of the liveblog's own fields; its ETag, for If-Match."
     )
@@ -171,6 +179,7 @@ class EntryOut(BaseModel):
 
 class EntryList(BaseModel):
     seq: int = Field(description="The liveblog's head seq when this list was read.")
+    epoch: str = Field(description=EPOCH_DESCRIPTION)
     entries: list[EntryOut]
     next_before: int | None = Field(
         None, description="Newest-first pages: pass as `before` for the next, older page."

@@ -164,6 +164,7 @@ class RedisBroker(Broker):
                         event.type,
                         event.frame,
                         event.committed_at,
+                        event.epoch,
                     ]
                 ),
             )
@@ -283,10 +284,11 @@ class RedisBroker(Broker):
 
     def _receive(self, data: bytes) -> None:
         try:
-            # [origin, slug, seq, type, frame, committed_at] (committed_at: since 0.2; older
-            # processes in a rolling upgrade send five).
+            # [origin, slug, seq, type, frame, committed_at, epoch]: the last two were added
+            # later, and older processes in a rolling upgrade send five or six.
             origin, slug, seq, kind, frame, *rest = orjson.loads(data)
             committed_at = float(rest[0]) if rest and rest[0] is not None else None
+            epoch = rest[1] if len(rest) > 1 and isinstance(rest[1], str) else None
         except (orjson.JSONDecodeError, ValueError, TypeError):
             log.warning("ignoring a malformed message on %s", self._channel)
             return
@@ -296,7 +298,7 @@ class RedisBroker(Broker):
             log.warning("ignoring a malformed event on %s", self._channel)
             return
         try:
-            self._deliver(Event(slug, seq, str(kind), frame, committed_at))
+            self._deliver(Event(slug, seq, str(kind), frame, committed_at, epoch))
         except Exception:  # as for control messages: never end the subscription
             log.exception("ignoring an event that could not be delivered: %.200r", data)
 

@@ -1,5 +1,6 @@
 """`liveblog`: the command line. One module per noun (serve.py: serve, migrate; config.py:
-config; tokens.py: token create|list|revoke; users.py: user create|list|disable); each parses
+config; tokens.py: token create|list|revoke; users.py: user create|list|disable; data.py:
+backup, restore, rotate-epochs); each parses
 its arguments, calls a service and prints.
 
 A command whose flags override settings lists them as `setting_flags` (serve: host, port,
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from app import __version__, logs
-from app.cli import config, serve, tokens, users
+from app.cli import config, data, serve, tokens, users
 from app.settings import InvalidSettings, load_settings
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     config.add_commands(commands)
     tokens.add_commands(commands)
     users.add_commands(commands)
+    data.add_commands(commands)
     return parser
 
 
@@ -53,9 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logs.configure(settings)  # every line of the process, alembic's and uvicorn's too
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    from app.storage.sqlite_files import InUse
+
     handler = args.handler
     try:
         result: int = handler(settings, args)
+    except InUse as error:  # a restore is running
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # `liveblog token list | head`: the reader left; that is not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -15,13 +15,20 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def on_database(settings: Settings, use: Callable[[Database], Awaitable[T]]) -> T:
-    """Migrate the database, then run `use` against it and return what it returns."""
+def on_database(
+    settings: Settings, use: Callable[[Database], Awaitable[T]], *, mark_in_use: bool = True
+) -> T:
+    """Migrate the database, then run `use` against it and return what it returns.
+
+    The database is marked in use meanwhile (`liveblog restore` refuses), unless the caller
+    holds that lock itself (`mark_in_use=False`). Raises sqlite_files.InUse while a restore
+    runs.
+    """
     from app.storage import migrate
     from app.storage.db import Database
+    from app.storage.sqlite_files import in_use
 
     logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the output to the point
-    migrate.upgrade(settings.database_url)
 
     async def run() -> T:
         db = Database(settings.database_url)
@@ -30,4 +37,9 @@ def on_database(settings: Settings, use: Callable[[Database], Awaitable[T]]) -> 
         finally:
             await db.dispose()
 
-    return asyncio.run(run())
+    if not mark_in_use:
+        migrate.upgrade(settings.database_url)
+        return asyncio.run(run())
+    with in_use(settings.database_url):
+        migrate.upgrade(settings.database_url)
+        return asyncio.run(run())

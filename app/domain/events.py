@@ -31,20 +31,32 @@ class Event:
     # When its transaction committed (time.time()), for delivery latency; None for events
     # read back from storage (a replay, a gap filled).
     committed_at: float | None = None
+    # The liveblog's epoch when it committed; None only from a process of an older version
+    # in a rolling upgrade (its events are then ordered by seq alone).
+    epoch: str | None = None
 
 
 def encode(message: dict[str, Any]) -> str:
     return orjson.dumps(message).decode()
 
 
-def entry_event(kind: str, slug: str, entry: Entry) -> Event:
-    frame = encode({"type": kind, "seq": entry.seq, "entry": entry.as_json()})
-    return Event(liveblog=slug, seq=entry.seq, type=kind, frame=frame)
+def entry_event(kind: str, slug: str, epoch: str, entry: Entry) -> Event:
+    frame = encode({"type": kind, "seq": entry.seq, "epoch": epoch, "entry": entry.as_json()})
+    return Event(liveblog=slug, seq=entry.seq, type=kind, frame=frame, epoch=epoch)
 
 
 def liveblog_event(liveblog: Liveblog, seq: int) -> Event:
-    frame = encode({"type": LIVEBLOG_UPDATED, "seq": seq, "liveblog": liveblog.as_json()})
-    return Event(liveblog=liveblog.slug, seq=seq, type=LIVEBLOG_UPDATED, frame=frame)
+    frame = encode(
+        {
+            "type": LIVEBLOG_UPDATED,
+            "seq": seq,
+            "epoch": liveblog.epoch,
+            "liveblog": liveblog.as_json(),
+        }
+    )
+    return Event(
+        liveblog=liveblog.slug, seq=seq, type=LIVEBLOG_UPDATED, frame=frame, epoch=liveblog.epoch
+    )
 
 
 def replay_kind(entry: Entry, since: int) -> str:

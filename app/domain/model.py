@@ -7,6 +7,7 @@ Storage turns rows into these; the REST API and the event stream both render the
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -19,6 +20,7 @@ TITLE_MAX = 300
 DESCRIPTION_MAX = 5000
 AUTHOR_MAX = 200
 CORRECTION_MAX = 1000
+EPOCH_MAX = 32  # ours are 16 hex digits; room for other forms later
 # Ids and seqs are signed 64-bit integers on every database: a larger number names nothing.
 MAX_ID = 2**63 - 1
 
@@ -29,6 +31,15 @@ def parse_id(text: str | None) -> int | None:
         return None
     value = int(text)
     return value if 1 <= value <= MAX_ID else None
+
+
+def new_epoch() -> str:
+    """A fresh epoch: an opaque name for one continuous history of a liveblog's seqs.
+
+    A liveblog gets one when it is created and a new one whenever its history may have been
+    replaced (a restore, a copy, an import, `liveblog rotate-epochs`); a reader that resumes
+    with another epoch reloads instead of trusting its seq (domain/resume.py)."""
+    return secrets.token_hex(8)
 
 
 class Status(StrEnum):
@@ -60,10 +71,12 @@ class Liveblog:
     updated_at: datetime
     ended_at: datetime | None
     version: int  # bumped by every change to its own fields (title, description, status)
+    epoch: str  # names the history `seq` counts in (see new_epoch)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "slug": self.slug,
+            "epoch": self.epoch,
             "title": self.title,
             "description": self.description,
             "status": self.status.value,
@@ -91,6 +104,9 @@ class Entry:
     deleted: bool
     correction: str | None = None  # "Correction: …" shown with the entry after an edit
     source: str | None = None  # the console's Markdown behind `body`; never sent to readers
+    # The liveblog's epoch, where the entry was read or written on its own (not in lists): its
+    # ETag names it, so an If-Match from before a restore matches no entry after it.
+    epoch: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {

@@ -1,7 +1,9 @@
 """Where a (re)connecting reader starts: the product's no-gap, no-duplicate promise.
 
-Given the `since` a reader sends and the liveblog's stored head, decide whether it is current,
-needs a replay of what changed after `since`, or must reload through REST. Kept pure so the
+Given the `since` (and `epoch`) a reader sends and the liveblog's stored head (and epoch), decide
+whether it is current, needs a replay of what changed after `since`, or must reload through
+REST. A seq only means something within its epoch: after a restore the same numbers name other
+changes, so a reader from another epoch always reloads. Kept pure so the
 rule can be read and tested on its own; the WebSocket endpoint and the REST `?since=` both obey it.
 """
 
@@ -15,10 +17,17 @@ class Resume(StrEnum):
     REPLAY = "replay"  # send every change after `since` (one per changed object), then live
     AHEAD = "ahead_of_server"  # since > head: the server cannot honour it (database restored?)
     TOO_FAR_BEHIND = "too_far_behind"  # more changes than one reconnect may cost
+    EPOCH_CHANGED = "epoch_changed"  # `since` counts in another history (a restore, a copy)
 
 
-def plan(since: int | None, head: int) -> Resume:
-    """Decide from positions alone; REPLAY may still turn into TOO_FAR_BEHIND (see `bounded`)."""
+def plan(since: int | None, head: int, epoch: str | None = None, current: str = "") -> Resume:
+    """Decide from positions alone; REPLAY may still turn into TOO_FAR_BEHIND (see `bounded`).
+
+    `epoch` is the one the reader's `since` belongs to (None: not sent, so `since` is taken on
+    trust, as before epochs existed); `current` is the liveblog's.
+    """
+    if since is not None and epoch is not None and epoch != current:
+        return Resume.EPOCH_CHANGED
     if since is None or since == head:
         return Resume.LIVE
     if since > head:
@@ -40,4 +49,7 @@ RESYNC_DETAIL = {
     "(was the database restored?). Reload the entries through REST.",
     Resume.TOO_FAR_BEHIND: "Too many changes since your position to replay them here. "
     "Reload the entries through REST.",
+    Resume.EPOCH_CHANGED: "This liveblog's history was replaced since your position was taken "
+    "(a restore or a copy), so its seqs name other changes now. Reload the entries through "
+    "REST and resume from the new epoch.",
 }

@@ -9,6 +9,12 @@ therefore see every change, in seq order, exactly once, whatever the broker did.
 A channel starts by reading its liveblog's head, before any reader takes its own snapshot, so
 nothing published between the two is lost (see `join`).
 
+Seqs count within an epoch (domain/model.py, new_epoch). An event of another epoch than the
+channel's means the liveblog's history was replaced while the channel ran (`liveblog
+rotate-epochs` on a serving install): the channel reads the new head and sends every reader a
+resync, which also lets their next events through even where the new seqs are lower. Events of
+an epoch the channel has left are dropped.
+
 While the broker's link between processes is down, events published elsewhere may never come.
 The hub then reads the head of every followed liveblog from storage every `watch_interval`
 seconds and fills any channel that is behind; when the link is back it does so once more, for
@@ -33,14 +39,18 @@ from app.services.changes import ChangeSet
 
 log = logging.getLogger(__name__)
 
-# Reads the changes of liveblog `slug` after a seq (None: just the head), or None if unknown.
-FetchChanges = Callable[[str, int | None], Awaitable[ChangeSet | None]]
+# Reads the changes of liveblog `slug` after a seq (None: just the head) of an epoch (None: the
+# current one), or None if the liveblog is unknown: services.changes.read_changes.
+FetchChanges = Callable[[str, int | None, str | None], Awaitable[ChangeSet | None]]
 
 # Events kept while a channel is reading from storage. Past this they are dropped: the running
 # fill reads everything after `last_seq` anyway, and one more fill follows to cover the rest.
 PENDING_MAX = 10_000
 # Back-off between failed storage reads while filling a gap (seconds).
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+# Epochs a channel remembers having left, to drop their late events; each is a rare, manual
+# operation, so a handful is plenty.
+RETIRED_EPOCHS_KEPT = 8
 
 
 class UnknownLiveblog(Exception):
@@ -52,6 +62,8 @@ class Channel:
         self.slug = slug
         self.readers: set[Reader] = set()
         self.last_seq: int | None = None  # None until the head is read
+        self.epoch: str | None = None  # the epoch last_seq counts in; read with the head
+        self._retired: list[str] = []  # epochs this channel left (see RETIRED_EPOCHS_KEPT)
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._fetch = fetch
         self._pending: list[Event] = []
@@ -75,6 +87,12 @@ class Channel:
 
     def _accept(self, event: Event) -> None:
         assert self.last_seq is not None
+        if event.epoch is not None and event.epoch != self.epoch:
+            if event.epoch not in self._retired:
+                # A history this channel has not seen: storage says where it stands.
+                self._pending.append(event)
+                self._start_fill()
+            return
         if event.seq <= self.last_seq:
             return
         if event.seq == self.last_seq + 1:
@@ -88,9 +106,12 @@ class Channel:
     def _start_fill(self) -> None:
         self._filling = asyncio.create_task(self._fill(), name=f"fill {self.slug}")
 
-    def catch_up_to(self, head: int) -> None:
-        """Storage says the liveblog is at `head`: read what the broker has not delivered."""
-        if self.last_seq is not None and self._filling is None and head > self.last_seq:
+    def catch_up_to(self, head: int, epoch: str) -> None:
+        """Storage says the liveblog is at `head` of `epoch`: read what the broker has not
+        delivered."""
+        if self.last_seq is None or self._filling is not None:
+            return
+        if head > self.last_seq or epoch != self.epoch:
             self._start_fill()
 
     def _fan_out(self, event: Event) -> None:
@@ -106,7 +127,7 @@ class Channel:
     async def start(self) -> None:
         """Read the head, then release what arrived meanwhile. Sets `ready` either way."""
         try:
-            changes = await self._fetch(self.slug, None)
+            changes = await self._fetch(self.slug, None, None)
         except Exception as error:
             self.ready.set_exception(error)
             return
@@ -114,6 +135,7 @@ class Channel:
             self.ready.set_exception(UnknownLiveblog(self.slug))
             return
         self.last_seq = changes.head
+        self.epoch = changes.liveblog.epoch
         self.ready.set_result(None)
         self._drain()
 
@@ -134,7 +156,7 @@ class Channel:
         attempt = 0
         while True:
             try:
-                return await self._fetch(self.slug, after)
+                return await self._fetch(self.slug, after, self.epoch)
             except Exception:
                 delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
                 log.exception(
@@ -145,13 +167,22 @@ class Channel:
 
     def _apply(self, changes: ChangeSet) -> None:
         assert self.last_seq is not None
-        if changes.decision is Resume.REPLAY:
+        decision = changes.decision
+        if decision is Resume.REPLAY:
             for event in changes.events:
                 self._fan_out(event)
-        elif changes.decision is not Resume.LIVE:
-            metrics.RESYNCS.labels(changes.decision.value).inc()
-            self._fan_out(resync(self.slug, changes.head, changes.decision))
-        self.last_seq = max(self.last_seq, changes.head)
+        elif decision is not Resume.LIVE:
+            metrics.RESYNCS.labels(decision.value).inc()
+            self._fan_out(resync(self.slug, changes.head, changes.liveblog.epoch, decision))
+        if decision in (Resume.EPOCH_CHANGED, Resume.AHEAD):
+            # A new or rewound history: its head is where live events continue from, even
+            # below the old last_seq (the resync just sent lowered every reader's floor too).
+            if self.epoch is not None and self.epoch != changes.liveblog.epoch:
+                self._retired = [*self._retired[-(RETIRED_EPOCHS_KEPT - 1) :], self.epoch]
+            self.epoch = changes.liveblog.epoch
+            self.last_seq = changes.head
+        else:
+            self.last_seq = max(self.last_seq, changes.head)
 
     def _drain(self) -> None:
         pending, self._pending = self._pending, []
@@ -206,12 +237,12 @@ class Hub:
             if channel.last_seq is None:
                 continue  # still reading its head: it will be current
             try:
-                changes = await self._fetch(channel.slug, None)
+                changes = await self._fetch(channel.slug, None, None)
             except Exception:
                 log.exception("reading the head of %s failed", channel.slug)
                 continue
             if changes is not None:
-                channel.catch_up_to(changes.head)
+                channel.catch_up_to(changes.head, changes.liveblog.epoch)
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(work, name=name)

@@ -3,10 +3,11 @@
 README.md ("Event protocol") documents exactly these; change both together.
 
 Server → client text frames, JSON:
-    {"type": "hello", "liveblog": slug, "seq": HEAD}             first frame, always
-    {"type": "entry.created" | "entry.updated" | "entry.deleted", "seq": N, "entry": {...}}
-    {"type": "liveblog.updated", "seq": N, "liveblog": {...}}
-    {"type": "resync", "liveblog": slug, "seq": HEAD, "reason": ..., "detail": ...}
+    {"type": "hello", "liveblog": slug, "seq": HEAD, "epoch": E}      first frame, always
+    {"type": "entry.created" | "entry.updated" | "entry.deleted", "seq": N, "epoch": E,
+     "entry": {...}}
+    {"type": "liveblog.updated", "seq": N, "epoch": E, "liveblog": {...}}
+    {"type": "resync", "liveblog": slug, "seq": HEAD, "epoch": E, "reason": ..., "detail": ...}
 The client sends nothing; anything it sends is ignored.
 """
 
@@ -35,7 +36,7 @@ class CloseCode(IntEnum):
     INTERNAL_ERROR = 1011
     # uvicorn sends this to every reader when the server shuts down or restarts.
     SERVICE_RESTART = 1012
-    # The `since` query parameter is not a non-negative integer.
+    # The `since` query parameter is not a non-negative integer, or `epoch` is too long.
     BAD_REQUEST = 4400
     # No liveblog has this slug.
     NOT_FOUND = 4404
@@ -54,25 +55,26 @@ READER_MAX_FRAME_BYTES: Final = 4096
 CLOSE_REASON: Final = {
     CloseCode.POLICY_VIOLATION: "readers send nothing; too many or too large frames",
     CloseCode.INTERNAL_ERROR: "server error; reconnect with since=<last seq>",
-    CloseCode.BAD_REQUEST: "since must be a non-negative integer",
+    CloseCode.BAD_REQUEST: "since must be a non-negative integer, epoch at most 32 characters",
     CloseCode.NOT_FOUND: "liveblog not found",
     CloseCode.SLOW_READER: "reader too slow; reconnect with since=<last seq>",
 }
 
 
-def hello(slug: str, head: int) -> str:
-    return encode({"type": HELLO, "liveblog": slug, "seq": head})
+def hello(slug: str, head: int, epoch: str) -> str:
+    return encode({"type": HELLO, "liveblog": slug, "seq": head, "epoch": epoch})
 
 
-def resync(slug: str, head: int, reason: Resume) -> Event:
-    """Tell a reader it must reload through REST; live events after `head` follow it."""
+def resync(slug: str, head: int, epoch: str, reason: Resume) -> Event:
+    """Tell a reader it must reload through REST; live events after `head` of `epoch` follow."""
     frame = encode(
         {
             "type": RESYNC,
             "liveblog": slug,
             "seq": head,
+            "epoch": epoch,
             "reason": reason.value,
             "detail": RESYNC_DETAIL[reason],
         }
     )
-    return Event(liveblog=slug, seq=head, type=RESYNC, frame=frame)
+    return Event(liveblog=slug, seq=head, type=RESYNC, frame=frame, epoch=epoch)

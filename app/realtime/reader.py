@@ -48,9 +48,12 @@ class Reader:
         floor = self.floor
         if floor is None:
             self._hold(message)
-        elif message.seq <= floor:
-            return  # already covered by this reader's catch-up
-        elif not self._backlog and self.sink.ready():
+            return
+        if message.seq <= floor:
+            if not message.resets:
+                return  # already covered by this reader's catch-up
+            self.floor = message.seq  # a new history: its seqs may be lower than the old
+        if not self._backlog and self.sink.ready():
             self.sink.send(message)
         elif self._backlog is None:
             self._backlog = deque((message,))

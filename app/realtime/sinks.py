@@ -24,6 +24,7 @@ from fastapi import WebSocket
 from websockets.frames import Frame, Opcode
 
 from app.domain.events import Event
+from app.realtime.protocol import RESYNC
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +39,14 @@ class Outgoing:
     seq: int
     text: str
     wire: bytes
+    # A resync: the reader reloads, and live events continue from `seq`, even below the seqs
+    # it was sent before (a new epoch counts afresh; reader.py).
+    resets: bool = False
 
     @classmethod
     def of(cls, event: Event) -> Outgoing:
         wire = Frame(Opcode.TEXT, event.frame.encode()).serialize(mask=False)
-        return cls(seq=event.seq, text=event.frame, wire=wire)
+        return cls(seq=event.seq, text=event.frame, wire=wire, resets=event.type == RESYNC)
 
 
 class Sink(Protocol):

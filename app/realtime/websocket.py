@@ -1,4 +1,4 @@
-"""The readers' WebSocket: `GET /ws/liveblogs/{slug}?since=SEQ`.
+"""The readers' WebSocket: `GET /ws/liveblogs/{slug}?since=SEQ&epoch=EPOCH`.
 
 Per connection: join the liveblog's channel (live events start being held), take one snapshot
 of what changed after `since`, send hello + that catch-up, then start the reader from the
@@ -25,7 +25,7 @@ from functools import partial
 from fastapi import APIRouter, WebSocket
 
 from app import logs, metrics
-from app.domain.model import SLUG_RE
+from app.domain.model import EPOCH_MAX, SLUG_RE
 from app.domain.resume import Resume
 from app.errors import TooManyRequests, problem
 from app.ratelimit import UPGRADES, RateLimit, client_address
@@ -57,6 +57,16 @@ def parse_since(raw: str | None) -> int | None:
     if not (raw.isascii() and raw.isdigit()):
         raise ValueError(raw)
     return int(raw)
+
+
+def parse_epoch(raw: str | None) -> str | None:
+    """`epoch` is absent (trust `since` as of the current epoch) or at most EPOCH_MAX
+    characters; raises ValueError otherwise. Any other value is simply not the current one."""
+    if raw is None or raw == "":
+        return None
+    if len(raw) > EPOCH_MAX:
+        raise ValueError(raw)
+    return raw
 
 
 class LiveConnections:
@@ -138,6 +148,7 @@ class LiveConnections:
             await websocket.accept()
             self._log.connected(slug, request_id)
             since = parse_since(websocket.query_params.get("since"))
+            epoch = parse_epoch(websocket.query_params.get("epoch"))
         except ValueError:
             self._closed(address)
             await self._close(websocket, CloseCode.BAD_REQUEST)
@@ -155,7 +166,7 @@ class LiveConnections:
             channel = await self._hub.join(slug, reader)
             assert channel.last_seq is not None  # known once joined
             detached, code = await self._stream(
-                websocket, slug, since, reader, channel.last_seq, address
+                websocket, slug, (since, epoch), reader, (channel.epoch, channel.last_seq), address
             )
         except UnknownLiveblog:
             code = CloseCode.NOT_FOUND
@@ -176,9 +187,9 @@ class LiveConnections:
         self,
         websocket: WebSocket,
         slug: str,
-        since: int | None,
+        since: tuple[int | None, str | None],
         reader: Reader,
-        joined_at: int,
+        joined_at: tuple[str | None, int],
         address: str,
     ) -> tuple[bool, int | None]:
         """Catch the reader up and start it. Returns True if its sink now owns the connection
@@ -187,20 +198,21 @@ class LiveConnections:
         # none is started for it, and one it was waiting for is dropped unsent.
         if reader.sink.gone():
             return False, None
-        changes = await self._catch_up.read(slug, since, at_least=joined_at)
+        changes = await self._catch_up.read(slug, *since, at_least=joined_at)
         if reader.sink.gone():
             return False, None
         if changes is None:  # deleted between join and snapshot
             await self._close(websocket, CloseCode.NOT_FOUND)
             return False, CloseCode.NOT_FOUND
-        await websocket.send_text(hello(slug, changes.head))
+        epoch = changes.liveblog.epoch
+        await websocket.send_text(hello(slug, changes.head, epoch))
         if changes.decision is Resume.REPLAY:
             metrics.CATCHUPS.inc()
             for event in changes.events:
                 await websocket.send_text(event.frame)
         elif changes.decision is not Resume.LIVE:
             metrics.RESYNCS.labels(changes.decision.value).inc()
-            await websocket.send_text(resync(slug, changes.head, changes.decision).frame)
+            await websocket.send_text(resync(slug, changes.head, epoch, changes.decision).frame)
 
         head = changes.head
         del changes  # a catch-up can be large; the reader may stay for hours

@@ -21,25 +21,32 @@ from app.storage.db import Database
 class ChangeSet:
     liveblog: Liveblog
     head: int  # the snapshot's head: after these events, a reader is current up to here
+    # (in the liveblog's current epoch, liveblog.epoch)
     decision: resume.Resume
     events: list[Event] = field(default_factory=list)  # empty unless decision is REPLAY
 
 
 def replay_events(liveblog: Liveblog, changed: list[Entry], since: int) -> list[Event]:
-    events = [entry_event(replay_kind(entry, since), liveblog.slug, entry) for entry in changed]
+    events = [
+        entry_event(replay_kind(entry, since), liveblog.slug, liveblog.epoch, entry)
+        for entry in changed
+    ]
     if liveblog.meta_seq > since:
         events.append(liveblog_event(liveblog, liveblog.meta_seq))
         events.sort(key=lambda event: event.seq)
     return events
 
 
-async def read_changes(db: Database, slug: str, since: int | None, limit: int) -> ChangeSet | None:
-    """The changes after `since` (at most `limit` objects), or None if the liveblog is unknown."""
+async def read_changes(
+    db: Database, slug: str, since: int | None, epoch: str | None, limit: int
+) -> ChangeSet | None:
+    """The changes after `since` of `epoch` (at most `limit` objects), or None if the liveblog
+    is unknown. `epoch` None: `since` is taken to be of the current one."""
     async with db.snapshot() as conn:
         liveblog = await liveblog_rows.get(conn, slug)
         if liveblog is None:
             return None
-        decision = resume.plan(since, liveblog.seq)
+        decision = resume.plan(since, liveblog.seq, epoch, liveblog.epoch)
         if decision is not resume.Resume.REPLAY:
             return ChangeSet(liveblog, liveblog.seq, decision)
         assert since is not None

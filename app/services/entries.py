@@ -7,7 +7,7 @@ transaction, as its own change with its own seq (readers see the unpin first, th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from app.domain.drafts import DraftState
 from app.domain.events import ENTRY_CREATED, ENTRY_DELETED, ENTRY_UPDATED, Event, entry_event
 from app.domain.model import Entry, Liveblog
 from app.domain.preconditions import IfMatch
-from app.domain.resume import RESYNC_DETAIL, Resume
+from app.domain.resume import RESYNC_DETAIL, Resume, plan
 from app.domain.revisions import Actor, Revision, RevisionKind, entry_changes
 from app.errors import (
     Conflict,
@@ -57,19 +57,22 @@ TOMBSTONE: dict[str, Any] = {
 class Page:
     entries: list[Entry]
     head: int  # the liveblog's seq when the page was read
+    epoch: str  # ... and the epoch it counts in
     next_before: int | None  # cursor for the next (older) page, None on the last one
 
     @classmethod
-    def of(cls, fetched: list[Entry], head: int, limit: int) -> Page:
+    def of(cls, fetched: list[Entry], liveblog: Liveblog, limit: int) -> Page:
         """From `limit + 1` fetched rows: the extra one only says that an older page exists."""
         entries = fetched[:limit]
-        return cls(entries, head, entries[-1].created_seq if len(fetched) > limit else None)
+        older = entries[-1].created_seq if len(fetched) > limit else None
+        return cls(entries, liveblog.seq, liveblog.epoch, older)
 
 
 @dataclass(frozen=True, slots=True)
 class Since:
     entries: list[Entry]
     head: int
+    epoch: str
     next_since: int | None  # more changes follow: ask again with since=next_since
 
 
@@ -77,11 +80,18 @@ class _Transaction:
     """One write transaction: its sequence numbers, its author, and the events to publish."""
 
     def __init__(
-        self, conn: AsyncConnection, slug: str, liveblog_id: int, first_seq: int, by: Actor
+        self,
+        conn: AsyncConnection,
+        slug: str,
+        liveblog_id: int,
+        first_seq: int,
+        epoch: str,
+        by: Actor,
     ) -> None:
         self.conn = conn
         self.slug = slug
         self.liveblog_id = liveblog_id
+        self.epoch = epoch
         self.by = by
         self._unused_seq: int | None = first_seq
         self.events: list[Event] = []
@@ -120,8 +130,9 @@ class _Transaction:
             now=now or utcnow(),
             source=source,
         )
+        entry = replace(entry, epoch=self.epoch)
         await self.record(None, entry, RevisionKind.CREATED)
-        self.events.append(entry_event(ENTRY_CREATED, self.slug, entry))
+        self.events.append(entry_event(ENTRY_CREATED, self.slug, self.epoch, entry))
         return entry
 
     async def change(self, before: Entry, fields: dict[str, Any], kind: str) -> Entry:
@@ -129,9 +140,10 @@ class _Transaction:
         after = await rows.apply_change(
             self.conn, before.id, await self.next_seq(), utcnow(), fields
         )
+        after = replace(after, epoch=self.epoch)
         revision = RevisionKind.DELETED if kind == ENTRY_DELETED else RevisionKind.UPDATED
         await self.record(before, after, revision)
-        self.events.append(entry_event(kind, self.slug, after))
+        self.events.append(entry_event(kind, self.slug, self.epoch, after))
         return after
 
     async def record(self, before: Entry | None, after: Entry, kind: RevisionKind) -> None:
@@ -159,7 +171,7 @@ def _subject(entry: Entry) -> str:
 
 
 def _check_version(entry: Entry, if_match: IfMatch | None) -> None:
-    check_version(f"Entry {entry.id}", entry.version, entry.as_json(), if_match)
+    check_version(f"Entry {entry.id}", entry.version, entry.as_json(), if_match, entry.epoch)
 
 
 class EntryService:
@@ -182,8 +194,8 @@ class EntryService:
         taken = await liveblog_rows.next_seq(conn, slug)
         if taken is None:
             raise NotFound(f"No liveblog with slug {slug!r}.")
-        liveblog_id, seq = taken
-        return _Transaction(conn, slug, liveblog_id, seq, by.actor)
+        liveblog_id, seq, epoch = taken
+        return _Transaction(conn, slug, liveblog_id, seq, epoch, by.actor)
 
     async def create(
         self,
@@ -386,7 +398,7 @@ class EntryService:
         entry = await rows.get(tx.conn, tx.liveblog_id, entry_id)
         if entry is None:
             raise NotFound(f"No entry {entry_id} in liveblog {tx.slug!r}.")
-        return entry
+        return replace(entry, epoch=tx.epoch)
 
     async def get(self, slug: str, entry_id: int) -> Entry:
         async with self._db.snapshot() as conn:
@@ -400,7 +412,7 @@ class EntryService:
         entry = await rows.get(conn, liveblog.id, entry_id)
         if entry is None:
             raise NotFound(f"No entry {entry_id} in liveblog {slug!r}.")
-        return liveblog, entry
+        return liveblog, replace(entry, epoch=liveblog.epoch)
 
     async def page(
         self,
@@ -424,20 +436,33 @@ class EntryService:
                 pinned=pinned,
                 key_event=key_event,
             )
-        return Page.of(entries, liveblog.seq, limit)
+        return Page.of(entries, liveblog, limit)
 
-    async def since(self, slug: str, *, since: int, limit: int) -> Since:
-        """Entries changed after `since`, tombstones included, in seq order, `limit` at a time."""
+    async def since(self, slug: str, *, since: int, limit: int, epoch: str | None = None) -> Since:
+        """Entries changed after `since` (of `epoch`, when given), tombstones included, in seq
+        order, `limit` at a time.
+
+        Raises:
+            NotFound: no such liveblog.
+            Conflict: `since` cannot be resumed from (another epoch, or ahead of the head);
+                the problem says why (`reason`) and where to reload from (`epoch`, `seq`).
+        """
         async with self._db.snapshot() as conn:
             liveblog = await liveblog_rows.get(conn, slug)
             if liveblog is None:
                 raise NotFound(f"No liveblog with slug {slug!r}.")
-            if since > liveblog.seq:
-                raise Conflict(
+            decision = plan(since, liveblog.seq, epoch, liveblog.epoch)
+            if decision in (Resume.EPOCH_CHANGED, Resume.AHEAD):
+                where = (
                     f"since={since} is ahead of this liveblog's head seq {liveblog.seq}. "
-                    + RESYNC_DETAIL[Resume.AHEAD]
+                    if decision is Resume.AHEAD
+                    else f"epoch {epoch!r} is not this liveblog's ({liveblog.epoch!r}). "
+                )
+                raise Conflict(
+                    where + RESYNC_DETAIL[decision],
+                    extra={"reason": decision.value, "epoch": liveblog.epoch, "seq": liveblog.seq},
                 )
             entries = await rows.changed_after(conn, liveblog.id, since, limit + 1)
         more = len(entries) > limit
         entries = entries[:limit]
-        return Since(entries, liveblog.seq, entries[-1].seq if more else None)
+        return Since(entries, liveblog.seq, liveblog.epoch, entries[-1].seq if more else None)

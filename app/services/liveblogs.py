@@ -79,12 +79,12 @@ class LiveblogService:
                 taken = await rows.next_seq(conn, slug)
                 if taken is None:
                     raise NotFound(f"No liveblog with slug {slug!r}.")
-                liveblog_id, seq = taken
+                liveblog_id, seq, _epoch = taken
                 current = await rows.get(conn, slug)
                 assert current is not None
                 # As GET shows it: the head before this transaction's own seq bump.
                 shown = replace(current, seq=seq - 1).as_json()
-                check_version(f"Liveblog {slug!r}", current.version, shown, if_match)
+                check_version(f"Liveblog {slug!r}", current.version, shown, if_match, current.epoch)
                 fields = {k: v for k, v in changes.items() if getattr(current, k) != v}
                 if not fields:
                     raise Unchanged

@@ -45,7 +45,7 @@ async def read_reader_page(
         liveblog=liveblog,
         pinned=pinned[0] if pinned else None,
         key_events=key_events,
-        stream=Page.of(fetched, liveblog.seq, limit),
+        stream=Page.of(fetched, liveblog, limit),
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.model import utcnow as utcnow  # the services' clock, named where they look
-from app.domain.preconditions import IfMatch
+from app.domain.preconditions import IfMatch, etag
 from app.errors import BadRequest, PreconditionFailed
 
 
@@ -29,17 +29,23 @@ def parse_if_match(header: str | None) -> IfMatch | None:
 
 
 def check_version(
-    what: str, version: int, current: dict[str, Any], if_match: IfMatch | None
+    what: str,
+    version: int,
+    current: dict[str, Any],
+    if_match: IfMatch | None,
+    epoch: str | None = None,
 ) -> None:
-    """Raises PreconditionFailed, showing `current`, unless `if_match` admits `version`.
+    """Raises PreconditionFailed, showing `current`, unless `if_match` admits `version` (of
+    `epoch`, for the object's ETag; drafts have none).
 
     Call it inside the write transaction, after the seq bump that serializes the liveblog's
     writers: of two editors sending the same If-Match, exactly one then wins.
     """
-    if if_match is not None and not if_match.matches(version):
+    if if_match is not None and not if_match.matches(version, epoch):
         raise PreconditionFailed(
             f"{what} is at version {version}, not the one If-Match names: someone changed it "
-            f'since you read it. Compare with `current`, then retry with If-Match: "{version}".',
+            "since you read it (or the database was restored). Compare with `current`, then "
+            f"retry with If-Match: {etag(version, epoch)}.",
             current_version=version,
             current=current,
         )

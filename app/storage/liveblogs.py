@@ -9,7 +9,7 @@ from sqlalchemy import Row, bindparam, insert as insert_into, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.model import Liveblog, Status
+from app.domain.model import Liveblog, Status, new_epoch
 from app.storage.db import inserted_id
 from app.storage.models import LiveblogRow
 
@@ -32,6 +32,7 @@ def to_liveblog(row: Row[Any]) -> Liveblog:
         updated_at=row.updated_at,
         ended_at=row.ended_at,
         version=row.version,
+        epoch=row.epoch,
     )
 
 
@@ -39,6 +40,7 @@ async def insert(
     conn: AsyncConnection, *, slug: str, title: str, description: str, now: datetime
 ) -> Liveblog:
     """Insert a new liveblog at seq 0. Raises DuplicateSlug if the slug is taken."""
+    epoch = new_epoch()
     values: dict[str, Any] = {
         "slug": slug,
         "title": title,
@@ -49,6 +51,7 @@ async def insert(
         "created_at": now,
         "updated_at": now,
         "version": 1,
+        "epoch": epoch,
     }
     try:
         result = await conn.execute(insert_into(LiveblogRow).values(values))
@@ -66,18 +69,20 @@ async def insert(
         updated_at=now,
         ended_at=None,
         version=1,
+        epoch=epoch,
     )
 
 
-async def next_seq(conn: AsyncConnection, slug: str) -> tuple[int, int] | None:
-    """Take the liveblog's next sequence number; returns (liveblog id, seq), or None if unknown.
+async def next_seq(conn: AsyncConnection, slug: str) -> tuple[int, int, str] | None:
+    """Take the liveblog's next sequence number; returns (liveblog id, seq, epoch), or None if
+    unknown.
 
     This must be the first statement of every write transaction: the UPDATE locks the liveblog
     row (PostgreSQL) or the database (SQLite) until commit, so concurrent writers get
     consecutive numbers in commit order, and a rolled-back write gives its number back.
     """
     row = (await conn.execute(_NEXT_SEQ, {"wanted_slug": slug})).one_or_none()
-    return (row[0], row[1]) if row else None
+    return (row[0], row[1], row[2]) if row else None
 
 
 # Built once: every write runs it, and building an UPDATE … RETURNING and its cache key anew
@@ -86,7 +91,7 @@ _NEXT_SEQ = (
     update(LiveblogRow)
     .where(LiveblogRow.slug == bindparam("wanted_slug"))
     .values(head_seq=LiveblogRow.head_seq + 1)
-    .returning(LiveblogRow.id, LiveblogRow.head_seq)
+    .returning(LiveblogRow.id, LiveblogRow.head_seq, LiveblogRow.epoch)
 )
 
 
@@ -130,3 +135,17 @@ async def apply_change(
         .returning(*LiveblogRow.__table__.c)
     )
     return to_liveblog(result.one())
+
+
+async def rotate_epochs(conn: AsyncConnection, slugs: list[str] | None = None) -> dict[str, str]:
+    """Give each liveblog (or those in `slugs`) a new epoch; returns slug → new epoch."""
+    query = select(LiveblogRow.id, LiveblogRow.slug).order_by(LiveblogRow.id)
+    if slugs is not None:
+        query = query.where(LiveblogRow.slug.in_(slugs))
+    rotated: dict[str, str] = {}
+    for liveblog_id, slug in (await conn.execute(query)).all():
+        rotated[slug] = new_epoch()
+        await conn.execute(
+            update(LiveblogRow).where(LiveblogRow.id == liveblog_id).values(epoch=rotated[slug])
+        )
+    return rotated

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from app.domain.model import AUTHOR_MAX, SLUG_MAX, TITLE_MAX
+from app.domain.model import AUTHOR_MAX, EPOCH_MAX, SLUG_MAX, TITLE_MAX
 
 # Named constraints so migrations can refer to them on every database.
 NAMING = {
@@ -60,6 +60,9 @@ class LiveblogRow(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # Bumped by every change to the liveblog's own fields: its ETag, compared by If-Match.
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Names the history head_seq counts in; replaced when that history may have been (a
+    # restore, a copy, an import): domain.model.new_epoch. Migration 0006.
+    epoch: Mapped[str] = mapped_column(String(EPOCH_MAX))
 
 
 class EntryRow(Base):

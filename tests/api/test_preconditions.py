@@ -18,8 +18,10 @@ def unique_slug(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def etag(version: int) -> str:
-    return f'"{version}"'
+def etag(version: int, epoch: str | None = None) -> str:
+    """As the server sends it (with the liveblog's epoch), or a bare version as clients that
+    build If-Match from `version` send it."""
+    return f'"{version}.{epoch}"' if epoch else f'"{version}"'
 
 
 def if_match(value: str) -> dict[str, str]:
@@ -35,27 +37,30 @@ def stale(response: httpx.Response, current: dict[str, Any]) -> None:
 
 async def test_versions_are_strong_etags(api: httpx.AsyncClient, new_liveblog: NewLiveblog) -> None:
     """Liveblogs start at version 1 and count changes of their own fields; GET and every write
-    of a liveblog or entry send its version as a strong ETag."""
+    of a liveblog or entry send its version, with the liveblog's epoch, as a strong ETag."""
     slug = await new_liveblog()
     fetched = await api.get(f"/api/liveblogs/{slug}")
-    assert fetched.json()["version"] == 1 and fetched.headers["etag"] == etag(1)
+    epoch = fetched.json()["epoch"]
+    assert fetched.json()["version"] == 1 and fetched.headers["etag"] == etag(1, epoch)
 
     retitled = await api.patch(f"/api/liveblogs/{slug}", json={"title": "Retitled"})
-    assert retitled.json()["version"] == 2 and retitled.headers["etag"] == etag(2)
+    assert retitled.json()["version"] == 2 and retitled.headers["etag"] == etag(2, epoch)
     same = await api.patch(f"/api/liveblogs/{slug}", json={"title": "Retitled"})
-    assert same.json()["version"] == 2 and same.headers["etag"] == etag(2)  # no change
+    assert same.json()["version"] == 2 and same.headers["etag"] == etag(2, epoch)  # no change
 
     posted = await api.post(f"/api/liveblogs/{slug}/entries", json={"body": "<p>x</p>"})
-    assert posted.headers["etag"] == etag(1)
+    assert posted.headers["etag"] == etag(1, epoch)
     url = f"/api/liveblogs/{slug}/entries/{posted.json()['id']}"
-    assert (await api.get(url)).headers["etag"] == etag(1)
+    assert (await api.get(url)).headers["etag"] == etag(1, epoch)
     edited = await api.patch(url, json={"title": "Edited"})
-    assert edited.headers["etag"] == etag(edited.json()["version"]) == etag(2)
+    assert edited.headers["etag"] == etag(edited.json()["version"], epoch) == etag(2, epoch)
+    unchanged = await api.patch(url, json={"title": "Edited"})
+    assert unchanged.headers["etag"] == etag(2, epoch)
     deleted = await api.delete(url)
-    assert deleted.headers["etag"] == etag(deleted.json()["version"])
+    assert deleted.headers["etag"] == etag(deleted.json()["version"], epoch)
     assert deleted.json()["version"] > 2
     after = await api.get(f"/api/liveblogs/{slug}")  # entries are not the liveblog's own fields
-    assert after.json()["version"] == 2 and after.headers["etag"] == etag(2)
+    assert after.json()["version"] == 2 and after.headers["etag"] == etag(2, epoch)
 
 
 async def test_if_match_on_an_entry(database_server: LiveServer, database_token: str) -> None:
@@ -73,6 +78,9 @@ async def test_if_match_on_an_entry(database_server: LiveServer, database_token:
         first = await api.patch(url, json={"title": "Two"}, headers=if_match(etag(1)))
         assert first.status_code == 200 and first.json()["version"] == 2
         current = (await api.get(url)).json()
+        epoch = (await api.get(f"/api/liveblogs/{slug}")).json()["epoch"]
+        other = await api.patch(url, json={"title": "X"}, headers=if_match(etag(2, "0" * 16)))
+        stale(other, current)  # the right version of another epoch (before a restore, say)
         stale(await api.patch(url, json={"title": "Lost"}, headers=if_match(etag(1))), current)
         stale(await api.delete(url, headers=if_match(etag(1))), current)
         stale(await api.patch(url, json={"title": "Weak"}, headers=if_match('W/"2"')), current)
@@ -83,7 +91,7 @@ async def test_if_match_on_an_entry(database_server: LiveServer, database_token:
         assert (await api.get(url)).json() == current
         assert (await api.get(f"/api/liveblogs/{slug}")).json()["seq"] == 2
 
-        matching = await api.patch(url, json={"title": "Three"}, headers=if_match(etag(2)))
+        matching = await api.patch(url, json={"title": "Three"}, headers=if_match(etag(2, epoch)))
         assert matching.status_code == 200 and matching.json()["version"] == 3
         star = await api.patch(url, json={"title": "Four"}, headers=if_match("*"))
         assert star.status_code == 200 and star.json()["title"] == "Four"
@@ -194,6 +202,7 @@ async def test_pinning_bumps_the_version_of_the_unpinned_entry(
     await api.post(path, json={"body": "<p>b</p>", "pinned": True})
     unpinned = await api.get(f"{path}/{first['id']}")
     assert unpinned.json()["pinned"] is False
-    assert unpinned.json()["version"] == 2 and unpinned.headers["etag"] == etag(2)
+    epoch = (await api.get(f"/api/liveblogs/{slug}")).json()["epoch"]
+    assert unpinned.json()["version"] == 2 and unpinned.headers["etag"] == etag(2, epoch)
     late = await api.patch(f"{path}/{first['id']}", json={"title": "x"}, headers=if_match('"1"'))
     stale(late, unpinned.json())

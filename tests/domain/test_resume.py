@@ -18,6 +18,18 @@ def test_plan() -> None:
     assert plan(11, 10) is Resume.AHEAD
 
 
+def test_plan_with_epochs() -> None:
+    """A since of another epoch is never replayed, whatever its number; without an epoch the
+    reader is trusted as before; an epoch without a since changes nothing."""
+    assert plan(3, 10, "old", "new") is Resume.EPOCH_CHANGED
+    assert plan(10, 10, "old", "new") is Resume.EPOCH_CHANGED
+    assert plan(0, 0, "old", "new") is Resume.EPOCH_CHANGED
+    assert plan(3, 10, "new", "new") is Resume.REPLAY
+    assert plan(11, 10, "new", "new") is Resume.AHEAD
+    assert plan(3, 10, None, "new") is Resume.REPLAY
+    assert plan(None, 10, "old", "new") is Resume.LIVE
+
+
 def test_bounded() -> None:
     """A replay is allowed up to the limit, inclusive."""
     assert bounded(100, 100) is Resume.REPLAY

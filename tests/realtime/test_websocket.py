@@ -29,15 +29,17 @@ async def test_hello_then_live_changes(
     slug = await new_liveblog()
     url = f"/api/liveblogs/{slug}/entries"
     await api.post(url, json={"body": "<p>before</p>"})
+    epoch = (await api.get(f"/api/liveblogs/{slug}")).json()["epoch"]
     async with Subscriber(server, slug) as reader:
         await reader.wait_for(lambda s: len(s.messages) >= 1, what="hello")
-        assert reader.messages[0] == {"type": "hello", "liveblog": slug, "seq": 1}
+        assert reader.messages[0] == {"type": "hello", "liveblog": slug, "seq": 1, "epoch": epoch}
         entry = (await api.post(url, json={"title": "New", "body": "<p>now</p>"})).json()
         await api.patch(f"{url}/{entry['id']}", json={"title": "Corrected"})
         await api.delete(f"{url}/{entry['id']}")
         await api.patch(f"/api/liveblogs/{slug}", json={"status": "ended"})
         await reader.wait_for_seq(5)
     kinds = [(m["type"], m["seq"]) for m in reader.events]
+    assert {m["epoch"] for m in reader.events} == {epoch}
     assert kinds == [
         ("entry.created", 2),
         ("entry.updated", 3),
@@ -154,7 +156,9 @@ async def test_replay_compacts_to_current_state(
     await api.patch(f"/api/liveblogs/{slug}", json={"title": "Renamed"})  # seq 7
     async with Subscriber(server, slug, since=1) as reader:
         await reader.wait_for_seq(7)
-    assert reader.messages[0] == {"type": "hello", "liveblog": slug, "seq": 7}
+    epoch = (await api.get(f"/api/liveblogs/{slug}")).json()["epoch"]
+    assert reader.messages[0] == {"type": "hello", "liveblog": slug, "seq": 7, "epoch": epoch}
+    assert {m["epoch"] for m in reader.events} == {epoch}
     assert [(m["type"], m["seq"]) for m in reader.events] == [
         ("entry.updated", 4),  # the reader had seen `old` created at seq 1
         ("entry.created", 5),  # `new` was created after since=1: it arrives as created
@@ -220,7 +224,7 @@ async def test_catchup_limit_sends_resync_instead(
             await far.wait_for_seq(11)
         async with Subscriber(server, "big", since=6) as near:
             await near.wait_for_seq(11)
-    assert far.messages[0] == {"type": "hello", "liveblog": "big", "seq": 10}
+    assert far.messages[0]["type"] == "hello" and far.messages[0]["seq"] == 10
     resync = far.messages[1]
     assert (resync["type"], resync["reason"], resync["seq"]) == ("resync", "too_far_behind", 10)
     assert "REST" in resync["detail"]

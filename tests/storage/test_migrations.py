@@ -19,7 +19,7 @@ TABLES = {
     "users", "sessions", "drafts",
 }  # fmt: skip
 CONSOLE_TABLES = {"users", "sessions", "drafts"}
-HEAD = "0005_console"
+HEAD = "0006_epochs"
 
 
 def schema(url: str) -> tuple[set[str], set[str], str | None]:
@@ -55,6 +55,9 @@ def round_trip(url: str) -> None:
     assert tables == TABLES
     assert {"ix_entries_pinned", "ix_entries_key_event"} <= indexes
     assert revision == HEAD
+
+    migrate.downgrade(url, "0005_console")
+    assert schema(url) == (TABLES, indexes, "0005_console")
 
     migrate.downgrade(url, "0004_bigint_ids")
     tables, indexes_before_console, revision = schema(url)
@@ -110,6 +113,26 @@ def test_trust_migration_keeps_tokens_that_shared_a_name(tmp_path: Path) -> None
         (3, "desk", "admin", None),
         (4, "cms#1", "admin", None),
     ]
+
+
+def test_epochs_migration_gives_each_existing_liveblog_its_own(tmp_path: Path) -> None:
+    """Liveblogs from before epochs each get a distinct one, and keep their seqs."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'epochs.db'}"
+    migrate.upgrade(url, "0005_console")
+    asyncio.run(
+        _sql(
+            url,
+            "INSERT INTO liveblogs (slug, title, description, status, head_seq, meta_seq, "
+            "created_at, updated_at, version) VALUES "
+            "('a', 'A', '', 'live', 7, 0, '2026-11-30 08:00:00', '2026-11-30 08:00:00', 1), "
+            "('b', 'B', '', 'live', 3, 0, '2026-11-30 08:00:00', '2026-11-30 08:00:00', 1)",
+        )
+    )
+    migrate.upgrade(url)
+    rows = asyncio.run(_sql(url, "SELECT slug, head_seq, epoch FROM liveblogs ORDER BY slug"))
+    assert [(slug, seq) for slug, seq, _ in rows] == [("a", 7), ("b", 3)]
+    epochs = [epoch for _, _, epoch in rows]
+    assert all(isinstance(e, str) and len(e) == 16 for e in epochs) and epochs[0] != epochs[1]
 
 
 async def _sql(url: str, statement: str) -> list[tuple[object, ...]]:

@@ -14,7 +14,7 @@ import httpx
 from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import NewLiveblog
-from tests.harness import LiveServer, seconds, writer
+from tests.harness import LiveServer, cli, seconds, writer
 
 LIVE = seconds(1.0)  # an entry must appear within a second of its POST
 
@@ -372,6 +372,54 @@ async def test_too_far_behind_reloads_through_rest(
         timeout=LIVE * 1000
     )
     assert posted
+    await page.close()
+
+
+async def test_restore_makes_the_page_show_the_restored_truth_once(
+    browser: Browser, isolated_server: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    """The page saw entries that a restore then took away, and new entries took their ids and
+    seqs. On reconnecting it learns the epoch changed, reloads once, shows exactly what the
+    restored database holds, and stays live."""
+    server = isolated_server()
+    backup = tmp_path / "before.db"
+    async with writer(server) as api:
+        await api.post("/api/liveblogs", json={"slug": "restored", "title": "Restored"})
+        for n in range(3):
+            await post(api, "restored", title=f"Kept {n}")
+        assert cli(server.data_dir, "backup", str(backup)).returncode == 0
+        lost = [await post(api, "restored", title=f"Lost {n}") for n in range(2)]
+    page = await open_live(browser, f"{server.url}/liveblogs/restored")
+    await expect(page.locator("[data-lb-stream] .entry__title")).to_have_count(5)
+    reloads: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            reloads.append(request.url) if request.url.endswith("/api/liveblogs/restored") else None
+        ),
+    )
+
+    await page.context.set_offline(True)
+    server.stop()
+    restored = cli(server.data_dir, "restore", str(backup))
+    assert restored.returncode == 0, restored.stderr
+    await asyncio.to_thread(server.start)
+    async with writer(server) as api:
+        after = [await post(api, "restored", title=f"After {n}") for n in range(3)]
+    assert {entry["id"] for entry in lost} <= {entry["id"] for entry in after}  # ids reused
+    await page.context.set_offline(False)
+
+    titles = page.locator("[data-lb-stream] .entry__title")
+    expected = [f"After {n}" for n in reversed(range(3))] + [f"Kept {n}" for n in (2, 1, 0)]
+    await expect(titles).to_have_text(expected, timeout=seconds(15) * 1000)
+    await expect(page.locator("[data-lb-conn]")).to_have_attribute("data-state", "live")
+    async with writer(server) as api:
+        live = await post(api, "restored", title="Live again")
+    await expect(page.locator(f"[data-lb-stream] > #entry-{live['id']}")).to_be_visible(
+        timeout=LIVE * 1000
+    )
+    await expect(titles).to_have_text(["Live again", *expected])
+    assert len(reloads) == 1, reloads  # one reload, no resync loop
     await page.close()
 
 

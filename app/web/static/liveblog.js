@@ -84,6 +84,7 @@
       this.slug = root.dataset.liveblog;
       this.origin = (root.dataset.origin || window.location.origin).replace(/\/$/, "");
       this.seq = root.dataset.seq === undefined ? null : Number(root.dataset.seq);
+      this.epoch = root.dataset.epoch || null; // the history `seq` counts in (README: epochs)
       this.status = root.dataset.status || "live";
       this.socket = null;
       this.attempt = 0;
@@ -158,7 +159,11 @@
       if (this.stopped) return;
       clearTimeout(this.retryTimer);
       const wsOrigin = this.origin.replace(/^http/, "ws");
-      const since = this.seq === null ? "" : `?since=${this.seq}`;
+      let since = "";
+      if (this.seq !== null) {
+        since = `?since=${this.seq}`;
+        if (this.epoch) since += `&epoch=${encodeURIComponent(this.epoch)}`;
+      }
       const socket = new WebSocket(`${wsOrigin}/ws/liveblogs/${encodeURIComponent(this.slug)}${since}`);
       this.socket = socket;
       socket.addEventListener("message", (event) => {
@@ -210,11 +215,18 @@
     receive(message) {
       if (message.type === "hello") {
         this.attempt = 0;
+        if (!this.epoch) this.epoch = message.epoch || null;
         this.setConnection(this.status === "ended" ? "ended" : "live");
         return;
       }
       if (message.type === "resync") { this.reload(); return; }
       if (this.reloading) { this.held.push(message); return; }
+      if (message.epoch && this.epoch && message.epoch !== this.epoch) {
+        // Another history (the server's database was restored or moved): our seq means
+        // nothing in it. The server says so with a resync; this is the belt to its braces.
+        this.reload();
+        return;
+      }
       if (this.seq !== null && message.seq <= this.seq) return; // seen already: never twice
       this.seq = message.seq;
       if (message.type === "liveblog.updated") this.applyLiveblog(message.liveblog);
@@ -248,6 +260,9 @@
         // The four reads may straddle a change; events after the earliest are re-applied, and
         // applying an entry's state twice is harmless (see applyEntry).
         this.seq = Math.min(liveblog.seq, page.seq, pinned.seq, keyEvents.seq);
+        // They may even straddle a new epoch: then the next event (or the reconnect's
+        // resync) is of the newer one and reloads once more.
+        this.epoch = liveblog.epoch || null;
       }).finally(() => {
         const held = this.held;
         this.reloading = null;

@@ -1,0 +1,44 @@
+"""Epochs: each liveblog names the history its seqs count in.
+
+A reader holding a seq from before a restore is then told to reload instead of skipping what
+now carries its numbers. Every existing liveblog gets its own new epoch here.
+
+Revision ID: 0006_epochs
+Revises: 0005_console
+Create Date: 2026-12-01 09:00:00
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006_epochs"
+down_revision: str | None = "0005_console"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+liveblogs = sa.table("liveblogs", sa.column("id", sa.BigInteger), sa.column("epoch", sa.String))
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("liveblogs") as batch:
+        batch.add_column(sa.Column("epoch", sa.String(length=32), nullable=True))
+    connection = op.get_bind()
+    for (liveblog_id,) in connection.execute(sa.select(liveblogs.c.id)).all():
+        # As domain.model.new_epoch makes them (a migration does not import the app).
+        connection.execute(
+            liveblogs.update()
+            .where(liveblogs.c.id == liveblog_id)
+            .values(epoch=secrets.token_hex(8))
+        )
+    with op.batch_alter_table("liveblogs") as batch:
+        batch.alter_column("epoch", existing_type=sa.String(length=32), nullable=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("liveblogs") as batch:
+        batch.drop_column("epoch")

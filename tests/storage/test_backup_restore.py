@@ -1,0 +1,186 @@
+"""`liveblog backup` and `liveblog restore` on the embedded database, with a server writing.
+
+PostgreSQL is backed up with its own tools (README: "Backups"); what Liveblog adds there,
+`liveblog rotate-epochs`, is tested on both databases in tests/realtime/test_epochs.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.harness import LiveServer, Subscriber, cli, problem, writer
+
+POSTS = 200
+POSTERS = 8
+SLUGS = ("north", "south")
+
+
+def stored(path: Path) -> dict[str, tuple[int, str, dict[int, int]]]:
+    """slug → (head seq, epoch, {entry id: seq}) as the database file at `path` holds them."""
+    connection = sqlite3.connect(path)
+    try:
+        liveblogs = connection.execute("SELECT id, slug, head_seq, epoch FROM liveblogs").fetchall()
+        result = {}
+        for liveblog_id, slug, head, epoch in liveblogs:
+            entries = connection.execute(
+                "SELECT id, seq FROM entries WHERE liveblog_id = ?", (liveblog_id,)
+            ).fetchall()
+            result[slug] = (head, epoch, dict(entries))
+        return result
+    finally:
+        connection.close()
+
+
+async def test_backup_while_posting_restores_every_acknowledged_entry(
+    isolated_server: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    """A backup taken during 200 concurrent POSTs holds every entry acknowledged before it
+    started and, per liveblog, a gap-free prefix of the seqs; restored, it is what readers get,
+    in a new epoch, and writing goes on from its head."""
+    server = isolated_server()
+    backup_file = tmp_path / "nightly.db"
+    acknowledged: list[tuple[float, str, int]] = []  # (when, slug, entry id)
+    async with writer(server) as api:
+        for slug in SLUGS:
+            await api.post("/api/liveblogs", json={"slug": slug, "title": slug})
+        epochs = {slug: (await api.get(f"/api/liveblogs/{slug}")).json()["epoch"] for slug in SLUGS}
+
+        async def poster(number: int) -> None:
+            for n in range(POSTS // POSTERS):
+                slug = SLUGS[(number + n) % 2]
+                response = await api.post(
+                    f"/api/liveblogs/{slug}/entries", json={"body": f"<p>{number}-{n}</p>"}
+                )
+                assert response.status_code == 201, response.text
+                acknowledged.append((time.monotonic(), slug, response.json()["id"]))
+
+        posters = [asyncio.create_task(poster(number)) for number in range(POSTERS)]
+        while len(acknowledged) < POSTS // 4:
+            await asyncio.sleep(0.005)
+        started = time.monotonic()
+        backup = await asyncio.to_thread(
+            cli, server.data_dir, "backup", str(backup_file), env=server.env
+        )
+        finished = time.monotonic()
+        await asyncio.gather(*posters)
+    assert backup.returncode == 0, backup.stderr
+    assert "backed up to" in backup.stdout
+
+    copy = stored(backup_file)
+    before = {entry for when, _, entry in acknowledged if when < started}
+    after = {entry for when, _, entry in acknowledged if when > finished}
+    in_copy = {entry for _, _, entries in copy.values() for entry in entries}
+    assert before <= in_copy, "an entry acknowledged before the backup began is missing"
+    assert in_copy <= {entry for _, _, entry in acknowledged}
+    assert after - in_copy, "the backup should not have waited for the writers to finish"
+    for slug, (head, epoch, entries) in copy.items():
+        assert epoch == epochs[slug]
+        assert sorted(entries.values()) == list(range(1, head + 1)), slug  # a seq prefix
+
+    server.stop()
+    restored = cli(server.data_dir, "restore", str(backup_file))
+    assert restored.returncode == 0, restored.stderr
+    assert f"new epochs for {len(SLUGS)} liveblogs" in restored.stdout
+    server.start()
+    async with writer(server) as api:
+        for slug, (head, epoch, entries) in copy.items():
+            page = (await api.get(f"/api/liveblogs/{slug}/entries", params={"limit": 100})).json()
+            assert page["seq"] == head and page["epoch"] != epoch
+            assert {entry["id"] for entry in page["entries"]} == set(entries)
+            more = await api.post(f"/api/liveblogs/{slug}/entries", json={"body": "<p>on</p>"})
+            assert more.status_code == 201, more.text
+            assert more.json()["seq"] == head + 1
+
+
+async def test_restore_refuses_while_serving_then_readers_of_the_old_history_resync(
+    isolated_server: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    """Restore is refused while the server runs; after it, a reader at seq 20 of the old epoch,
+    with the restored liveblog written on to seq 25, gets a resync (WebSocket) and 409 (REST),
+    never a silent skip. Restoring the same backup twice gives two different epochs."""
+    server = isolated_server()
+    backup_file = tmp_path / "story.db"
+    async with writer(server) as api:
+        await api.post("/api/liveblogs", json={"slug": "story", "title": "Story"})
+        for n in range(10):
+            await api.post("/api/liveblogs/story/entries", json={"body": f"<p>kept {n}</p>"})
+        assert cli(server.data_dir, "backup", str(backup_file)).returncode == 0
+        for n in range(10):
+            await api.post("/api/liveblogs/story/entries", json={"body": f"<p>lost {n}</p>"})
+        old_epoch = (await api.get("/api/liveblogs/story")).json()["epoch"]
+
+        refused = cli(server.data_dir, "restore", str(backup_file))
+        assert refused.returncode == 1 and "in use" in refused.stderr, refused.stderr
+        assert (await api.get("/api/liveblogs/story")).json()["seq"] == 20  # untouched
+
+    server.stop()
+    restored = cli(server.data_dir, "restore", str(backup_file))
+    assert restored.returncode == 0, restored.stderr
+    kept = list(server.data_dir.glob("liveblog.db.replaced-*"))
+    assert len(kept) == 1 and stored(kept[0])["story"][0] == 20  # the old database, whole
+    assert stored(server.data_dir / "liveblog.db")["story"][0] == 10
+    server.start()
+    async with writer(server) as api:
+        new_epoch = (await api.get("/api/liveblogs/story")).json()["epoch"]
+        assert new_epoch != old_epoch
+        for n in range(15):
+            await api.post("/api/liveblogs/story/entries", json={"body": f"<p>after {n}</p>"})
+
+        async with Subscriber(server, "story", since=20, epoch=old_epoch) as reader:
+            await reader.wait_for(lambda s: len(s.messages) >= 2, what="hello and resync")
+        hello, resync = reader.messages[:2]
+        assert (hello["seq"], hello["epoch"]) == (25, new_epoch)
+        assert (resync["type"], resync["reason"], resync["epoch"]) == (
+            "resync",
+            "epoch_changed",
+            new_epoch,
+        )
+        body = problem(
+            await api.get("/api/liveblogs/story/entries", params={"since": 20, "epoch": old_epoch}),
+            409,
+        )
+        assert (body["reason"], body["epoch"], body["seq"]) == ("epoch_changed", new_epoch, 25)
+
+    server.stop()
+    again = cli(server.data_dir, "restore", str(backup_file))
+    assert again.returncode == 0, again.stderr
+    third = stored(server.data_dir / "liveblog.db")["story"]
+    assert third[0] == 10 and third[1] not in (old_epoch, new_epoch)
+
+
+def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
+    """A missing file, a file that is not a database, and the database itself are refused
+    with a reason, and the database is left as it was."""
+    data = tmp_path / "data"
+    assert cli(data, "migrate").returncode == 0
+    database = data / "liveblog.db"
+    before = database.read_bytes()
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database")
+    for source, reason in (
+        (tmp_path / "missing.db", "is not a file"),
+        (junk, "is not a Liveblog database"),
+        (database, "is the database itself"),
+    ):
+        result = cli(data, "restore", str(source))
+        assert result.returncode == 1 and reason in result.stderr, result.stderr
+        assert "the database was not changed" in result.stderr
+    assert database.read_bytes() == before
+
+
+@pytest.mark.slow
+def test_backup_and_restore_point_postgresql_to_its_own_tools(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    for command in ("backup", "restore"):
+        result = cli(
+            tmp_path, command, str(tmp_path / "x.db"), env={"LIVEBLOG_DATABASE_URL": postgres_url}
+        )
+        assert result.returncode == 2, result.stderr
+        assert "pg_dump" in result.stderr and "rotate-epochs" in result.stderr
