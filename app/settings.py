@@ -257,25 +257,7 @@ class Settings(BaseSettings):
     def _database_url(cls, url: str) -> str:
         if not url:
             return url  # SQLite in data_dir: _default_database
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        accepts = (
-            "expected postgresql+asyncpg://user:password@host[:port]/db, "
-            "sqlite+aiosqlite:///path/to/file.db, or empty (SQLite in LIVEBLOG_DATA_DIR)"
-        )
-        try:
-            driver = make_url(url).drivername
-        except (ArgumentError, ValueError):
-            raise ValueError(
-                f"{_shown(redact_url(url))} is not a database URL; {accepts}"
-            ) from None
-        if driver not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
-            raise ValueError(
-                f"{_shown(redact_url(url))} names driver {driver!r}, not one Liveblog has; "
-                + accepts
-            )
-        return url
+        return check_database_url(url)
 
     @field_validator("broker_url")
     @classmethod
@@ -430,6 +412,26 @@ class InvalidSettings(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+def check_database_url(url: str) -> str:
+    """`url` if it names a database Liveblog can use; raises ValueError saying what it expects."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    accepts = (
+        "expected postgresql+asyncpg://user:password@host[:port]/db, "
+        "sqlite+aiosqlite:///path/to/file.db, or empty (SQLite in LIVEBLOG_DATA_DIR)"
+    )
+    try:
+        driver = make_url(url).drivername
+    except (ArgumentError, ValueError):
+        raise ValueError(f"{_shown(redact_url(url))} is not a database URL; {accepts}") from None
+    if driver not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        raise ValueError(
+            f"{_shown(redact_url(url))} names driver {driver!r}, not one Liveblog has; " + accepts
+        )
+    return url
 
 
 def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:

@@ -190,7 +190,9 @@ class EntryList(BaseModel):
 
 
 class ChangedBy(BaseModel):
-    type: Literal["token", "user"]
+    type: Literal["token", "user", "system"] = Field(
+        description='"system": Liveblog itself, e.g. `liveblog import` (id 0, name "import").'
+    )
     id: int
     name: str = Field(description="The token's (or user's) name when the change was made.")
 

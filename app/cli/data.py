@@ -1,22 +1,29 @@
-"""`liveblog backup | restore | rotate-epochs`: the data itself, kept safe and put back.
+"""`liveblog backup | restore | rotate-epochs | copy | export | import`: the data itself, kept
+safe, put back and moved.
 
 Backup and restore work on the embedded SQLite database; PostgreSQL has its own tools
-(README: "Backups"), after which `liveblog rotate-epochs` tells readers the history changed.
+(README: "Backups and restore"), after which `liveblog rotate-epochs` tells readers the history
+changed. `copy` moves everything to another database (README: "Running at scale"); `export`
+and `import` move one liveblog as a JSON document (README: "Export and import").
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.cli.storage import on_database
 from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.cli import Subcommands
+    from app.domain.model import Liveblog
     from app.storage.db import Database
     from app.storage.sqlite_files import Summary
 
@@ -102,6 +109,133 @@ def _rotate_epochs(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+COPY_TO = "LIVEBLOG_COPY_TO"
+
+
+def _copy(settings: Settings, args: argparse.Namespace) -> int:
+    from app.services.transfer import NotCopied, copy_database
+    from app.settings import check_database_url, redact_url
+    from app.storage import migrate, sqlite_files
+    from app.storage.db import Database
+
+    target_url = args.to or os.environ.get(COPY_TO, "")
+    if not target_url:
+        print(f"error: say where to copy to: --to DATABASE_URL, or {COPY_TO}", file=sys.stderr)
+        return 2
+    try:
+        check_database_url(target_url)
+    except ValueError as error:
+        print(f"error: --to: {error}", file=sys.stderr)
+        return 2
+    if target_url == settings.database_url:
+        print("error: --to names the database this install already uses", file=sys.stderr)
+        return 2
+    source_url = settings.database_url
+    print(
+        f"copying {redact_url(source_url)} to {redact_url(target_url)}; stop every server "
+        "and every other writer until it finishes (writes made meanwhile are not copied)",
+        file=sys.stderr,
+    )
+
+    async def run() -> int:
+        source, target = Database(source_url), Database(target_url)
+        try:
+            report = await copy_database(
+                source, target, lambda line: print(f"  {line}", file=sys.stderr)
+            )
+        except NotCopied as refused:
+            print(f"error: {refused.summary}", file=sys.stderr)
+            for problem in refused.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        finally:
+            await source.dispose()
+            await target.dispose()
+        print(
+            f"copied {sum(report.rows.values())} rows; counts match, and "
+            f"{report.liveblogs} liveblogs match their checksums"
+        )
+        print(f"new epochs for {len(report.epochs)} liveblogs in the target")
+        if report.source_moved:
+            print(
+                f"error: {len(report.source_moved)} liveblogs were written during the copy "
+                f"({', '.join(report.source_moved[:10])}): stop the writers and run the same "
+                "command again to complete it",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the output to the point
+    try:
+        with (
+            sqlite_files.in_use(source_url),
+            sqlite_files.in_use(target_url, exclusive=True),
+        ):
+            migrate.upgrade(source_url)
+            migrate.upgrade(target_url)
+            return asyncio.run(run())
+    except sqlite_files.InUse as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    import orjson
+
+    from app.errors import NotFound
+    from app.services.archive import export_liveblog
+
+    async def export(db: Database) -> dict[str, Any]:
+        return await export_liveblog(db, args.slug)
+
+    try:
+        document = on_database(settings, export)
+    except NotFound as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 1
+    sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()
+    print(f"exported {args.slug!r}: {len(document['entries'])} entries", file=sys.stderr)
+    return 0
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    import orjson
+
+    from app.errors import LiveblogError
+    from app.services.archive import import_liveblog, read_archive
+
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    try:
+        archive = read_archive(orjson.loads(raw))
+    except orjson.JSONDecodeError as error:
+        print(f"error: {args.file} is not JSON: {error}", file=sys.stderr)
+        return 1
+    except LiveblogError as refused:
+        print(f"error: {args.file} is not a liveblog export:", file=sys.stderr)
+        for line in refused.detail.splitlines():
+            print(f"  {line}", file=sys.stderr)
+        return 1
+
+    async def load(db: Database) -> tuple[Liveblog, int]:
+        return await import_liveblog(
+            db, archive, slug=args.as_slug, max_body_bytes=settings.max_entry_body_bytes
+        )
+
+    try:
+        liveblog, entries = on_database(settings, load)
+    except LiveblogError as refused:
+        print(f"error: {refused.detail.rstrip('.')}; nothing was imported", file=sys.stderr)
+        return 1
+    print(f"imported {liveblog.slug!r} with {entries} entries: /liveblogs/{liveblog.slug}")
+    return 0
+
+
 def add_commands(commands: Subcommands) -> None:
     backup = commands.add_parser(
         "backup",
@@ -123,3 +257,28 @@ def add_commands(commands: Subcommands) -> None:
     )
     rotate.add_argument("slugs", metavar="SLUG", nargs="*", help="only these (default: all)")
     rotate.set_defaults(handler=_rotate_epochs)
+    copy = commands.add_parser(
+        "copy",
+        help="copy everything into another database, e.g. from SQLite to PostgreSQL "
+        "(stop writes first; run again to complete an interrupted copy)",
+    )
+    copy.add_argument(
+        "--to",
+        metavar="DATABASE_URL",
+        help=f"where to (else ${COPY_TO}, which keeps a password out of the process list)",
+    )
+    copy.set_defaults(handler=_copy)
+    export = commands.add_parser(
+        "export", help="write one liveblog and its published entries to stdout as JSON"
+    )
+    export.add_argument("slug", metavar="SLUG")
+    export.set_defaults(handler=_export)
+    load = commands.add_parser(
+        "import",
+        help="create a liveblog from a file `liveblog export` wrote (new ids, seqs and epoch)",
+    )
+    load.add_argument("file", metavar="FILE", help="the export; - for standard input")
+    load.add_argument(
+        "--as", dest="as_slug", metavar="SLUG", help="under this slug instead of the file's"
+    )
+    load.set_defaults(handler=_import)

@@ -30,7 +30,7 @@ class RevisionKind(StrEnum):
 class Actor:
     """Who made a change, as stored with it: the name is a snapshot, kept if it later changes."""
 
-    type: str  # "token" (later "user")
+    type: str  # "token", "user", or "system" (Liveblog itself: an import)
     id: int
     name: str
 

@@ -49,7 +49,11 @@ async def insert(
     key_event: bool,
     now: datetime,
     source: str | None = None,
+    correction: str | None = None,
+    updated_at: datetime | None = None,
 ) -> Entry:
+    """A new entry at version 1. `correction` and `updated_at` (default `now`) are an
+    import's: an entry published elsewhere, with its note and last edit time."""
     values: dict[str, Any] = {
         "seq": seq,
         "created_seq": seq,
@@ -59,10 +63,10 @@ async def insert(
         "pinned": pinned,
         "key_event": key_event,
         "created_at": now,
-        "updated_at": now,
+        "updated_at": updated_at or now,
         "version": 1,
         "deleted": False,
-        "correction": None,
+        "correction": correction,
         "source": source,
     }
     result = await conn.execute(_INSERT, {**values, "liveblog_id": liveblog_id})

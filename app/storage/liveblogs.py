@@ -37,19 +37,29 @@ def to_liveblog(row: Row[Any]) -> Liveblog:
 
 
 async def insert(
-    conn: AsyncConnection, *, slug: str, title: str, description: str, now: datetime
+    conn: AsyncConnection,
+    *,
+    slug: str,
+    title: str,
+    description: str,
+    now: datetime,
+    status: Status = Status.LIVE,
+    updated_at: datetime | None = None,
+    ended_at: datetime | None = None,
 ) -> Liveblog:
-    """Insert a new liveblog at seq 0. Raises DuplicateSlug if the slug is taken."""
+    """Insert a new liveblog at seq 0, in a new epoch. Raises DuplicateSlug if the slug is
+    taken. `status`, `updated_at` and `ended_at` are an import's (a liveblog from elsewhere)."""
     epoch = new_epoch()
     values: dict[str, Any] = {
         "slug": slug,
         "title": title,
         "description": description,
-        "status": Status.LIVE.value,
+        "status": status.value,
         "head_seq": 0,
         "meta_seq": 0,
         "created_at": now,
-        "updated_at": now,
+        "updated_at": updated_at or now,
+        "ended_at": ended_at,
         "version": 1,
         "epoch": epoch,
     }
@@ -62,12 +72,12 @@ async def insert(
         slug=slug,
         title=title,
         description=description,
-        status=Status.LIVE,
+        status=status,
         seq=0,
         meta_seq=0,
         created_at=now,
-        updated_at=now,
-        ended_at=None,
+        updated_at=values["updated_at"],
+        ended_at=ended_at,
         version=1,
         epoch=epoch,
     )
@@ -93,6 +103,14 @@ _NEXT_SEQ = (
     .values(head_seq=LiveblogRow.head_seq + 1)
     .returning(LiveblogRow.id, LiveblogRow.head_seq, LiveblogRow.epoch)
 )
+
+
+async def set_head(conn: AsyncConnection, liveblog_id: int, seq: int) -> None:
+    """Set the head seq of a liveblog this transaction created (an import numbers its entries
+    itself, in one pass, instead of taking each seq with `next_seq`)."""
+    await conn.execute(
+        update(LiveblogRow).where(LiveblogRow.id == liveblog_id).values(head_seq=seq)
+    )
 
 
 async def give_back_seq(conn: AsyncConnection, liveblog_id: int) -> None:

@@ -1,0 +1,184 @@
+"""Copying every table from one database to another, row for row, primary keys kept.
+
+Used by `liveblog copy` (services/transfer.py) to move an install from SQLite to PostgreSQL or
+between instances. Rows are upserted by primary key in batches, each batch its own transaction,
+so an interrupted copy is completed by running it again. Tables go in foreign-key order.
+
+What the target cannot store is looked for before anything is written: PostgreSQL refuses NUL
+characters in text, and checks the lengths SQLite ignores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, String, Table, delete, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.storage.db import Database, aware
+from app.storage.models import Base
+
+# Rows per INSERT … ON CONFLICT and per transaction.
+BATCH = 500
+
+# Tables and the column that identifies a row beyond its id: a target row with the same id but
+# another value here belongs to another install, and the copy refuses to overwrite it.
+IDENTITY = {"liveblogs": "slug", "users": "username", "api_tokens": "token_hash"}
+# Tables whose rows may lawfully vanish from the source between two runs of a copy (expired
+# and swept): the target's extra rows there are deleted instead of refused.
+EPHEMERAL = {"idempotency_keys", "sessions"}
+
+
+class ForeignTarget(Exception):
+    """The target holds rows that are not an interrupted copy of this source."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unstorable:
+    table: str
+    row_id: Any
+    column: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.table} id {self.row_id}, {self.column}: {self.why}"
+
+
+def tables() -> list[Table]:
+    """Every table of the schema, parents before children."""
+    return list(Base.metadata.sorted_tables)
+
+
+def _kept(table: Table) -> Any:
+    """The WHERE clause of the rows that are copied (all, but live idempotency keys only)."""
+    if table.name == "idempotency_keys":
+        return table.c.expires_at > datetime.now(UTC)
+    return None
+
+
+def _select(table: Table) -> Any:
+    query = select(table).order_by(*table.primary_key.columns)
+    where = _kept(table)
+    return query if where is None else query.where(where)
+
+
+async def rows_of(conn: AsyncConnection, table: Table) -> AsyncIterator[list[dict[str, Any]]]:
+    """The rows to copy, BATCH at a time, datetimes made timezone-aware (SQLite's are naive)."""
+    result = await conn.stream(_select(table))
+    async for partition in result.mappings().partitions(BATCH):
+        yield [{key: _aware(value) for key, value in row.items()} for row in partition]
+
+
+def _aware(value: Any) -> Any:
+    return aware(value) if isinstance(value, datetime) else value
+
+
+async def unstorable(conn: AsyncConnection) -> list[Unstorable]:
+    """Values of the source that the target may not be able to store, for every table."""
+    found: list[Unstorable] = []
+    for table in tables():
+        texts = [c for c in table.columns if isinstance(c.type, String)]
+        if not texts:
+            continue
+        async for batch in rows_of(conn, table):
+            for row in batch:
+                found.extend(_check(table, row, texts))
+    return found
+
+
+def _check(table: Table, row: dict[str, Any], columns: list[Column[Any]]) -> list[Unstorable]:
+    problems = []
+    for column in columns:
+        value = row[column.name]
+        if not isinstance(value, str):
+            continue
+        row_id = row.get("id")
+        if "\x00" in value:
+            problems.append(Unstorable(table.name, row_id, column.name, "holds a NUL character"))
+        length = getattr(column.type, "length", None)
+        if length is not None and len(value) > length:
+            why = f"is {len(value)} characters, over its {length}"
+            problems.append(Unstorable(table.name, row_id, column.name, why))
+    return problems
+
+
+async def check_target(source: AsyncConnection, target: AsyncConnection) -> None:
+    """Raises ForeignTarget unless every row of the target is one of the source's (by id and
+    identity), apart from expired rows of EPHEMERAL tables."""
+    for table in tables():
+        (key,) = table.primary_key.columns
+        identity = IDENTITY.get(table.name)
+        wanted = [key] + ([table.c[identity]] if identity else [])
+        theirs = {tuple(row) for row in await target.execute(select(*wanted))}
+        if not theirs:
+            continue
+        ours = {tuple(row) for row in await source.execute(select(*wanted))}
+        foreign = theirs - ours
+        if foreign and table.name not in EPHEMERAL:
+            sample = ", ".join(str(row[0]) for row in sorted(foreign)[:5])
+            raise ForeignTarget(
+                f"the target's {table.name} holds {len(foreign)} rows this database does not "
+                f"(ids {sample}…): it is not empty and not an earlier copy of this database"
+            )
+
+
+async def copy_table(
+    source: AsyncConnection,
+    target: Database,
+    table: Table,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Upsert every row of `table` into the target by primary key; delete the target's rows
+    the source no longer has (EPHEMERAL tables only; check_target refused the others).
+    Returns the number of rows copied."""
+    copied = 0
+    ids: set[Any] = set()
+    (key,) = table.primary_key.columns
+    async for batch in rows_of(source, table):
+        async with target.write() as conn:
+            await conn.execute(_upsert(conn, table), batch)
+        ids.update(row[key.name] for row in batch)
+        copied += len(batch)
+        if progress is not None:
+            progress(copied)
+    if table.name in EPHEMERAL:
+        async with target.write() as conn:
+            stale = [row[0] for row in await conn.execute(select(key))]
+            gone = [row_id for row_id in stale if row_id not in ids]
+            for start in range(0, len(gone), BATCH):
+                await conn.execute(delete(table).where(key.in_(gone[start : start + BATCH])))
+    return copied
+
+
+def _upsert(conn: AsyncConnection, table: Table) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    (key,) = table.primary_key.columns
+    others = {c.name: statement.excluded[c.name] for c in table.columns if c is not key}
+    return statement.on_conflict_do_update(index_elements=[key], set_=others)
+
+
+async def count(conn: AsyncConnection, table: Table) -> int:
+    query = select(func.count()).select_from(table)
+    where = _kept(table)
+    result = await conn.execute(query if where is None else query.where(where))
+    return int(result.scalar_one())
+
+
+async def reset_sequences(conn: AsyncConnection) -> None:
+    """Make the target's next ids follow the copied ones (PostgreSQL's sequences; SQLite takes
+    the largest id plus one by itself)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables():
+        (key,) = table.primary_key.columns
+        await conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', '{key.name}'), "
+                f"coalesce((SELECT max({key.name}) FROM {table.name}), 0) + 1, false)"
+            )
+        )
