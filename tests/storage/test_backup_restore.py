@@ -7,12 +7,16 @@ PostgreSQL is backed up with its own tools (README: "Backups"); what Liveblog ad
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.harness import LiveServer, Subscriber, cli, problem, writer
 
@@ -35,6 +39,26 @@ def stored(path: Path) -> dict[str, tuple[int, str, dict[int, int]]]:
         return result
     finally:
         connection.close()
+
+
+async def _reader_of_seq_20_resyncs(server: LiveServer, slug: str, old_epoch: str) -> str:
+    """The liveblog, restored to seq 10 in a new epoch, is written on to seq 25; a reader that
+    held seq 20 of the old epoch gets hello and a resync. Returns the new epoch."""
+    async with writer(server) as api:
+        new_epoch: str = (await api.get(f"/api/liveblogs/{slug}")).json()["epoch"]
+        assert new_epoch != old_epoch
+        for n in range(15):
+            await api.post(f"/api/liveblogs/{slug}/entries", json={"body": f"<p>after {n}</p>"})
+    async with Subscriber(server, slug, since=20, epoch=old_epoch) as reader:
+        await reader.wait_for(lambda s: len(s.messages) >= 2, what="hello and resync")
+    hello, resync = reader.messages[:2]
+    assert (hello["seq"], hello["epoch"]) == (25, new_epoch)
+    assert (resync["type"], resync["reason"], resync["epoch"]) == (
+        "resync",
+        "epoch_changed",
+        new_epoch,
+    )
+    return new_epoch
 
 
 async def test_backup_while_posting_restores_every_acknowledged_entry(
@@ -126,21 +150,8 @@ async def test_restore_refuses_while_serving_then_readers_of_the_old_history_res
     assert len(kept) == 1 and stored(kept[0])["story"][0] == 20  # the old database, whole
     assert stored(server.data_dir / "liveblog.db")["story"][0] == 10
     server.start()
+    new_epoch = await _reader_of_seq_20_resyncs(server, "story", old_epoch)
     async with writer(server) as api:
-        new_epoch = (await api.get("/api/liveblogs/story")).json()["epoch"]
-        assert new_epoch != old_epoch
-        for n in range(15):
-            await api.post("/api/liveblogs/story/entries", json={"body": f"<p>after {n}</p>"})
-
-        async with Subscriber(server, "story", since=20, epoch=old_epoch) as reader:
-            await reader.wait_for(lambda s: len(s.messages) >= 2, what="hello and resync")
-        hello, resync = reader.messages[:2]
-        assert (hello["seq"], hello["epoch"]) == (25, new_epoch)
-        assert (resync["type"], resync["reason"], resync["epoch"]) == (
-            "resync",
-            "epoch_changed",
-            new_epoch,
-        )
         body = problem(
             await api.get("/api/liveblogs/story/entries", params={"since": 20, "epoch": old_epoch}),
             409,
@@ -184,3 +195,41 @@ def test_backup_and_restore_point_postgresql_to_its_own_tools(
         )
         assert result.returncode == 2, result.stderr
         assert "pg_dump" in result.stderr and "rotate-epochs" in result.stderr
+
+
+@pytest.mark.slow
+async def test_postgresql_restore_in_the_readme_order_resyncs_readers(
+    isolated_server: Callable[..., LiveServer], postgres_url: str, tmp_path: Path
+) -> None:
+    """README's order for PostgreSQL: stop → pg_restore → liveblog rotate-epochs → start. A
+    reader of the old history then gets a resync, not a silent skip."""
+    tools = [shutil.which(name) for name in ("pg_dump", "pg_restore")]
+    if None in tools:
+        message = "pg_dump and pg_restore (Debian's postgresql-client) are needed"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    libpq_url = make_url(postgres_url).set(drivername="postgresql").render_as_string(False)
+    dump = tmp_path / "liveblog.dump"
+    server = isolated_server(database_url=postgres_url)
+    async with writer(server) as api:
+        await api.post("/api/liveblogs", json={"slug": "pg", "title": "PG"})
+        for n in range(10):
+            await api.post("/api/liveblogs/pg/entries", json={"body": f"<p>kept {n}</p>"})
+        await asyncio.to_thread(
+            subprocess.run, ["pg_dump", "-Fc", "-f", str(dump), libpq_url], check=True
+        )
+        for n in range(10):
+            await api.post("/api/liveblogs/pg/entries", json={"body": f"<p>lost {n}</p>"})
+        old_epoch = (await api.get("/api/liveblogs/pg")).json()["epoch"]
+
+    server.stop()
+    await asyncio.to_thread(
+        subprocess.run,
+        ["pg_restore", "--clean", "--if-exists", "--no-owner", "-d", libpq_url, str(dump)],
+        check=True,
+    )
+    rotated = cli(server.data_dir, "rotate-epochs", env=server.env)
+    assert rotated.returncode == 0, rotated.stderr
+    server.start()
+    await _reader_of_seq_20_resyncs(server, "pg", old_epoch)
