@@ -139,6 +139,8 @@ def backup(url: str, target: Path) -> Summary:
         raise NotABackup(f"there is no database at {database} to back up")
     if target.exists() and target.resolve() == database.resolve():
         raise ValueError(f"{target} is the database itself")
+    if not target.parent.is_dir():
+        raise FileNotFoundError(f"there is no directory {target.parent} to write {target.name} in")
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     source = sqlite3.connect(database)
     try:

@@ -167,7 +167,7 @@ async def test_restore_refuses_while_serving_then_readers_of_the_old_history_res
 
 def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
     """A missing file, a file that is not a database, and the database itself are refused
-    with a reason, and the database is left as it was."""
+    with a reason (and backups where they cannot go), and the database is left as it was."""
     data = tmp_path / "data"
     assert cli(data, "migrate").returncode == 0
     database = data / "liveblog.db"
@@ -182,6 +182,12 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
         result = cli(data, "restore", str(source))
         assert result.returncode == 1 and reason in result.stderr, result.stderr
         assert "the database was not changed" in result.stderr
+    for target, reason in (
+        (tmp_path / "missing" / "b.db", "there is no directory"),
+        (database, "is the database itself"),
+    ):
+        result = cli(data, "backup", str(target))
+        assert result.returncode == 1 and reason in result.stderr, result.stderr
     assert database.read_bytes() == before
 
 
