@@ -1,15 +1,27 @@
-"""P2 end to end: a real POST (SQLite commit with fsync first) → the frame at every reader."""
+"""P2 end to end: a real POST (SQLite commit with fsync first) → the frame at every reader.
+
+Alone, against (a) with medians (each round runs (a), then Liveblog; about a minute a round at
+10,000 readers; results in bench/results/p2.json):
+
+    .venv/bin/python -m bench.scenarios.end_to_end [--rounds 3] [--readers 10000]
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import statistics
 import time
 from typing import Any
 
 import httpx
+import orjson
 
 from bench.harness import (
     BURST,
+    LIVEBLOG,
+    REFERENCE,
+    RESULTS,
     RUN_S,
     Kind,
     Latency,
@@ -17,6 +29,7 @@ from bench.harness import (
     Server,
     complete,
     latencies_ms,
+    machine,
     running,
 )
 from bench.message import BODY
@@ -70,3 +83,30 @@ def end_to_end(kind: Kind, readers: int) -> dict[str, Any]:
             asyncio.run(server.publish(BURST, P2_INTERVAL))
         results = crowd.results()
     return {**Latency.of(latencies_ms(results, sent)).__dict__, "complete": complete(results)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--readers", type=int, default=10_000)
+    args = parser.parse_args()
+    runs: dict[str, list[dict[str, Any]]] = {REFERENCE.name: [], LIVEBLOG.name: []}
+    for number in range(1, args.rounds + 1):
+        for kind in (REFERENCE, LIVEBLOG):
+            result = end_to_end(kind, args.readers)
+            runs[kind.name].append(result)
+            line = (f"round {number} {kind.name:<12} p50 {result['p50_ms']:.0f} ms  "
+                    f"p99 {result['p99_ms']:.0f} ms  complete {result['complete']}")  # fmt: skip
+            print(line, flush=True)
+    p99 = {name: statistics.median(r["p99_ms"] for r in results) for name, results in runs.items()}
+    ratio = p99[LIVEBLOG.name] / p99[REFERENCE.name]
+    print(f"P2 at {args.readers} readers, median p99: Liveblog {p99[LIVEBLOG.name]:.0f} ms, "
+          f"(a) {p99[REFERENCE.name]:.0f} ms: {ratio:.2f}x (target <= 1.5x)")  # fmt: skip
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "p2.json").write_bytes(orjson.dumps(
+        {"machine": machine(), "readers": args.readers, "runs": runs, "median_p99_ms": p99,
+         "ratio": ratio}, option=orjson.OPT_INDENT_2))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
