@@ -257,3 +257,31 @@ def child_pids(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             children.append(int(stat.parent.name))
     return children
+
+
+async def test_epochs_rotated_under_two_processes_resync_readers_on_both(
+    pair: tuple[LiveServer, LiveServer],
+) -> None:
+    """rotate-epochs while both run: the next entry, posted to A, reaches B's reader through
+    Redis with the new epoch; each process's readers get a resync first, then live events."""
+    a, b = pair
+    async with writers(a, b) as (to_a, _):
+        slug = await new_liveblog(to_a, "rotated")
+        await post_entry(to_a, slug, "before")
+        async with subscribed([a, b], slug) as readers:
+            rotated = cli(a.data_dir, "rotate-epochs", slug, env=a.env)
+            assert rotated.returncode == 0, rotated.stderr
+            new_epoch = rotated.stdout.split()[1]
+            await post_entry(to_a, slug, "after")  # seq 2: in the new epoch
+            for reader in readers:
+                await reader.wait_for(
+                    lambda r: any(m["type"] == "resync" for m in r.messages), what="resync"
+                )
+            third, _ = await post_entry(to_a, slug, "live")
+            for reader in readers:
+                await reader.wait_for_seq(third)
+    for reader in readers:
+        resync = next(m for m in reader.messages if m["type"] == "resync")
+        assert (resync["reason"], resync["epoch"]) == ("epoch_changed", new_epoch)
+        last = reader.messages[-1]
+        assert (last["type"], last["seq"], last["epoch"]) == ("entry.created", third, new_epoch)
