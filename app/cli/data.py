@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import logging
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -64,24 +65,39 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from app.services.epochs import rotate_epochs
-    from app.storage import sqlite_files
+    from app.storage import migrate, sqlite_files
+    from app.storage.db import Database
 
-    async def new_epochs(db: Database) -> dict[str, str]:
-        return await rotate_epochs(db)
+    rotated: dict[str, str] = {}
 
+    def prepare(url: str) -> None:
+        """The backup, copied beside the database: migrated (it may be from an older version)
+        and every liveblog in a new epoch, before it takes the database's place."""
+        migrate.upgrade(url)
+
+        async def new_epochs() -> None:
+            db = Database(url)
+            try:
+                rotated.update(await rotate_epochs(db))
+            finally:
+                await db.dispose()
+
+        asyncio.run(new_epochs())
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the output to the point
     try:
         with sqlite_files.in_use(settings.database_url, exclusive=True):
-            restored = sqlite_files.restore(settings.database_url, Path(args.file))
-            # The backup may predate migrations; then every liveblog counts in a new epoch.
-            rotated = on_database(settings, new_epochs, mark_in_use=False)
+            restored = sqlite_files.restore(settings.database_url, Path(args.file), prepare)
     except sqlite_files.NotSqlite:
         print(f"error: {POSTGRES_BACKUP}", file=sys.stderr)
         return 2
     except sqlite_files.InUse as error:
         print(f"error: {error}; stop it, then restore", file=sys.stderr)
         return 1
-    except (sqlite_files.NotABackup, OSError) as error:
+    except (sqlite_files.NotABackup, OSError, sqlite3.Error, SQLAlchemyError) as error:
         print(f"error: {error}; the database was not changed", file=sys.stderr)
         return 1
     print(f"restored {args.file}: {_described(restored.restored)}")
@@ -158,9 +174,8 @@ def _copy(settings: Settings, args: argparse.Namespace) -> int:
         print(f"new epochs for {len(report.epochs)} liveblogs in the target")
         if report.source_moved:
             print(
-                f"error: {len(report.source_moved)} liveblogs were written during the copy "
-                f"({', '.join(report.source_moved[:10])}): stop the writers and run the same "
-                "command again to complete it",
+                f"error: the source was written during the copy ({', '.join(report.source_moved)}"
+                "): stop every writer and run the same command again to complete it",
                 file=sys.stderr,
             )
             return 1

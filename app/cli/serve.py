@@ -17,6 +17,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from app import server
     from app.main import create_app
     from app.storage import migrate
+    from app.storage.sqlite_files import in_use
 
     if settings.workers > 1 and not settings.has_shared_broker:
         workers = "--workers " if args.workers is not None else "LIVEBLOG_WORKERS="
@@ -27,19 +28,24 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    migrate.upgrade(settings.database_url)
-    if settings.workers > 1:
-        # Each worker reads the same LIVEBLOG_* environment; only the socket is shared.
-        server.run("app.main:create_app", settings)
-    else:
-        server.run(create_app(settings), settings)
+    # The database is in use from the migration on (`liveblog restore` refuses meanwhile); the
+    # app's lifespan holds its own mark, which is what the workers of --workers hold.
+    with in_use(settings.database_url):
+        migrate.upgrade(settings.database_url)
+        if settings.workers > 1:
+            # Each worker reads the same LIVEBLOG_* environment; only the socket is shared.
+            server.run("app.main:create_app", settings)
+        else:
+            server.run(create_app(settings), settings)
     return 0
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
     from app.storage import migrate
+    from app.storage.sqlite_files import in_use
 
-    migrate.upgrade(settings.database_url)
+    with in_use(settings.database_url):
+        migrate.upgrade(settings.database_url)
     print(f"database is at the latest schema ({redacted(settings.database_url)})")
     return 0
 

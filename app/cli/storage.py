@@ -15,14 +15,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def on_database(
-    settings: Settings, use: Callable[[Database], Awaitable[T]], *, mark_in_use: bool = True
-) -> T:
+def on_database(settings: Settings, use: Callable[[Database], Awaitable[T]]) -> T:
     """Migrate the database, then run `use` against it and return what it returns.
 
-    The database is marked in use meanwhile (`liveblog restore` refuses), unless the caller
-    holds that lock itself (`mark_in_use=False`). Raises sqlite_files.InUse while a restore
-    runs.
+    The database is marked in use meanwhile (`liveblog restore` refuses). Raises
+    sqlite_files.InUse while a restore runs.
     """
     from app.storage import migrate
     from app.storage.db import Database
@@ -37,9 +34,6 @@ def on_database(
         finally:
             await db.dispose()
 
-    if not mark_in_use:
-        migrate.upgrade(settings.database_url)
-        return asyncio.run(run())
     with in_use(settings.database_url):
         migrate.upgrade(settings.database_url)
         return asyncio.run(run())

@@ -126,6 +126,7 @@ class Channel:
 
     async def start(self) -> None:
         """Read the head, then release what arrived meanwhile. Sets `ready` either way."""
+        earlier = len(self._pending)
         try:
             changes = await self._fetch(self.slug, None, None)
         except Exception as error:
@@ -136,6 +137,8 @@ class Channel:
             return
         self.last_seq = changes.head
         self.epoch = changes.liveblog.epoch
+        if not self._overflowed:  # else the pending events are not those that came before
+            self._retire_stale(earlier)
         self.ready.set_result(None)
         self._drain()
 
@@ -144,9 +147,12 @@ class Channel:
         while True:
             assert self.last_seq is not None
             self._overflowed = False
+            earlier = len(self._pending)
             changes = await self._fetch_with_retry(self.last_seq)
             if changes is not None:
                 self._apply(changes)
+                if not self._overflowed:  # else the pending events are not those that came before
+                    self._retire_stale(earlier)
             if not self._overflowed:
                 break
         self._filling = None
@@ -178,11 +184,29 @@ class Channel:
             # A new or rewound history: its head is where live events continue from, even
             # below the old last_seq (the resync just sent lowered every reader's floor too).
             if self.epoch is not None and self.epoch != changes.liveblog.epoch:
-                self._retired = [*self._retired[-(RETIRED_EPOCHS_KEPT - 1) :], self.epoch]
+                self._retired = [*self._retired, self.epoch][-RETIRED_EPOCHS_KEPT:]
             self.epoch = changes.liveblog.epoch
             self.last_seq = changes.head
         else:
             self.last_seq = max(self.last_seq, changes.head)
+
+    def _retire_stale(self, earlier: int) -> None:
+        """Drop the first `earlier` pending events if they are of another epoch than the one
+        storage just showed, and retire that epoch.
+
+        They arrived before the read began, so they were committed before it: an epoch the read
+        did not see is one the liveblog has left (or another install's, sharing the broker).
+        Retiring it is what keeps such an event from starting fill after fill.
+        """
+        stale = {
+            event.epoch
+            for event in self._pending[:earlier]
+            if event.epoch is not None and event.epoch != self.epoch
+        }
+        if not stale:
+            return
+        self._retired = [*self._retired, *sorted(stale)][-RETIRED_EPOCHS_KEPT:]
+        self._pending = [event for event in self._pending if event.epoch not in stale]
 
     def _drain(self) -> None:
         pending, self._pending = self._pending, []

@@ -11,10 +11,19 @@ documents the format.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from app.domain import entries as rules
 from app.domain.model import (
@@ -45,7 +54,23 @@ VERSION = 1
 # Who the revisions of an imported liveblog name.
 IMPORTER = Actor("system", 0, "import")
 
-Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters (U+0000)")  # neither database keeps it
+    return text
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once in UTC") from None
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+Time = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+Slug = Annotated[Text, StringConstraints(pattern=SLUG_PATTERN, max_length=SLUG_MAX)]
 
 
 class _Strict(BaseModel):
@@ -54,30 +79,36 @@ class _Strict(BaseModel):
 
 class ArchivedLiveblog(_Strict):
     slug: Slug
-    title: Annotated[str, StringConstraints(min_length=1, max_length=TITLE_MAX)]
-    description: Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)] = ""
+    title: Annotated[Text, StringConstraints(min_length=1, max_length=TITLE_MAX)]
+    description: Annotated[Text, StringConstraints(max_length=DESCRIPTION_MAX)] = ""
     status: Literal["live", "ended"] = "live"
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
-    ended_at: AwareDatetime | None = None
+    created_at: Time
+    updated_at: Time
+    ended_at: Time | None = None
+
+    @model_validator(mode="after")
+    def _ended_when_ended(self) -> ArchivedLiveblog:
+        if (self.status == "ended") != (self.ended_at is not None):
+            raise ValueError('ended_at is set exactly when status is "ended"')
+        return self
 
 
 class ArchivedEntry(_Strict):
-    title: Annotated[str, StringConstraints(max_length=TITLE_MAX)] | None = None
-    body: Annotated[str, StringConstraints(min_length=1)]
-    author: Annotated[str, StringConstraints(max_length=AUTHOR_MAX)] | None = None
+    title: Annotated[Text, StringConstraints(max_length=TITLE_MAX)] | None = None
+    body: Annotated[Text, StringConstraints(min_length=1)]
+    author: Annotated[Text, StringConstraints(max_length=AUTHOR_MAX)] | None = None
     pinned: bool = False
     key_event: bool = False
-    correction: Annotated[str, StringConstraints(max_length=CORRECTION_MAX)] | None = None
-    source: str | None = None  # the console's Markdown behind `body`
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
+    correction: Annotated[Text, StringConstraints(max_length=CORRECTION_MAX)] | None = None
+    source: Text | None = None  # the console's Markdown behind `body`
+    created_at: Time
+    updated_at: Time
 
 
 class Archive(_Strict):
     format: Literal["liveblog-export"]
     version: Literal[1]
-    exported_at: AwareDatetime | None = None
+    exported_at: Time | None = None
     liveblog: ArchivedLiveblog
     entries: list[ArchivedEntry] = Field(default_factory=list)
 
@@ -131,34 +162,15 @@ async def export_liveblog(db: Database, slug: str) -> dict[str, Any]:
     }
 
 
-def _nul_at(value: Any, where: str) -> str | None:
-    """Where a NUL character is in the document (neither database can keep one), or None."""
-    if isinstance(value, str):
-        return where if "\x00" in value else None
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = _nul_at(item, f"{where}.{key}" if where else str(key))
-        if found:
-            return found
-    return None
-
-
 def read_archive(document: Any) -> Archive:
     """The document as an Archive; raises Unprocessable listing every problem (one per line,
     each with where it is, e.g. `entries.3.title`)."""
-    nul = _nul_at(document, "")
-    if nul:
-        raise Unprocessable(f"{nul}: must not contain NUL characters (U+0000)")
     try:
         archive = Archive.model_validate(document)
     except ValidationError as error:
         lines = [
-            f"{'.'.join(str(part) for part in problem['loc']) or '(document)'}: {problem['msg']}"
+            f"{'.'.join(str(part) for part in problem['loc']) or '(document)'}: "
+            + problem["msg"].removeprefix("Value error, ")
             for problem in error.errors()
         ]
         raise Unprocessable("\n".join(lines)) from None
@@ -177,7 +189,7 @@ async def import_liveblog(
     number of entries. Raises Conflict if the slug is taken, Unprocessable if a body is empty
     once sanitized or too large; nothing is written then."""
     source = archive.liveblog
-    if slug is not None and (len(slug) > SLUG_MAX or not SLUG_RE.match(slug)):
+    if slug is not None and (len(slug) > SLUG_MAX or not SLUG_RE.fullmatch(slug)):
         raise Unprocessable(
             f"{slug!r} is not a slug: lowercase letters, digits and single hyphens, "
             f"at most {SLUG_MAX} characters"

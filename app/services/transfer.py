@@ -8,7 +8,8 @@ readers get them) on both sides. Only then do the target's liveblogs get new epo
 that followed the source resync once against the target instead of trusting their seqs.
 
 Writes to the source must be stopped meanwhile; the copy does not lock them out (a server may
-be reading), but it notices a source that changed after its snapshot and says so.
+be reading), but it notices a source that changed after its snapshot (any table but keys and
+sessions, which change by themselves) and says so.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class CopyReport:
     rows: dict[str, int] = field(default_factory=dict)  # table → rows copied
     liveblogs: int = 0  # liveblogs whose checksums matched
     epochs: dict[str, str] = field(default_factory=dict)  # slug → its new epoch in the target
-    source_moved: list[str] = field(default_factory=list)  # liveblogs written during the copy
+    source_moved: list[str] = field(default_factory=list)  # tables written during the copy
 
 
 async def copy_database(
@@ -68,18 +69,22 @@ async def copy_database(
                 await copying.check_target(read, existing)
             except ForeignTarget as error:
                 raise NotCopied(f"{error}; nothing was written", []) from None
-        heads = {blog.slug: blog.seq for blog in await liveblog_rows.list_all(read)}
+        digests = {}
         for table in copying.tables():
-            report.rows[table.name] = await copying.copy_table(read, target, table)
-            say(f"{table.name}: {report.rows[table.name]} rows")
+            copied = await copying.copy_table(read, target, table)
+            report.rows[table.name], digests[table.name] = copied.rows, copied.digest
+            say(f"{table.name}: {copied.rows} rows")
         async with target.write() as conn:
             await copying.reset_sequences(conn)
         mismatches = await _compare(read, target, report)
     if mismatches:
         raise NotCopied("the copy does not match its source:", mismatches)
     async with source.snapshot() as now:
-        moved = {blog.slug: blog.seq for blog in await liveblog_rows.list_all(now)}
-    report.source_moved = sorted(slug for slug, seq in moved.items() if heads.get(slug) != seq)
+        for table in copying.tables():
+            if table.name in copying.EPHEMERAL:
+                continue
+            if await copying.digest(now, table) != digests[table.name]:
+                report.source_moved.append(table.name)
     report.epochs = await rotate_epochs(target)
     return report
 

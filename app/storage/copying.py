@@ -10,11 +10,13 @@ characters in text, and checks the lengths SQLite ignores.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Column, String, Table, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,11 +27,13 @@ from app.storage.models import Base
 # Rows per INSERT … ON CONFLICT and per transaction.
 BATCH = 500
 
-# Tables and the column that identifies a row beyond its id: a target row with the same id but
-# another value here belongs to another install, and the copy refuses to overwrite it.
+# The tables every other row hangs from, and the column that identifies a row beyond its id. A
+# target holding a row of these that this source does not (same id and same identity) belongs
+# to another install, and the copy refuses to touch it. Rows of the other tables that the
+# source no longer has (a purged history, an expired key) are deleted from the target.
 IDENTITY = {"liveblogs": "slug", "users": "username", "api_tokens": "token_hash"}
-# Tables whose rows may lawfully vanish from the source between two runs of a copy (expired
-# and swept): the target's extra rows there are deleted instead of refused.
+# Tables that change by themselves (keys expire, sessions are seen): not compared when the copy
+# checks whether the source was written meanwhile.
 EPHEMERAL = {"idempotency_keys", "sessions"}
 
 
@@ -107,18 +111,19 @@ def _check(table: Table, row: dict[str, Any], columns: list[Column[Any]]) -> lis
 
 
 async def check_target(source: AsyncConnection, target: AsyncConnection) -> None:
-    """Raises ForeignTarget unless every row of the target is one of the source's (by id and
-    identity), apart from expired rows of EPHEMERAL tables."""
+    """Raises ForeignTarget unless every liveblog, user and token of the target is one of the
+    source's, by id and identity (then every other row hangs from one of the source's)."""
     for table in tables():
+        if table.name not in IDENTITY:
+            continue
         (key,) = table.primary_key.columns
-        identity = IDENTITY.get(table.name)
-        wanted = [key] + ([table.c[identity]] if identity else [])
+        wanted = [key, table.c[IDENTITY[table.name]]]
         theirs = {tuple(row) for row in await target.execute(select(*wanted))}
         if not theirs:
             continue
         ours = {tuple(row) for row in await source.execute(select(*wanted))}
         foreign = theirs - ours
-        if foreign and table.name not in EPHEMERAL:
+        if foreign:
             sample = ", ".join(str(row[0]) for row in sorted(foreign)[:5])
             raise ForeignTarget(
                 f"the target's {table.name} holds {len(foreign)} rows this database does not "
@@ -126,32 +131,45 @@ async def check_target(source: AsyncConnection, target: AsyncConnection) -> None
             )
 
 
-async def copy_table(
-    source: AsyncConnection,
-    target: Database,
-    table: Table,
-    progress: Callable[[int], None] | None = None,
-) -> int:
-    """Upsert every row of `table` into the target by primary key; delete the target's rows
-    the source no longer has (EPHEMERAL tables only; check_target refused the others).
-    Returns the number of rows copied."""
+@dataclass(frozen=True, slots=True)
+class Copied:
+    rows: int
+    digest: str  # of the rows as read: see `digest`
+
+
+async def copy_table(source: AsyncConnection, target: Database, table: Table) -> Copied:
+    """Upsert every row of `table` into the target by primary key, then delete the target's
+    rows the source does not have (check_target has made sure they are this source's)."""
     copied = 0
     ids: set[Any] = set()
+    hasher = hashlib.sha256()
     (key,) = table.primary_key.columns
     async for batch in rows_of(source, table):
         async with target.write() as conn:
             await conn.execute(_upsert(conn, table), batch)
         ids.update(row[key.name] for row in batch)
+        _hash(hasher, batch)
         copied += len(batch)
-        if progress is not None:
-            progress(copied)
-    if table.name in EPHEMERAL:
-        async with target.write() as conn:
-            stale = [row[0] for row in await conn.execute(select(key))]
-            gone = [row_id for row_id in stale if row_id not in ids]
-            for start in range(0, len(gone), BATCH):
-                await conn.execute(delete(table).where(key.in_(gone[start : start + BATCH])))
-    return copied
+    async with target.write() as conn:
+        stale = [row[0] for row in await conn.execute(select(key))]
+        gone = [row_id for row_id in stale if row_id not in ids]
+        for start in range(0, len(gone), BATCH):
+            await conn.execute(delete(table).where(key.in_(gone[start : start + BATCH])))
+    return Copied(copied, hasher.hexdigest())
+
+
+async def digest(conn: AsyncConnection, table: Table) -> str:
+    """SHA-256 of the rows a copy would take from `table`, in key order: equal digests, equal
+    rows (how the copy notices a source written to while it ran)."""
+    hasher = hashlib.sha256()
+    async for batch in rows_of(conn, table):
+        _hash(hasher, batch)
+    return hasher.hexdigest()
+
+
+def _hash(hasher: Any, batch: list[dict[str, Any]]) -> None:
+    for row in batch:
+        hasher.update(orjson.dumps(row, default=str, option=orjson.OPT_SORT_KEYS))
 
 
 def _upsert(conn: AsyncConnection, table: Table) -> Any:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 import migrations
 
@@ -27,3 +28,10 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def known(revision: str) -> bool:
+    """Whether this version's migrations know `revision` (a database made by a newer Liveblog
+    is at one they do not)."""
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return any(script.revision == revision for script in scripts.walk_revisions())

@@ -61,8 +61,9 @@ class LiveblogRow(Base):
     # Bumped by every change to the liveblog's own fields: its ETag, compared by If-Match.
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Names the history head_seq counts in; replaced when that history may have been (a
-    # restore, a copy, an import): domain.model.new_epoch. Migration 0006.
-    epoch: Mapped[str] = mapped_column(String(EPOCH_MAX))
+    # restore, a copy, an import): domain.model.new_epoch. Migration 0006; its default only
+    # serves processes of the previous version during a rolling upgrade.
+    epoch: Mapped[str] = mapped_column(String(EPOCH_MAX), server_default="0")
 
 
 class EntryRow(Base):

@@ -6,10 +6,12 @@ anything has the database open.
   writers commit beside a reader). The copy is written to a temporary file beside the target,
   made self-contained (no -wal), fsynced, and renamed over the target, so a crash never leaves
   a half-written backup under the backup's name.
-- `restore()` replaces the database by a backup. The old file's WAL is checkpointed first and
-  the file kept beside it, so nothing committed is thrown away unasked; the stale -wal and -shm
-  are removed before the new file takes the name (SQLite would otherwise replay another
-  database's WAL onto it).
+- `restore()` replaces the database by a backup. The backup is copied beside the database and
+  made ready there (migrated, new epochs: the caller's `prepare`); the old file's WAL is
+  checkpointed into it and the file kept under a second name, so nothing committed is thrown
+  away unasked; the stale -wal and -shm are removed (SQLite would otherwise replay the old
+  database's WAL onto the new one) and one rename puts the restored copy in place. A failure at
+  any step before that rename leaves the database as it was.
 - `in_use()` is held, shared, by every process that opens the database (the server and every
   data command); `restore()` takes it exclusively, so it refuses while anything else has the
   database open. It is an advisory `flock` on `<database>.lock`: released by the kernel when a
@@ -25,7 +27,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -163,33 +165,42 @@ def backup(url: str, target: Path) -> Summary:
     return summarize(target)
 
 
-def restore(url: str, source: Path) -> Restored:
+def restore(url: str, source: Path, prepare: Callable[[str], None]) -> Restored:
     """Replace the database by the backup at `source`. Call it holding `in_use(url,
-    exclusive=True)`; then migrate and rotate epochs. Raises NotABackup, leaving everything
-    as it was, if `source` is not a sound Liveblog database."""
+    exclusive=True)`.
+
+    `prepare(url)` readies the copy before it takes the database's place: the caller migrates
+    it and gives its liveblogs new epochs there, so the database is only ever the old one or
+    the restored one, ready. Raises NotABackup (and whatever `prepare` raises) leaving the
+    database as it was.
+    """
+    from app.storage import migrate
+
     database = database_path(url)
     summary = summarize(source)
     if database.exists() and source.resolve() == database.resolve():
         raise NotABackup(f"{source} is the database itself")
+    if not migrate.known(summary.schema):
+        raise NotABackup(
+            f"{source} is at schema {summary.schema}, which this version of Liveblog does "
+            "not know: it was made by a newer one; restore it with that version"
+        )
     database.parent.mkdir(parents=True, exist_ok=True)
     incoming = database.with_name(f".{database.name}.restoring-{os.getpid()}")
     try:
         _copy(source, incoming)
+        prepare(f"sqlite+aiosqlite:///{incoming}")
+        _self_contained(incoming)
+        replaced = _keep_aside(database) if database.exists() else None
     except BaseException:
-        incoming.unlink(missing_ok=True)
+        for leftover in _with_sidecars(incoming):
+            leftover.unlink(missing_ok=True)
         raise
-    replaced = None
-    if database.exists():
-        _fold_wal(database)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        replaced = database.with_name(f"{database.name}.replaced-{stamp}")
-        database.replace(replaced)
-    for stale in (
-        database.with_name(database.name + "-wal"),
-        database.with_name(database.name + "-shm"),
-    ):
+    # The old WAL was folded into the kept file and names the old database's pages: SQLite
+    # would replay it onto the restored one.
+    for stale in _with_sidecars(database)[1:]:
         stale.unlink(missing_ok=True)
-    incoming.replace(database)
+    incoming.replace(database)  # atomic: the path names the old file or the new, never none
     _fsync(database.parent)
     return Restored(
         Summary(database, summary.schema, summary.liveblogs, summary.entries, summary.bytes),
@@ -197,14 +208,40 @@ def restore(url: str, source: Path) -> Restored:
     )
 
 
-def _fold_wal(database: Path) -> None:
-    """Checkpoint the WAL into the database file, so the file alone holds every commit."""
+def _with_sidecars(database: Path) -> list[Path]:
+    return [database, *(database.with_name(database.name + end) for end in ("-wal", "-shm"))]
+
+
+def _keep_aside(database: Path) -> Path:
+    """Fold the database's WAL into its file and give that file a second name to keep it by;
+    the database itself stays in place until the restored copy replaces it."""
     connection = sqlite3.connect(database)
     try:
         connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     finally:
         connection.close()
+    if busy:
+        raise InUse(f"{database} is in use: its WAL could not be checkpointed")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = database.with_name(f"{database.name}.replaced-{stamp}")
+    number = 1
+    while kept.exists():
+        number += 1
+        kept = database.with_name(f"{database.name}.replaced-{stamp}-{number}")
+    os.link(database, kept)
+    _fsync(database.parent)
+    return kept
+
+
+def _self_contained(database: Path) -> None:
+    """Leave `database` as one file (rollback journal, no WAL), fsynced: ready to be renamed."""
+    connection = sqlite3.connect(database)
+    try:
+        connection.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        connection.close()
+    _fsync(database)
 
 
 def _copy(source: Path, target: Path) -> None:

@@ -25,8 +25,13 @@ liveblogs = sa.table("liveblogs", sa.column("id", sa.BigInteger), sa.column("epo
 
 
 def upgrade() -> None:
+    # The default is for liveblogs that processes of the previous version create during a
+    # rolling upgrade (they do not know the column): one epoch like any other, replaced by
+    # the next restore or copy as every epoch is.
     with op.batch_alter_table("liveblogs") as batch:
-        batch.add_column(sa.Column("epoch", sa.String(length=32), nullable=True))
+        batch.add_column(
+            sa.Column("epoch", sa.String(length=32), nullable=False, server_default="0")
+        )
     connection = op.get_bind()
     for (liveblog_id,) in connection.execute(sa.select(liveblogs.c.id)).all():
         # As domain.model.new_epoch makes them (a migration does not import the app).
@@ -35,8 +40,6 @@ def upgrade() -> None:
             .where(liveblogs.c.id == liveblog_id)
             .values(epoch=secrets.token_hex(8))
         )
-    with op.batch_alter_table("liveblogs") as batch:
-        batch.alter_column("epoch", existing_type=sa.String(length=32), nullable=False)
 
 
 def downgrade() -> None:

@@ -4,8 +4,9 @@ in seq order, through concurrent posting, a Redis outage and a process killed ou
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 from tests.harness import LiveServer, ResumingReader, Subscriber, cli, free_port, seconds, writer
-from tests.services import RedisProcess
+from tests.services import RedisProcess, fresh_postgres_database
 
 pytestmark = pytest.mark.slow
 
@@ -285,3 +286,49 @@ async def test_epochs_rotated_under_two_processes_resync_readers_on_both(
         assert (resync["reason"], resync["epoch"]) == ("epoch_changed", new_epoch)
         last = reader.messages[-1]
         assert (last["type"], last["seq"], last["epoch"]) == ("entry.created", third, new_epoch)
+
+
+@pytest.fixture
+def other_postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A second fresh database, for a second install."""
+    with fresh_postgres_database(postgres_admin_url) as url:
+        yield url
+
+
+async def test_events_of_another_install_on_the_same_channel_are_dropped_once(
+    isolated_server: StartServer,
+    postgres_url: str,
+    other_postgres_url: str,
+    redis_url: str,
+    broker_channel: str,
+) -> None:
+    """Two installs (two databases) that share a Redis channel by mistake, each with a liveblog
+    of the same slug: the other's events carry an epoch this one's storage never had. They are
+    dropped after one read of storage, not read for again and again, and this install's own
+    events still reach its readers."""
+    shared = {"broker_url": redis_url, "broker_channel": broker_channel}
+    ours = isolated_server(database_url=postgres_url, **shared)
+    theirs = isolated_server(database_url=other_postgres_url, **shared)
+    async with writer(ours) as to_ours, writer(theirs) as to_theirs:
+        slug = await new_liveblog(to_ours, "same")
+        await new_liveblog(to_theirs, "same")
+        async with subscribed([ours], slug) as (reader,):
+            for n in range(3):
+                await post_entry(to_theirs, slug, f"theirs {n}")
+            await asyncio.sleep(seconds(0.5))
+            assert ours.process is not None
+            before = cpu_seconds(ours.process.pid)
+            await asyncio.sleep(seconds(1.0))
+            busy = cpu_seconds(ours.process.pid) - before
+            own, _ = await post_entry(to_ours, slug, "ours")
+            await reader.wait_for_seq(own)
+    for server in (ours, theirs):
+        server.stop()  # before its database is dropped
+    assert busy < 0.3, f"{busy:.2f} s of CPU in 1 s: reading storage again and again?"
+    assert [m["entry"]["title"] for m in reader.events] == ["ours"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -103,8 +103,8 @@ async def test_import_sanitizes_and_refuses_what_it_cannot_take(
     document = {
         "format": "liveblog-export",
         "version": 1,
-        "liveblog": {"slug": "hand-made", "title": "Hand made", "created_at": when,
-                     "updated_at": when},
+        "liveblog": {"slug": "hand-made", "title": "Hand made",
+                     "created_at": "2026-11-30T23:00:00+02:00", "updated_at": when},
         "entries": [entry],
     }  # fmt: skip
     path = tmp_path / "hand.json"
@@ -114,16 +114,24 @@ async def test_import_sanitizes_and_refuses_what_it_cannot_take(
     async with writer(server) as api:
         page = (await api.get("/api/liveblogs/hand-made/entries")).json()
         assert [e["body"] for e in page["entries"]] == ["<p>Kept</p>"]
+        made = (await api.get("/api/liveblogs/hand-made")).json()
+        assert made["created_at"] == "2026-11-30T21:00:00.000Z"  # stored in UTC
 
         code, _, err = import_(server, path)
         assert code == 1 and "already exists" in err and "nothing was imported" in err
 
-        bad = {**document, "entries": [{**entry, "colour": "red", "created_at": "yesterday"}]}
+        bad = {
+            **document,
+            "liveblog": {**document["liveblog"], "status": "ended"},
+            "entries": [{**entry, "colour": "red", "created_at": "yesterday", "title": "nul\x00"}],
+        }
         path.write_text(json.dumps(bad))
         code, _, err = import_(server, path, "--as", "bad")
         assert code == 1
         assert "entries.0.colour: Extra inputs are not permitted" in err
         assert "entries.0.created_at:" in err
+        assert "entries.0.title: must not contain NUL characters" in err
+        assert 'liveblog: ended_at is set exactly when status is "ended"' in err
 
         empty = {**document, "entries": [{**entry, "body": "<script>x</script>"}]}
         path.write_text(json.dumps(empty))

@@ -166,22 +166,30 @@ async def test_restore_refuses_while_serving_then_readers_of_the_old_history_res
 
 
 def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
-    """A missing file, a file that is not a database, and the database itself are refused
-    with a reason (and backups where they cannot go), and the database is left as it was."""
+    """A missing file, a file that is not a database, the database itself and a backup of a
+    newer version are refused with a reason (and backups where they cannot go), and the
+    database is left as it was, nothing left beside it."""
     data = tmp_path / "data"
     assert cli(data, "migrate").returncode == 0
     database = data / "liveblog.db"
     before = database.read_bytes()
     junk = tmp_path / "junk.db"
     junk.write_text("not a database")
+    newer = tmp_path / "newer.db"
+    assert cli(data, "backup", str(newer)).returncode == 0
+    with sqlite3.connect(newer) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999_future'")
+    connection.close()
     for source, reason in (
         (tmp_path / "missing.db", "is not a file"),
         (junk, "is not a Liveblog database"),
         (database, "is the database itself"),
+        (newer, "made by a newer one"),
     ):
         result = cli(data, "restore", str(source))
         assert result.returncode == 1 and reason in result.stderr, result.stderr
         assert "the database was not changed" in result.stderr
+    assert sorted(p.name for p in data.iterdir()) == ["liveblog.db", "liveblog.db.lock"]
     for target, reason in (
         (tmp_path / "missing" / "b.db", "there is no directory"),
         (database, "is the database itself"),

@@ -127,8 +127,9 @@ async def test_copy_to_postgresql_then_serve_from_it(
 async def test_interrupted_copy_completes_and_foreign_targets_are_refused(
     isolated_server: Callable[..., LiveServer], postgres_url: str, tmp_path: Path
 ) -> None:
-    """A target holding part of a copy is completed by running copy again; a target holding
-    another install's data is refused before anything is written."""
+    """A target holding part of a copy is completed by running copy again, and follows a
+    source whose history shrank since; a target holding another install's data is refused
+    before anything is written."""
     server = isolated_server()
     async with writer(server) as api:
         await _story(api, "one")
@@ -148,6 +149,19 @@ async def test_interrupted_copy_completes_and_foreign_targets_are_refused(
     assert again.returncode == 0, again.stderr
     assert await _table_counts(postgres_url) == complete
 
+    # The source's history shrinks between two runs (a legal takedown): the target follows.
+    server.start()
+    async with writer(server) as api:
+        purged = await api.delete("/api/liveblogs/one/entries/3", params={"purge": "true"})
+        assert purged.status_code == 200, purged.text
+    server.stop()
+    sqlite_url = f"sqlite+aiosqlite:///{server.data_dir / 'liveblog.db'}"
+    after_purge = cli(server.data_dir, "copy", env=env)
+    assert after_purge.returncode == 0, after_purge.stderr
+    mirrored = await _table_counts(postgres_url)
+    assert mirrored == await _table_counts(sqlite_url)
+    assert mirrored["revisions"] < complete["revisions"]
+
     other = isolated_server()
     async with writer(other) as api:
         await _story(api, "another")
@@ -156,7 +170,7 @@ async def test_interrupted_copy_completes_and_foreign_targets_are_refused(
     assert refused.returncode == 1
     assert "not an earlier copy of this database" in refused.stderr
     assert "nothing was written" in refused.stderr
-    assert await _table_counts(postgres_url) == complete
+    assert await _table_counts(postgres_url) == mirrored
 
 
 async def test_values_postgresql_cannot_store_are_reported_first(
