@@ -39,9 +39,17 @@ def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
+def _count(number: int, thing: str) -> str:
+    """`1 liveblog`, `3 liveblogs`, `1 entry`, `0 entries`."""
+    if number == 1:
+        return f"1 {thing}"
+    return f"{number} {thing[:-1] + 'ies' if thing.endswith('y') else thing + 's'}"
+
+
 def _described(summary: Summary) -> str:
     return (
-        f"{summary.liveblogs} liveblogs, {summary.entries} entries, schema {summary.schema}, "
+        f"{_count(summary.liveblogs, 'liveblog')}, {_count(summary.entries, 'entry')}, "
+        f"schema {summary.schema}, "
         f"{_megabytes(summary.bytes)}"
     )
 
@@ -101,7 +109,10 @@ def _restore(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {error}; the database was not changed", file=sys.stderr)
         return 1
     print(f"restored {args.file}: {_described(restored.restored)}")
-    print(f"new epochs for {len(rotated)} liveblogs: readers reload once when they reconnect")
+    print(
+        f"new epochs for {_count(len(rotated), 'liveblog')}: readers reload once when they "
+        "reconnect"
+    )
     if restored.replaced is not None:
         print(f"the database it replaced is kept as {restored.replaced}")
     return 0
@@ -121,7 +132,7 @@ def _rotate_epochs(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     for slug, epoch in rotated.items():
         print(f"{slug}  {epoch}")
-    print(f"new epochs for {len(rotated)} liveblogs", file=sys.stderr)
+    print(f"new epochs for {_count(len(rotated), 'liveblog')}", file=sys.stderr)
     return 0
 
 
@@ -168,10 +179,10 @@ def _copy(settings: Settings, args: argparse.Namespace) -> int:
             await source.dispose()
             await target.dispose()
         print(
-            f"copied {sum(report.rows.values())} rows; counts match, and "
-            f"{report.liveblogs} liveblogs match their checksums"
+            f"copied {sum(report.rows.values())} rows; the row counts and the checksums of "
+            f"{_count(report.liveblogs, 'liveblog')} match"
         )
-        print(f"new epochs for {len(report.epochs)} liveblogs in the target")
+        print(f"new epochs for {_count(len(report.epochs), 'liveblog')} in the target")
         if report.source_moved:
             print(
                 f"error: the source was written during the copy ({', '.join(report.source_moved)}"
@@ -247,7 +258,7 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     except LiveblogError as refused:
         print(f"error: {refused.detail.rstrip('.')}; nothing was imported", file=sys.stderr)
         return 1
-    print(f"imported {liveblog.slug!r} with {entries} entries: /liveblogs/{liveblog.slug}")
+    print(f"imported {liveblog.slug!r} with {_count(entries, 'entry')}: /liveblogs/{liveblog.slug}")
     return 0
 
 

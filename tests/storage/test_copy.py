@@ -98,7 +98,7 @@ async def test_copy_to_postgresql_then_serve_from_it(
         sqlite_server.data_dir, "copy", env={"LIVEBLOG_COPY_TO": postgres_url}
     )  # the URL from the environment, not argv
     assert copied.returncode == 0, copied.stderr
-    assert "counts match, and 2 liveblogs match their checksums" in copied.stdout
+    assert "the row counts and the checksums of 2 liveblogs match" in copied.stdout
     assert "stop every server" in copied.stderr
 
     pg_server = isolated_server(database_url=postgres_url)
