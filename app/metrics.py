@@ -69,7 +69,8 @@ CATCHUPS = Counter(
 )
 RESYNCS = Counter(
     "liveblog_resyncs",
-    "Resync messages sent instead of a replay, by reason (too_far_behind, ahead_of_server).",
+    "Resync messages sent instead of a replay, by reason (too_far_behind, ahead_of_server, "
+    "epoch_changed).",
     ["reason"],
 )
 BROKER_UP = _gauge(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -63,7 +64,8 @@ class Channel:
         self.readers: set[Reader] = set()
         self.last_seq: int | None = None  # None until the head is read
         self.epoch: str | None = None  # the epoch last_seq counts in; read with the head
-        self._retired: list[str] = []  # epochs this channel left (see RETIRED_EPOCHS_KEPT)
+        # Epochs this channel left, the latest RETIRED_EPOCHS_KEPT.
+        self._retired: deque[str] = deque(maxlen=RETIRED_EPOCHS_KEPT)
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._fetch = fetch
         self._pending: list[Event] = []
@@ -184,7 +186,7 @@ class Channel:
             # A new or rewound history: its head is where live events continue from, even
             # below the old last_seq (the resync just sent lowered every reader's floor too).
             if self.epoch is not None and self.epoch != changes.liveblog.epoch:
-                self._retired = [*self._retired, self.epoch][-RETIRED_EPOCHS_KEPT:]
+                self._retired.append(self.epoch)
             self.epoch = changes.liveblog.epoch
             self.last_seq = changes.head
         else:
@@ -205,7 +207,7 @@ class Channel:
         }
         if not stale:
             return
-        self._retired = [*self._retired, *sorted(stale)][-RETIRED_EPOCHS_KEPT:]
+        self._retired.extend(stale)
         self._pending = [event for event in self._pending if event.epoch not in stale]
 
     def _drain(self) -> None:

@@ -32,9 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
-from app.storage.db import SQLITE_BUSY_TIMEOUT_MS
+from app.storage.db import SQLITE_BUSY_TIMEOUT_MS, sqlite_file
 
 
 class NotSqlite(Exception):
@@ -68,10 +66,10 @@ class Restored:
 
 def database_path(url: str) -> Path:
     """The file of a SQLite URL. Raises NotSqlite for another database or an in-memory one."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    path = sqlite_file(url)
+    if path is None:
         raise NotSqlite(url)
-    return Path(parsed.database)
+    return path
 
 
 def lock_path(database: Path) -> Path:

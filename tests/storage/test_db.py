@@ -34,6 +34,11 @@ async def head(db: Database) -> int:
     return liveblog.seq
 
 
+async def new_story(db: Database) -> None:
+    async with db.write() as conn:
+        await liveblog_rows.insert(conn, slug="story", title="Story", description="", now=utcnow())
+
+
 async def take_seq(db: Database) -> None:
     async with db.write() as conn:
         assert await liveblog_rows.next_seq(conn, "story") is not None
@@ -43,10 +48,7 @@ async def test_a_snapshot_keeps_reading_the_state_it_began_with(database_url: st
     """A write that commits while a snapshot is open is not seen by the snapshot's later reads."""
     db = Database(database_url)
     try:
-        async with db.write() as conn:
-            await liveblog_rows.insert(
-                conn, slug="story", title="Story", description="", now=utcnow()
-            )
+        await new_story(db)
         async with db.snapshot() as conn:
             before = await liveblog_rows.get(conn, "story")
             await take_seq(db)
@@ -62,10 +64,7 @@ async def test_a_failed_write_is_rolled_back_and_the_next_one_commits(database_u
     """A write whose block raises leaves nothing behind, and does not spoil the writes after it."""
     db = Database(database_url)
     try:
-        async with db.write() as conn:
-            await liveblog_rows.insert(
-                conn, slug="story", title="Story", description="", now=utcnow()
-            )
+        await new_story(db)
         await take_seq(db)
         with pytest.raises(Refused):
             async with db.write() as conn:
