@@ -8,6 +8,7 @@ Hierarchy (each carries its HTTP status):
     ├── Forbidden             403  + `required_scope` or `liveblog`
     ├── NotFound              404
     ├── Conflict              409
+    │   └── LiveblogEnded         + `reason: "liveblog_ended"`
     ├── Gone                  410  + `entry` (the tombstone)
     ├── PreconditionFailed    412  + `current_version`, `current`
     ├── PayloadTooLarge       413
@@ -81,6 +82,17 @@ class NotFound(LiveblogError):
 
 class Conflict(LiveblogError):
     status = 409
+
+
+class LiveblogEnded(Conflict):
+    """A new entry for a liveblog that has ended: readers were told the coverage is over."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(
+            f"Liveblog {slug!r} has ended, so it takes no new entries. Reopen it first "
+            '(an editor in the console, or PATCH its status to "live").',
+            extra={"reason": "liveblog_ended"},
+        )
 
 
 class Gone(LiveblogError):

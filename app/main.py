@@ -23,8 +23,14 @@ from app.auth.users import UserAccounts
 from app.body_limit import RequestSizeLimit
 from app.broker import control, create_broker
 from app.broker.base import Control
-from app.console import actions as console_actions, pages as console_pages, socket as console_socket
+from app.console import (
+    accounts as console_accounts,
+    actions as console_actions,
+    pages as console_pages,
+    socket as console_socket,
+)
 from app.console.deps import SignInNeeded
+from app.console.editing import EditorPresence
 from app.console.headers import ConsoleHeaders
 from app.console.socket import ConsoleSockets
 from app.domain.events import Event
@@ -36,6 +42,7 @@ from app.ratelimit import WRITES, RateLimit
 from app.realtime import websocket
 from app.realtime.hub import Hub
 from app.realtime.presence import ReaderPresence
+from app.realtime.receipts import DeliveryTally, ReceiptLedger
 from app.realtime.websocket import LiveConnections
 from app.server import reader_capacity
 from app.services.changes import ChangeSet, read_changes
@@ -68,8 +75,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return await read_changes(db, slug, since, epoch, settings.catchup_limit)
 
         # The reader side.
-        hub = Hub(fetch_changes, watch_interval=settings.broker_fallback_poll_seconds)
+        tally = DeliveryTally()  # what this process's readers were sent, for receipts
+        hub = Hub(fetch_changes, watch_interval=settings.broker_fallback_poll_seconds, tally=tally)
         presence = ReaderPresence(broker, hub.reader_counts)
+        receipts = ReceiptLedger()  # every process's tallies, added up
 
         # The writers' side: services, and the console's sessions, sockets and scheduler.
         liveblogs = LiveblogService(db, broker)
@@ -83,7 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             idle=timedelta(hours=settings.session_idle_hours),
             lifetime=timedelta(days=settings.session_max_days),
         )
-        consoles = ConsoleSockets(sessions, presence, liveblogs.exists)
+        editors = EditorPresence(broker)
+        consoles = ConsoleSockets(sessions, presence, liveblogs.exists, editors, receipts)
 
         async def tell_every_process(user_id: int) -> None:
             await broker.publish_control(control.user_disabled(user_id))
@@ -102,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 control.READERS: presence.receive,
                 control.CONSOLE_CHANGED: console_changed,
                 control.USER_DISABLED: consoles.on_user_disabled,
+                control.EDITORS: editors.receive,
+                control.RECEIPTS: receipts.receive,
             }
         )
         await broker.start(deliver, hub.link_changed, on_control)
@@ -134,6 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(sweep_sessions(sessions), name="session sweep"),
             asyncio.create_task(presence.report_forever(), name="reader counts"),
             asyncio.create_task(consoles.run_forever(), name="console sockets"),
+            asyncio.create_task(editors.announce_forever(), name="console editors"),
+            asyncio.create_task(tally.report_forever(broker), name="delivery receipts"),
             asyncio.create_task(passwords.prepare(), name="dummy password hash"),
         ]
         try:
@@ -168,12 +182,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     tidy_openapi(app)
     app.include_router(liveblogs_api.router)
     app.include_router(entries_api.router)
+    app.include_router(entries_api.search_router)
     app.include_router(ops.router)
     app.include_router(websocket.router)
     app.include_router(pages.router)
     app.include_router(api_docs.router)
     app.include_router(console_pages.router)
     app.include_router(console_actions.router)
+    app.include_router(console_accounts.router)
     app.include_router(console_socket.router)
     app.add_exception_handler(SignInNeeded, console_pages.redirect_to_sign_in)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

@@ -15,14 +15,27 @@ from app.api.deps import (
     Publisher,
 )
 from app.api.responses import json_response, problems, reply_response, versioned
-from app.api.schemas import EntryCreate, EntryList, EntryOut, EntryPatch, RevisionList, SlugPath
+from app.api.schemas import (
+    EntryCreate,
+    EntryList,
+    EntryOut,
+    EntryPatch,
+    EntrySearchResults,
+    RevisionList,
+    SlugPath,
+)
 from app.domain.model import EPOCH_MAX, MAX_ID, Entry
 from app.domain.preconditions import etag
+from app.domain.search import QUERY_MAX
 from app.errors import Gone
 from app.services.idempotency import Reply
 from app.state import entries_of
 
 router = APIRouter(prefix="/api/liveblogs/{slug}/entries", tags=["entries"])
+# A resource of its own rather than `q` on the entry list: that list also serves the `since`
+# feed, which a search cannot be combined with, so here every well-formed search is answered
+# (200, or 404 for an unknown liveblog) instead of refusing some combinations of parameters.
+search_router = APIRouter(prefix="/api/liveblogs/{slug}/search", tags=["entries"])
 
 PAGE_LIMIT_MAX = 100
 
@@ -40,7 +53,7 @@ def _created(slug: str, entry: Entry) -> Reply:
     "",
     status_code=201,
     response_model=EntryOut,
-    responses=problems(400, 401, 403, 404, 410, 413, 422, 429),
+    responses=problems(400, 401, 403, 404, 409, 410, 413, 422, 429),
 )
 async def create_entry(
     request: Request,
@@ -191,4 +204,37 @@ async def list_revisions(
     caller.require_history_of(entry)
     return json_response(
         {"entry_id": entry.id, "revisions": [revision.as_json() for revision in revisions]}
+    )
+
+
+@search_router.get("", response_model=EntrySearchResults, responses=problems(404, 422))
+async def search_entries(
+    request: Request,
+    slug: SlugPath,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=QUERY_MAX,
+            description="Words to find in entry titles and bodies (their text, not their "
+            "markup). Every word must occur; the last one may be the beginning of a word "
+            '("evac" finds "evacuation"). Case and accents are ignored; there are no '
+            "operators (quotes, `AND`, `-`, `*` are only separators). A query without words "
+            "finds nothing.",
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = 20,
+    before: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="`next_before` of the previous page.")
+    ] = None,
+) -> Response:
+    """Search the liveblog's published entries, newest first, paged like the entry list."""
+    page = await entries_of(request).search(slug, q, before=before, limit=limit)
+    return json_response(
+        {
+            "seq": page.head,
+            "epoch": page.epoch,
+            "entries": [entry.as_json() for entry in page.entries],
+            "next_before": page.next_before,
+        }
     )

@@ -87,7 +87,8 @@ _MEANING = {
     401: "Missing, unknown, revoked or expired API token.",
     403: "The token's scope or liveblogs do not allow this (`required_scope` or `liveblog`).",
     404: "No such liveblog or entry.",
-    409: "Conflicts with the current state (slug taken, entry deleted, `since` ahead of head).",
+    409: "Conflicts with the current state (slug taken, entry deleted, `since` ahead of head, "
+    "liveblog ended: `reason` is `liveblog_ended`).",
     410: "The entry was deleted (`entry` holds its tombstone), or, for a replayed POST, purged.",
     412: "If-Match names an old version: `current_version` and `current` show the current one.",
     413: "Request or entry body too large.",

@@ -189,6 +189,16 @@ class EntryList(BaseModel):
     )
 
 
+class EntrySearchResults(BaseModel):
+    seq: int = Field(description="The liveblog's head seq when the search was made.")
+    epoch: str = Field(description=EPOCH_DESCRIPTION)
+    entries: list[EntryOut] = Field(description="The matching entries, newest first.")
+    next_before: int | None = Field(
+        description="Pass as `before` (with the same `q`) for the next, older matches; null on "
+        "the last page."
+    )
+
+
 class ChangedBy(BaseModel):
     type: Literal["token", "user", "system"] = Field(
         description='"system": Liveblog itself, e.g. `liveblog import` (id 0, name "import").'

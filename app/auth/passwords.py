@@ -31,6 +31,8 @@ def check_strength(password: str) -> None:
         raise WeakPassword(f"A password may have at most {MAX_LENGTH} characters.")
     if not password.strip():
         raise WeakPassword("A password cannot be only spaces.")
+    if "\x00" in password:  # sign-in refuses any password with one (sessions.py)
+        raise WeakPassword("A password cannot contain a NUL character (U+0000).")
 
 
 async def hash_password(password: str) -> str:

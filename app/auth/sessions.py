@@ -3,9 +3,11 @@
 - Every sign-in makes a new session id (256 random bits; only its SHA-256 is stored), so an id
   planted before sign-in is worth nothing after it.
 - A session ends when idle for LIVEBLOG_SESSION_IDLE_HOURS, LIVEBLOG_SESSION_MAX_DAYS after
-  sign-in, at sign-out, or when its user is disabled. Each request reads it from storage (one
-  indexed lookup; the console's traffic is a few journalists), so an ended session is refused at
-  once on every process. `last_seen_at` is written at most once a minute.
+  sign-in, at sign-out, when its user is disabled or given a new password by an admin, or when
+  its user changes their own password in another session. Each request reads it, and its
+  user's role, from storage (one indexed lookup; the console's traffic is a few journalists),
+  so an ended session is refused, and a new role applies, at once on every process.
+  `last_seen_at` is written at most once a minute.
 - Each session has its own CSRF token (csrf.py), sent back by the console with every write.
 """
 
@@ -17,12 +19,18 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.auth.passwords import hash_password, needs_rehash, verify_password
+from app.auth.passwords import (
+    WeakPassword,
+    check_strength,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from app.auth.principal import Principal, Role
 from app.auth.throttle import SignInThrottle
 from app.auth.users import User, normalize_username
 from app.domain.model import utcnow
-from app.errors import Unauthorized
+from app.errors import Forbidden, TooManyRequests, Unauthorized, Unprocessable
 from app.storage import users as rows
 from app.storage.db import Database
 
@@ -116,6 +124,51 @@ class Sessions:
             record.csrf_token,
             min(record.expires_at, now + self._idle),
         )
+
+    async def change_password(self, session: ConsoleSession, current: str, new: str) -> int:
+        """The session's user changes their password, proving it with the current one. Every
+        other session of theirs ends (this one stays signed in); returns how many did. Their
+        console sockets elsewhere close within RECHECK_SECONDS (console/socket.py), as after a
+        sign-out.
+
+        A wrong current password is a password guess by someone holding a session, so the
+        sign-in throttle counts it, under the username and this session in place of an
+        address: one stolen session is one guesser whatever addresses it comes from, and
+        colleagues sharing a newsroom's address are not slowed down by one person's typo.
+
+        Raises:
+            Unprocessable: no current password, or a weak new one (checked first, so not
+                counted as a guess), or the new one is the same as the current one.
+            TooManyRequests: too many wrong current passwords lately; nothing was checked.
+            Forbidden: the current password is wrong.
+        """
+        if not current:
+            raise Unprocessable("Enter your current password.")
+        try:
+            check_strength(new)
+        except WeakPassword as error:
+            raise Unprocessable(str(error)) from None
+        username, guesser = session.user.username, f"session:{session.id}"
+        try:
+            await self._throttle.attempt(username, guesser)
+        except TooManyRequests as error:
+            wait = (error.headers or {}).get("Retry-After", "a few")
+            raise TooManyRequests(
+                f"Too many wrong current passwords; try again in {wait} "
+                f"second{'' if wait == '1' else 's'}.",
+                headers=error.headers,
+            ) from None
+        async with self._db.snapshot() as conn:
+            record = await rows.by_id(conn, session.user.id)
+        if record is None or not await verify_password(record.password_hash, current):
+            raise Forbidden("Your current password is not right, so nothing was changed.")
+        await self._throttle.succeeded(username, guesser)
+        if new == current:
+            raise Unprocessable("The new password is the same as the current one.")
+        password_hash = await hash_password(new)
+        async with self._db.write() as conn:
+            await rows.set_password_hash(conn, record.id, password_hash)
+            return await rows.end_sessions(conn, record.id, keep=session.id)
 
     async def sign_out(self, session: ConsoleSession) -> None:
         async with self._db.write() as conn:

@@ -1,8 +1,16 @@
-"""Console accounts: create, list, disable. Used by `liveblog user …` and the admin's console.
+"""Console accounts: create, list, disable, enable, change roles and passwords. Used by
+`liveblog user …` and the admin's console (the user's own password change is in sessions.py).
 
-A disabled user keeps their row (revisions name them) but can no longer sign in; disabling ends
-their sessions in the same transaction, and `on_disabled` tells every process to close their
-console sockets at once.
+A disabled user keeps their row (revisions name them) but can no longer sign in. Disabling, or
+an admin setting their password, ends their sessions in the same transaction, and `on_signed_out`
+tells every process to close their console sockets at once. A role is read from the user's row
+on every request (sessions.py), so a new one applies to their next request; their console
+sockets carry nothing that depends on it, and stay open.
+
+In the console (`by_id`: the admin asking) an admin may not disable, demote or reset the password
+of themselves, and no change may leave the console without an enabled admin: two admins demoting
+each other at once get one success and one Conflict. The CLI, which can always make a new admin,
+is not held to that.
 """
 
 from __future__ import annotations
@@ -10,6 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.passwords import WeakPassword, check_strength, hash_password
 from app.auth.principal import Role
@@ -22,8 +32,9 @@ from app.storage.users import UsernameTaken, UserRecord
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 USERNAME_RE = re.compile(USERNAME_PATTERN)
 
-# Called with a disabled user's id, after commit.
-OnDisabled = Callable[[int], Awaitable[None]]
+# Called with a user's id after commit, once every session of theirs has ended (disabled, or a
+# password set by an admin): their console sockets close on every process.
+OnSignedOut = Callable[[int], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +62,9 @@ def normalize_username(username: str) -> str:
 
 
 class UserAccounts:
-    def __init__(self, db: Database, on_disabled: OnDisabled | None = None) -> None:
+    def __init__(self, db: Database, on_signed_out: OnSignedOut | None = None) -> None:
         self._db = db
-        self._on_disabled = on_disabled
+        self._on_signed_out = on_signed_out
 
     async def create(
         self, username: str, password: str, role: Role, display_name: str | None = None
@@ -68,11 +79,7 @@ class UserAccounts:
         name = " ".join((display_name or username).split())
         if not name or len(name) > AUTHOR_MAX or "\x00" in name:
             raise Unprocessable(f"A display name has 1 to {AUTHOR_MAX} characters.")
-        try:
-            check_strength(password)
-        except WeakPassword as error:
-            raise Unprocessable(str(error)) from None
-        password_hash = await hash_password(password)
+        password_hash = await _strong_hash(password)
         try:
             async with self._db.write() as conn:
                 record = await rows.insert_user(
@@ -98,17 +105,112 @@ class UserAccounts:
             NotFound: no such user.
             Unprocessable: `by_id` (the admin asking) is that user: an admin who locked
                 themselves out could not undo it.
+            Conflict: no enabled admin would be left (`by_id` only).
         """
         name = normalize_username(username)
-        if by_id is not None:
-            async with self._db.snapshot() as conn:
-                target = await rows.by_username(conn, name)
-            if target is not None and target.id == by_id:
-                raise Unprocessable("You cannot disable your own account; ask another admin.")
+        await self._not_oneself(
+            name, by_id, "You cannot disable your own account; ask another admin."
+        )
         async with self._db.write() as conn:
             record = await rows.disable(conn, name, utcnow())
+            if record is not None and by_id is not None:
+                await _an_admin_stays(conn, by_id)
         if record is None:
             raise NotFound(f"No user {username!r}.")
-        if self._on_disabled is not None:
-            await self._on_disabled(record.id)
+        await self._signed_out(record.id)
         return User(record.id, record.username, record.display_name, Role(record.role), True)
+
+    async def enable(self, username: str) -> User:
+        """Let a disabled user sign in again; enabling an enabled user is a no-op.
+
+        Raises:
+            NotFound: no such user.
+        """
+        async with self._db.write() as conn:
+            record = await rows.enable(conn, normalize_username(username))
+        if record is None:
+            raise NotFound(f"No user {username!r}.")
+        return User.of(record)
+
+    async def set_role(self, username: str, role: Role, *, by_id: int | None = None) -> User:
+        """Give the user `role`, from their next request on; the same role again is a no-op.
+
+        Raises:
+            NotFound: no such user.
+            Unprocessable: `by_id` (the admin asking) is that user and `role` is not admin.
+            Conflict: no enabled admin would be left (`by_id` only).
+        """
+        name = normalize_username(username)
+        if role is not Role.ADMIN:
+            await self._not_oneself(
+                name, by_id, "You cannot lower your own role; ask another admin."
+            )
+        async with self._db.write() as conn:
+            record = await rows.set_role(conn, name, role.value)
+            if record is not None and by_id is not None:
+                await _an_admin_stays(conn, by_id)
+        if record is None:
+            raise NotFound(f"No user {username!r}.")
+        return User.of(record)
+
+    async def set_password(self, username: str, password: str, *, by_id: int | None = None) -> User:
+        """Give the user a new password and end every session of theirs (whoever held the old
+        password is signed out); the account stays disabled if it was.
+
+        Raises:
+            NotFound: no such user.
+            Unprocessable: a weak password, or `by_id` (the admin asking) is that user: their
+                own password is changed with the current one (sessions.py), not reset.
+        """
+        name = normalize_username(username)
+        await self._not_oneself(
+            name,
+            by_id,
+            "Change your own password on the 'Your account' page: it asks for the current one.",
+        )
+        password_hash = await _strong_hash(password)
+        async with self._db.write() as conn:
+            record = await rows.set_password(conn, name, password_hash)
+        if record is None:
+            raise NotFound(f"No user {username!r}.")
+        await self._signed_out(record.id)
+        return User.of(record)
+
+    async def _not_oneself(self, username: str, by_id: int | None, refusal: str) -> None:
+        """Raises Unprocessable(`refusal`) if `username` is the admin asking (`by_id`)."""
+        if by_id is None:
+            return
+        async with self._db.snapshot() as conn:
+            target = await rows.by_username(conn, username)
+        if target is not None and target.id == by_id:
+            raise Unprocessable(refusal)
+
+    async def _signed_out(self, user_id: int) -> None:
+        if self._on_signed_out is not None:
+            await self._on_signed_out(user_id)
+
+
+async def _strong_hash(password: str) -> str:
+    """The password's hash; raises Unprocessable with check_strength's sentence if it is weak."""
+    try:
+        check_strength(password)
+    except WeakPassword as error:
+        raise Unprocessable(str(error)) from None
+    return await hash_password(password)
+
+
+async def _an_admin_stays(conn: AsyncConnection, by_id: int) -> None:
+    """Inside the write that changed a user: raises Conflict (rolling it back) unless the admin
+    asking, `by_id`, is still an enabled admin, so at least one is left. Their own role was
+    checked at the edge, but another admin may have demoted or disabled them since."""
+    admins = await rows.enabled_admins(conn)
+    if not admins:
+        raise Conflict(
+            "That would leave no enabled admin to manage users, so nothing was changed. "
+            "Make someone else an admin first."
+        )
+    if by_id not in admins:
+        raise Conflict(
+            "You are no longer an enabled admin (another admin changed your account "
+            "meanwhile), so nothing was changed."
+        )

@@ -1,4 +1,6 @@
-"""`liveblog user create | list | disable`: the journalists' console accounts."""
+"""`liveblog user create | list | disable | enable | role | password`: the journalists' console
+accounts. Unlike an admin in the console, the CLI may demote or disable the last admin: it can
+always make a new one."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import argparse
 import getpass
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from app.cli.storage import on_database
@@ -82,21 +85,27 @@ def _user_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _user_disable(settings: Settings, args: argparse.Namespace) -> int:
-    from app.auth.users import UserAccounts
+def _tell_servers(settings: Settings) -> Callable[[int], Awaitable[None]]:
+    """What to call once a user's sessions have all ended: servers sharing Redis close the
+    user's console sockets at once; in-process servers notice within seconds (their sockets
+    re-check sessions, which are gone already)."""
     from app.broker.control import user_disabled
-    from app.errors import NotFound
 
     async def tell_servers(user_id: int) -> None:
-        # Servers sharing Redis close the user's console sockets at once; in-process servers
-        # notice within seconds (their sockets re-check sessions, which are gone already).
         if settings.has_shared_broker:
             from app.broker.redis import send_control
 
             await send_control(settings.broker_url, settings.broker_channel, user_disabled(user_id))
 
+    return tell_servers
+
+
+def _user_disable(settings: Settings, args: argparse.Namespace) -> int:
+    from app.auth.users import UserAccounts
+    from app.errors import NotFound
+
     async def disable(db: Database) -> User:
-        return await UserAccounts(db, tell_servers).disable(args.username)
+        return await UserAccounts(db, _tell_servers(settings)).disable(args.username)
 
     try:
         user = on_database(settings, disable)
@@ -104,6 +113,62 @@ def _user_disable(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {error.detail}", file=sys.stderr)
         return 1
     print(f"disabled {user.username!r}; their sessions are ended")
+    return 0
+
+
+def _user_enable(settings: Settings, args: argparse.Namespace) -> int:
+    from app.auth.users import UserAccounts
+    from app.errors import NotFound
+
+    async def enable(db: Database) -> User:
+        return await UserAccounts(db).enable(args.username)
+
+    try:
+        user = on_database(settings, enable)
+    except NotFound as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 1
+    print(f"enabled {user.username!r}; they may sign in again")
+    return 0
+
+
+def _user_role(settings: Settings, args: argparse.Namespace) -> int:
+    from app.auth.principal import Role
+    from app.auth.users import UserAccounts
+    from app.errors import NotFound
+
+    async def set_role(db: Database) -> User:
+        return await UserAccounts(db).set_role(args.username, Role(args.role))
+
+    try:
+        user = on_database(settings, set_role)
+    except NotFound as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 1
+    print(f"{user.username!r} is now {user.role.value}, from their next request")
+    return 0
+
+
+def _user_password(settings: Settings, args: argparse.Namespace) -> int:
+    from app.auth.users import UserAccounts
+    from app.errors import LiveblogError, NotFound
+
+    password = _read_password(args)
+    if password is None:
+        return 2
+
+    async def set_password(db: Database) -> User:
+        return await UserAccounts(db, _tell_servers(settings)).set_password(args.username, password)
+
+    try:
+        user = on_database(settings, set_password)
+    except NotFound as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 1
+    except LiveblogError as error:
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 2
+    print(f"new password set for {user.username!r}; their sessions are ended")
     return 0
 
 
@@ -131,3 +196,18 @@ def add_commands(commands: Subcommands) -> None:
     )
     disable.add_argument("username")
     disable.set_defaults(handler=_user_disable)
+    enable = user_commands.add_parser("enable", help="let a disabled user sign in again")
+    enable.add_argument("username")
+    enable.set_defaults(handler=_user_enable)
+    role = user_commands.add_parser("role", help="change a user's role (from their next request)")
+    role.add_argument("username")
+    role.add_argument("role", choices=["contributor", "editor", "admin"])
+    role.set_defaults(handler=_user_role)
+    password = user_commands.add_parser(
+        "password", help="set a user's password (asks for it) and end their sessions"
+    )
+    password.add_argument("username")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    password.set_defaults(handler=_user_password)

@@ -23,8 +23,8 @@ from app.console import schemas
 from app.console.deps import Reader, Writer
 from app.domain import markdown
 from app.domain.drafts import Draft, DraftState
-from app.domain.model import Entry, Status, parse_id
-from app.errors import NotFound, PayloadTooLarge
+from app.domain.model import Entry, Status, iso_utc, parse_id
+from app.errors import Gone, NotFound, PayloadTooLarge, Unprocessable
 from app.services.drafts import DraftContent
 from app.services.idempotency import Once, Reply, checked_key, fingerprint
 from app.services.writes import parse_if_match
@@ -46,13 +46,22 @@ def _id(raw: str, what: str) -> int:
     return number
 
 
+def _field_error(field: str, message: str) -> dict[str, str]:
+    """One item of a problem's `errors`, as request validation writes them: console.js shows
+    it next to the form field it names."""
+    return {"field": field, "in": "body", "message": message}
+
+
 async def _to_html(request: Request, source: str) -> str:
     """The body's HTML, made off the event loop (a long or pathological Markdown text takes a
     while, and the loop serves every reader), within the entry body's size limit."""
     limit = request.app.state.settings.max_entry_body_bytes
     size = len(source.encode())
     if size > limit:
-        raise PayloadTooLarge(f"Entry body is {size} bytes; the limit is {limit} bytes.")
+        raise PayloadTooLarge(
+            f"Entry body is {size} bytes; the limit is {limit} bytes.",
+            extra={"errors": [_field_error("source", f"is over {limit} bytes")]},
+        )
     return await asyncio.to_thread(markdown.to_html, source)
 
 
@@ -111,6 +120,33 @@ async def end_liveblog(request: Request, slug: SlugPath, by: Writer) -> Response
     return _json(liveblog.as_json())
 
 
+@router.post("/liveblogs/{slug}/reopen")
+async def reopen_liveblog(request: Request, slug: SlugPath, by: Writer) -> Response:
+    """An ended liveblog goes live again: readers' pages show it live, new entries are taken."""
+    by.require_role(Role.EDITOR, "reopening a liveblog")
+    liveblog = await liveblogs_of(request).update(slug, {"status": Status.LIVE.value}, by=by)
+    return _json(liveblog.as_json())
+
+
+@router.patch("/liveblogs/{slug}")
+async def edit_liveblog(
+    request: Request,
+    slug: SlugPath,
+    form: schemas.LiveblogSettings,
+    by: Writer,
+    if_match: IfMatchHeader = None,
+) -> Response:
+    """Title and description, If-Match as everywhere: two editors' settings never cross."""
+    by.require_role(Role.EDITOR, "changing a liveblog's title or description")
+    changes = form.model_dump(exclude_none=True)
+    if "title" in changes:
+        changes["title"] = changes["title"].strip()
+    liveblog = await liveblogs_of(request).update(
+        slug, changes, by=by, if_match=parse_if_match(if_match)
+    )
+    return _json(liveblog.as_json())
+
+
 # Preview --------------------------------------------------------------------------------------
 
 
@@ -151,6 +187,12 @@ async def publish(
     request: Request, slug: SlugPath, form: schemas.PublishNow, by: Writer, key: KeyHeader = None
 ) -> Response:
     by.require_role(Role.EDITOR, "publishing")
+    if form.publish_at is not None and form.publish_at > datetime.now(UTC):
+        # An embargo: only Schedule may honour it, so no client slip can publish early.
+        raise Unprocessable(
+            "This entry has a publish time ahead: schedule it, or clear the time to publish now.",
+            extra={"errors": [_field_error("publish_at", "is in the future: schedule instead")]},
+        )
     content = await _content(request, form, by)
     entry = await entries_of(request).create(
         slug,
@@ -169,11 +211,16 @@ async def publish(
 @router.get("/liveblogs/{slug}/entries/{entry_id}")
 async def get_entry(request: Request, slug: SlugPath, entry_id: str, by: Reader) -> Response:
     entry, revisions = await entries_of(request).revisions(slug, _id(entry_id, "entry"))
-    if entry.deleted:
-        raise NotFound(f"Entry {entry_id} was deleted.")
-    # Who saved this version: the conflict panel names them ("Jane saved a newer version").
+    # Who saved this version: the conflict panel names them ("Jane saved a newer version"),
+    # and an editor whose entry was deleted meanwhile learns by whom.
     last = revisions[-1].by if revisions else None
     updated_by = {"type": last.type, "id": last.id, "name": last.name} if last else None
+    if entry.deleted:
+        who = f" by {last.name}" if last and last.name else ""
+        raise Gone(
+            f"Entry {entry_id} was deleted{who}.",
+            extra={"deleted_by": updated_by, "deleted_at": iso_utc(entry.updated_at)},
+        )
     return _json({**_entry_json(entry), "updated_by": updated_by})
 
 

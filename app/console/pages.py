@@ -1,4 +1,5 @@
-"""The console's pages: sign-in, the list of liveblogs, a liveblog's workspace, users.
+"""The console's pages: sign-in, the list of liveblogs, a liveblog's workspace and its list (the
+users and account pages are in accounts.py).
 
 Pages are rendered on the server (the same entry template as the reader page, from app/render);
 console.js then makes the workspace live. Sign-in and sign-out are plain forms, so they work
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
@@ -29,16 +30,18 @@ from app.console.deps import (
     is_secure,
 )
 from app.domain.drafts import Draft, DraftState
-from app.domain.model import SLUG_RE, Entry, Liveblog
+from app.domain.model import MAX_ID, SLUG_RE, Liveblog
+from app.domain.search import QUERY_MAX
 from app.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from app.ratelimit import client_address
 from app.services.drafts import DraftService
-from app.services.entries import EntryService
+from app.services.entries import EntryService, Page
 from app.services.liveblogs import LiveblogService
 
 CONSOLE_DIR = Path(__file__).parent
 STATIC_DIR = CONSOLE_DIR / "static"
-LIST_SIZE = 50  # published entries shown in the workspace; older ones are on the reader page
+LIST_SIZE = 50  # published entries per page of the workspace's list ("Load older" for more)
+LIST_MAX = 1000  # what a refresh reloads at most, however far back the journalist has paged
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -49,7 +52,7 @@ def build_templates() -> Jinja2Templates:
     )
 
 
-def _render(
+def render_page(
     request: Request,
     name: str,
     context: dict[str, Any],
@@ -68,13 +71,13 @@ def _render(
 
 
 def _not_found(request: Request, session: ConsoleSession, detail: str) -> Response:
-    return _render(request, "not_found.html", {"detail": detail}, 404, session)
+    return render_page(request, "not_found.html", {"detail": detail}, 404, session)
 
 
 def _sign_in_page(
     request: Request, error: str | None = None, status: int = 200, username: str = ""
 ) -> Response:
-    return _render(request, "sign_in.html", {"error": error, "username": username}, status)
+    return render_page(request, "sign_in.html", {"error": error, "username": username}, status)
 
 
 def redirect_to_sign_in(request: Request, exc: SignInNeeded) -> Response:
@@ -88,7 +91,7 @@ async def home(request: Request) -> Response:
     if session is None:
         return _sign_in_page(request)
     liveblogs: LiveblogService = request.app.state.liveblogs
-    return _render(request, "home.html", {"liveblogs": await liveblogs.list()}, session=session)
+    return render_page(request, "home.html", {"liveblogs": await liveblogs.list()}, session=session)
 
 
 @router.post("/sign-in")
@@ -150,9 +153,17 @@ async def sign_out(
 class Workspace:
     """What a liveblog's workspace and its live list show."""
 
-    def __init__(self, liveblog: Liveblog, entries: list[Entry], drafts: list[Draft]) -> None:
+    def __init__(
+        self,
+        liveblog: Liveblog,
+        page: Page,
+        drafts: list[Draft],
+        query: str | None = None,
+    ) -> None:
         self.liveblog = liveblog
-        self.entries = entries
+        self.entries = page.entries
+        self.next_before = page.next_before  # "Load older" asks for the page after this
+        self.query = query  # the search the published list shows, if any
         self.scheduled = sorted(
             (d for d in drafts if d.state is DraftState.SCHEDULED),
             key=lambda d: d.publish_at or datetime.max.replace(tzinfo=UTC),
@@ -161,14 +172,25 @@ class Workspace:
         self.drafts = [d for d in drafts if d.state is DraftState.DRAFT]
 
 
-async def read_workspace(request: Request, session: ConsoleSession, slug: str) -> Workspace:
+async def read_workspace(
+    request: Request,
+    session: ConsoleSession,
+    slug: str,
+    *,
+    query: str | None = None,
+    before: int | None = None,
+    limit: int = LIST_SIZE,
+) -> Workspace:
     state = request.app.state
     liveblogs: LiveblogService = state.liveblogs
     entries: EntryService = state.entries
     drafts: DraftService = state.drafts
     liveblog = await liveblogs.get(slug)
-    page = await entries.page(slug, before=None, limit=LIST_SIZE)
-    return Workspace(liveblog, page.entries, await drafts.list(slug, session.principal))
+    if query:
+        page = await entries.search(slug, query, before=before, limit=limit)
+    else:
+        page = await entries.page(slug, before=before, limit=limit)
+    return Workspace(liveblog, page, await drafts.list(slug, session.principal), query)
 
 
 @router.get("/liveblogs/{slug}")
@@ -180,27 +202,29 @@ async def workspace(request: Request, slug: str, session: PageSession) -> Respon
     except NotFound as error:
         return _not_found(request, session, error.detail)
     readers = request.app.state.console_sockets.readers(slug)
-    return _render(request, "workspace.html", {"view": view, "readers": readers}, session=session)
+    return render_page(
+        request, "workspace.html", {"view": view, "readers": readers}, session=session
+    )
 
 
 @router.get("/liveblogs/{slug}/items")
-async def items(request: Request, slug: str, session: PageSession) -> Response:
-    """The workspace's list alone, for console.js to swap in when something changed."""
+async def items(
+    request: Request,
+    slug: str,
+    session: PageSession,
+    q: Annotated[str | None, Query(max_length=QUERY_MAX)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    shown: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> Response:
+    """The workspace's list alone, for console.js to swap in when something changed: as many
+    published entries as the journalist had loaded (`shown`), or the search `q`'s matches.
+    With `before`, only the next page of entries (for "Load older")."""
     if not SLUG_RE.match(slug):
         raise NotFound(f"No liveblog with slug {slug!r}.")
-    view = await read_workspace(request, session, slug)
-    return _render(request, "_items.html", {"view": view}, session=session)
-
-
-@router.get("/users")
-async def users_page(request: Request, session: PageSession) -> Response:
-    if not session.user.role.includes(Role.ADMIN):
-        return _render(
-            request,
-            "not_found.html",
-            {"detail": "Only admins manage users.", "title": "Not allowed"},
-            403,
-            session,
-        )
-    accounts = request.app.state.users
-    return _render(request, "users.html", {"users": await accounts.list()}, session=session)
+    limit = LIST_SIZE if before else min(max(shown, LIST_SIZE), LIST_MAX)
+    view = await read_workspace(
+        request, session, slug, query=(q or "").strip() or None, before=before, limit=limit
+    )
+    return render_page(
+        request, "_items.html", {"view": view, "only_older": before is not None}, session=session
+    )

@@ -49,7 +49,9 @@ class Compose(_Input):
 
 
 class PublishNow(Compose):
-    pass
+    # The form's "Publish at", sent as it stands: a time ahead is an embargo, which only
+    # scheduling may honour, so publishing with one is refused (actions.publish).
+    publish_at: When = None
 
 
 class DraftIn(Compose):
@@ -82,6 +84,11 @@ class ReturnIn(_Input):
     note: Annotated[str, StringConstraints(max_length=1000), Storable] | None = None
 
 
+class LiveblogSettings(_Input):
+    title: Title | None = None
+    description: Annotated[str, StringConstraints(max_length=5000), Storable] | None = None
+
+
 class NewLiveblog(_Input):
     title: Title
     slug: Slug
@@ -93,3 +100,20 @@ class NewUser(_Input):
     display_name: Annotated[str, StringConstraints(max_length=AUTHOR_MAX), Storable] | None = None
     role: Literal["contributor", "editor", "admin"]
     password: Annotated[str, StringConstraints(max_length=PASSWORD_MAX)]
+
+
+class RoleIn(_Input):
+    role: Literal["contributor", "editor", "admin"]
+
+
+class PasswordIn(_Input):
+    """An admin sets a user's password (the strength check is the service's: one sentence)."""
+
+    password: Annotated[str, StringConstraints(max_length=PASSWORD_MAX)]
+
+
+class OwnPasswordIn(_Input):
+    """A user changes their own password; the console checks the confirmation field itself."""
+
+    current_password: Annotated[str, StringConstraints(max_length=PASSWORD_MAX)]
+    new_password: Annotated[str, StringConstraints(max_length=PASSWORD_MAX)]

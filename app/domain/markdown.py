@@ -1,7 +1,8 @@
 """Entry bodies written in Markdown (the editor's console) become HTML here.
 
 CommonMark, with raw HTML allowed so that an HTML body (posted through the API, then edited in the
-console) keeps its meaning, plus two block forms a liveblog needs:
+console) keeps its meaning, plus two block forms a liveblog needs, wherever they sit (among other
+blocks, in quotes, in lists):
 
 - a paragraph that is only an image, `![Caption](https://host/pic.jpg "800x600")`, becomes
   `<figure><img src="…" alt="Caption" width="800" height="600"><figcaption>Caption</figcaption>
@@ -10,6 +11,15 @@ console) keeps its meaning, plus two block forms a liveblog needs:
 - a paragraph that is only one bare http(s) URL (plain text or `<autolink>`) becomes a link card,
   `<p><a class="embed-card" href="…"><span class="embed-card__host">host</span>
   <span class="embed-card__url">…</span></a></p>`: no iframe, no request to the linked site.
+
+and one form a quote needs:
+
+- a blockquote whose last paragraph ends in a speaker line, `— Name` or `-- Name` (an em dash or
+  two hyphens, a space, then the name, on a line of its own), names who said it:
+  `<blockquote><p>Words</p><footer><cite>Name</cite></footer></blockquote>`. The line leaves the
+  paragraph (a paragraph that was only that line goes), the name is plain text (Markdown gives
+  its text, as in a caption; HTML shows as typed), and a speaker line anywhere else stays text.
+  `- Name` is a list item, as in CommonMark.
 
 The output is not safe by itself (raw HTML passes through): callers sanitize it with
 `app.domain.sanitize.sanitize_html`, which allows exactly this markup. Everything this module
@@ -36,7 +46,10 @@ _BARE_HTTP_URL = re.compile(r"https?://\S+", re.IGNORECASE)
 # What a host name (already punycode and lower-case), IPv4 or IPv6 address is made of; anything
 # else ("https://[x/" percent-encoded) is not a site to show on a card.
 _HOST = re.compile(r"[a-z0-9._:-]+")
-_PARAGRAPH = ("paragraph_open", "inline", "paragraph_close")
+# How a quote's speaker line starts: an em dash or two hyphens (typed as such: the typographer is
+# off), then white space. "-" alone starts a list item, and "---" a rule, so neither is a speaker.
+_SPEAKER_DASH = re.compile("(?:\u2014|--)[ \t]+")
+_LINE_BREAKS = ("softbreak", "hardbreak")
 
 
 def _figure_image(children: Sequence[Token]) -> Token | None:
@@ -76,26 +89,85 @@ def _card_host(href: str) -> str | None:
     return host.removeprefix("www.") or host
 
 
+def _closed_paragraph(tokens: Sequence[Token]) -> tuple[Token, Token] | None:
+    """(paragraph_open, inline) when `tokens` end with a whole paragraph (its three tokens are
+    always adjacent, and a paragraph holds no other block)."""
+    match tokens[-3:]:
+        case [
+            Token(type="paragraph_open") as opening,
+            Token(type="inline") as inline,
+            Token(type="paragraph_close"),
+        ]:
+            return opening, inline
+    return None
+
+
+def _speaker_line(state: StateCore, children: Sequence[Token]) -> tuple[list[Token], str] | None:
+    """(the children before the last line, the speaker's name) when a paragraph's last line is a
+    speaker line, `— Name` or `-- Name`; the name is the rest of that line as plain text."""
+    start = depth = 0
+    for index, child in enumerate(children):
+        depth += child.nesting
+        # A line break inside a link or emphasis does not begin a line of its own.
+        if depth == 0 and child.type in _LINE_BREAKS:
+            start = index + 1
+    line = children[start:]
+    if not line or line[0].type != "text" or not (dash := _SPEAKER_DASH.match(line[0].content)):
+        return None
+    renderer = state.md.renderer
+    if not isinstance(renderer, RendererHTML):  # _build() makes an HTML renderer
+        return None
+    # As for a figure's caption: emphasis and links give their text, HTML its source.
+    text = renderer.renderInlineAsText(line, state.md.options, state.env)[dash.end() :]
+    name = " ".join(text.split())
+    if not name:
+        return None
+    return list(children[: start - 1]) if start else [], name  # the break before it goes too
+
+
+def _quote_speakers(state: StateCore) -> None:
+    """Core rule: a blockquote whose last block is a paragraph ending in a speaker line gets a
+    `quote_speaker` token in place of that line (and of the paragraph, if it was only that)."""
+    rebuilt: list[Token] = []
+    for token in state.tokens:
+        if token.type == "blockquote_close" and (paragraph := _closed_paragraph(rebuilt)):
+            _, inline = paragraph
+            if (found := _speaker_line(state, inline.children or [])) is not None:
+                kept, name = found
+                if kept:
+                    inline.children = kept
+                else:
+                    del rebuilt[-3:]
+                speaker = Token("quote_speaker", "footer", 0, level=token.level + 1, block=True)
+                speaker.content = name
+                rebuilt.append(speaker)
+        rebuilt.append(token)
+    state.tokens[:] = rebuilt
+
+
 def _liveblog_blocks(state: StateCore) -> None:
     """Core rule: turn image-only paragraphs into `figure` tokens and bare-URL paragraphs into
     `embed_card` tokens. Runs after inline parsing, so it sees each paragraph's final children."""
-    tokens = state.tokens
-    # Backwards, so that folding a paragraph's three tokens into one moves nothing still to visit.
-    for i in range(len(tokens) - 3, -1, -1):
-        opening, inline, closing = tokens[i : i + 3]
-        if (opening.type, inline.type, closing.type) != _PARAGRAPH:
+    # One forward pass into a new list: each paragraph is judged as its closing token arrives,
+    # so folding its three tokens into one moves nothing still to visit.
+    rebuilt: list[Token] = []
+    for token in state.tokens:
+        rebuilt.append(token)
+        if (paragraph := _closed_paragraph(rebuilt)) is None:
             continue
+        opening, inline = paragraph
         children = inline.children or []
         if (image := _figure_image(children)) is not None:
             # A figure cannot sit inside <p>: the figure replaces the whole paragraph.
             figure = Token("figure", "figure", 0, map=opening.map, level=opening.level, block=True)
             figure.children = [image]
-            tokens[i : i + 3] = [figure]
+            rebuilt[-3:] = [figure]
         elif (url := _bare_url(state.md, children)) and (host := _card_host(url[0])):
             # Only the paragraph's content changes, so <p> stays (hidden in a tight list, as usual).
             card = Token("embed_card", "a", 0, attrs={"href": url[0]}, content=url[1])
             card.meta["host"] = host
             inline.children = [card]
+    state.tokens[:] = rebuilt
 
 
 def _render_figure(
@@ -124,12 +196,22 @@ def _render_embed_card(
     )
 
 
+def _render_quote_speaker(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """`<footer><cite>Name</cite></footer>` for a `quote_speaker` token, the name escaped."""
+    return f"<footer><cite>{escapeHtml(tokens[idx].content)}</cite></footer>\n"
+
+
 def _build() -> MarkdownIt:
     # xhtmlOut off: the sanitizer writes HTML5 (<br>, <img>), so the stored body does either way.
     md = MarkdownIt("commonmark", {"html": True, "typographer": False, "xhtmlOut": False})
+    # The speaker first: once its line is gone, an image left alone in the quote is a figure.
+    md.core.ruler.push("quote_speakers", _quote_speakers)
     md.core.ruler.push("liveblog_blocks", _liveblog_blocks)
     md.add_render_rule("figure", _render_figure)
     md.add_render_rule("embed_card", _render_embed_card)
+    md.add_render_rule("quote_speaker", _render_quote_speaker)
     return md
 
 

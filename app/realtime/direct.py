@@ -20,9 +20,10 @@ we never compress (`ws_per_message_deflate=False`), so the frames need no per-co
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from starlette.requests import HTTPConnection
 from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame
@@ -63,7 +64,7 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         # The ASGI task was created but has not run yet: the extension is there before it looks.
         if self.handshake_initiated and self.response.status_code == 101:
             self.sink = DirectSink(self)
-            self.scope["extensions"][EXTENSION] = {"sink": self.sink}
+            self.scope["extensions"][EXTENSION] = {"sink": self.sink, "allowance": self.sent}
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -204,27 +205,39 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         return True
 
 
+def set_send_budget(connection: HTTPConnection, budget: Mapping[str, int]) -> None:
+    """Let this connection send `budget` per window instead of READER_SEND_BUDGET: for sockets
+    that are not readers' and have messages to send (the console's). No effect without this
+    protocol (that edge then enforces its own limits alone)."""
+    offered = connection.scope.get("extensions", {}).get(EXTENSION)
+    if offered is not None:
+        allowance: _Allowance = offered["allowance"]
+        allowance.budget = budget
+
+
 class _Allowance:
     """What one reader has sent in the current window (a fixed minute: cheap, and a flood is
     over the budget within its first frames anyway)."""
 
-    __slots__ = ("bytes", "frames", "pings", "started")
+    __slots__ = ("budget", "bytes", "frames", "pings", "started")
 
     def __init__(self) -> None:
+        self.budget: Mapping[str, int] = READER_SEND_BUDGET
         self.started = 0.0
         self.frames = self.bytes = self.pings = 0
 
     def spend(self, now: float, frames: int, size: int, pings: int) -> bool:
-        """Charge what arrived; False once the reader is over READER_SEND_BUDGET."""
+        """Charge what arrived; False once the connection is over its budget."""
         if now - self.started >= READER_SEND_WINDOW_SECONDS:
             self.started, self.frames, self.bytes, self.pings = now, 0, 0, 0
         self.frames += frames
         self.bytes += size
         self.pings += pings
+        budget = self.budget
         return (
-            self.frames <= READER_SEND_BUDGET["frames"]
-            and self.bytes <= READER_SEND_BUDGET["bytes"]
-            and self.pings <= READER_SEND_BUDGET["pings"]
+            self.frames <= budget["frames"]
+            and self.bytes <= budget["bytes"]
+            and self.pings <= budget["pings"]
         )
 
 

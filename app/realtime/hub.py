@@ -19,6 +19,9 @@ While the broker's link between processes is down, events published elsewhere ma
 The hub then reads the head of every followed liveblog from storage every `watch_interval`
 seconds and fills any channel that is behind; when the link is back it does so once more, for
 what was published before the new subscription began.
+
+Each fan-out tells the process's `DeliveryTally` how many readers took the event and when, for
+the editors' delivery receipts (receipts.py): one call per event, nothing per reader.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from app.domain.events import Event
 from app.domain.resume import Resume
 from app.realtime.protocol import resync
 from app.realtime.reader import Reader
+from app.realtime.receipts import DeliveryTally
 from app.realtime.sinks import Outgoing
 from app.services.changes import ChangeSet
 
@@ -59,7 +63,7 @@ class UnknownLiveblog(Exception):
 
 
 class Channel:
-    def __init__(self, slug: str, fetch: FetchChanges) -> None:
+    def __init__(self, slug: str, fetch: FetchChanges, tally: DeliveryTally | None = None) -> None:
         self.slug = slug
         self.readers: set[Reader] = set()
         self.last_seq: int | None = None  # None until the head is read
@@ -68,6 +72,7 @@ class Channel:
         self._retired: deque[str] = deque(maxlen=RETIRED_EPOCHS_KEPT)
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._fetch = fetch
+        self._tally = tally  # told what each fan-out delivered, for receipts
         self._pending: list[Event] = []
         self._overflowed = False
         self._filling: asyncio.Task[None] | None = None
@@ -118,11 +123,16 @@ class Channel:
 
     def _fan_out(self, event: Event) -> None:
         message = Outgoing.of(event)  # framed once, for every reader
+        refused = Reader.refused
         started = time.time()
         for reader in self.readers:
             reader.offer(message)
+        ended = time.time()
         # Once per event, after the loop: never a metric call per reader.
-        metrics.delivered(len(self.readers), event.committed_at, started, time.time())
+        metrics.delivered(len(self.readers), event.committed_at, started, ended)
+        if self._tally is not None:
+            took = len(self.readers) - (Reader.refused - refused)
+            self._tally.record(event, took, started, ended)
 
     # Storage's side --------------------------------------------------------------------------
 
@@ -224,8 +234,15 @@ class Channel:
 
 
 class Hub:
-    def __init__(self, fetch: FetchChanges, *, watch_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        fetch: FetchChanges,
+        *,
+        watch_interval: float = 1.0,
+        tally: DeliveryTally | None = None,
+    ) -> None:
         self._fetch = fetch
+        self._tally = tally
         self._watch_interval = watch_interval
         self._channels: dict[str, Channel] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -286,7 +303,7 @@ class Hub:
         """
         channel = self._channels.get(slug)
         if channel is None:
-            channel = self._channels[slug] = Channel(slug, self._fetch)
+            channel = self._channels[slug] = Channel(slug, self._fetch, self._tally)
             self._spawn(self._start(channel), f"start {slug}")
         channel.readers.add(reader)
         try:

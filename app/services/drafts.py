@@ -19,7 +19,7 @@ from app.domain import entries as rules
 from app.domain.drafts import SCHEDULE_GRACE, UNPUBLISHED, Draft, DraftState, contributor_may_edit
 from app.domain.model import Entry
 from app.domain.preconditions import IfMatch
-from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.errors import Conflict, Forbidden, LiveblogEnded, NotFound, Unprocessable
 from app.services.entries import EntryService
 from app.services.idempotency import Once
 from app.services.writes import check_version, utcnow
@@ -318,20 +318,34 @@ class DraftService:
             or scheduler.disabled_at is not None
             or not (role and role.includes(Role.EDITOR))
         ):
-            note = (
+            await self._return_unpublished(
+                slug,
+                draft,
                 f"Not published at its time: {draft.updated_by_name}, who scheduled it, can no "
-                "longer publish. An editor must schedule or publish it again."
+                "longer publish. An editor must schedule or publish it again.",
             )
-            async with self._db.write() as conn:
-                claimed = await rows.unschedule_if_due(conn, draft.id, note)
-            if claimed:
-                log.warning("scheduled entry %d of %s returned to drafts: %s", draft.id, slug, note)
-                await self._notify(slug)
             return False
         by = Principal.user(scheduler.id, scheduler.display_name, role)
         try:
             await self._entries.publish_draft(slug, draft.id, states=(DraftState.SCHEDULED,), by=by)
+        except LiveblogEnded:
+            # Left scheduled, it would be due again at once, forever: back to the drafts.
+            await self._return_unpublished(
+                slug,
+                draft,
+                "Not published at its time: the liveblog had ended. Reopen it, then schedule "
+                "or publish this again.",
+            )
+            return False
         except (Conflict, NotFound):
             return False  # another process published it, or it was unscheduled meanwhile
         await self._notify(slug)
         return True
+
+    async def _return_unpublished(self, slug: str, draft: Draft, note: str) -> None:
+        """A due entry that cannot go out goes back to the drafts, with `note` saying why."""
+        async with self._db.write() as conn:
+            claimed = await rows.unschedule_if_due(conn, draft.id, note)
+        if claimed:
+            log.warning("scheduled entry %d of %s returned to drafts: %s", draft.id, slug, note)
+            await self._notify(slug)

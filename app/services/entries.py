@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.principal import Principal
 from app.broker.base import Broker
-from app.domain import entries as rules
+from app.domain import entries as rules, search as search_rules
 from app.domain.drafts import DraftState
 from app.domain.events import ENTRY_CREATED, ENTRY_DELETED, ENTRY_UPDATED, Event, entry_event
 from app.domain.model import Entry, Liveblog
@@ -25,6 +25,7 @@ from app.domain.revisions import Actor, Revision, RevisionKind, entry_changes
 from app.errors import (
     Conflict,
     Gone,
+    LiveblogEnded,
     LiveblogError,
     NotFound,
     PayloadTooLarge,
@@ -170,6 +171,12 @@ def _subject(entry: Entry) -> str:
     return f"entry:{entry.id}"
 
 
+def _about_body(error: ValueError) -> dict[str, Any]:
+    """The problem's `errors`, naming the field as request validation does (a form shows it
+    beside the body)."""
+    return {"errors": [{"field": "body", "in": "body", "message": str(error)}]}
+
+
 def _check_version(entry: Entry, if_match: IfMatch | None) -> None:
     check_version(f"Entry {entry.id}", entry.version, entry.as_json(), if_match, entry.epoch)
 
@@ -185,17 +192,22 @@ class EntryService:
         try:
             return rules.clean_body(raw, self._max_body_bytes)
         except rules.BodyTooLarge as error:
-            raise PayloadTooLarge(str(error)) from None
+            raise PayloadTooLarge(str(error), extra=_about_body(error)) from None
         except rules.BodyEmpty as error:
-            raise Unprocessable(str(error)) from None
+            raise Unprocessable(str(error), extra=_about_body(error)) from None
 
-    async def _begin(self, conn: AsyncConnection, slug: str, by: Principal) -> _Transaction:
+    async def _begin(
+        self, conn: AsyncConnection, slug: str, by: Principal, *, new_entry: bool = False
+    ) -> _Transaction:
+        """Take the seq. A `new_entry` is refused while the liveblog has ended (LiveblogEnded):
+        readers were told the coverage is over. Edits, corrections and deletions go on."""
         # The seq bump is the transaction's first write: see storage.liveblogs.next_seq.
         taken = await liveblog_rows.next_seq(conn, slug)
         if taken is None:
             raise NotFound(f"No liveblog with slug {slug!r}.")
-        liveblog_id, seq, epoch = taken
-        return _Transaction(conn, slug, liveblog_id, seq, epoch, by.actor)
+        if new_entry and taken.ended:
+            raise LiveblogEnded(slug)
+        return _Transaction(conn, slug, taken.liveblog_id, taken.seq, taken.epoch, by.actor)
 
     async def create(
         self,
@@ -225,7 +237,7 @@ class EntryService:
         events: list[Event] = []
 
         async def work(conn: AsyncConnection) -> Entry:
-            tx = await self._begin(conn, slug, by)
+            tx = await self._begin(conn, slug, by, new_entry=True)
             entry = await tx.create(
                 title=rules.clean_optional_text(title),
                 body=clean_body,
@@ -265,7 +277,7 @@ class EntryService:
         events: list[Event] = []
 
         async def work(conn: AsyncConnection) -> Entry:
-            tx = await self._begin(conn, slug, by)
+            tx = await self._begin(conn, slug, by, new_entry=True)
             now = utcnow()
             if if_match is not None:
                 # Locked until commit: the version compared is the one published.
@@ -436,6 +448,30 @@ class EntryService:
                 pinned=pinned,
                 key_event=key_event,
             )
+        return Page.of(entries, liveblog, limit)
+
+    async def search(
+        self, slug: str, query: str, *, before: int | None = None, limit: int = 20
+    ) -> Page:
+        """Visible entries whose title or body holds every word of `query` (the last one may be
+        a word's beginning), newest first; paged like `page`, `before` being the previous
+        page's `next_before`. A query without words (only spaces or punctuation) finds nothing.
+
+        Raises:
+            NotFound: no such liveblog.
+            Unprocessable: `query` is longer than search.QUERY_MAX characters.
+        """
+        try:
+            words = search_rules.parse_query(query)
+        except search_rules.QueryTooLong as error:
+            raise Unprocessable(
+                str(error), extra={"errors": [{"field": "q", "in": "query", "message": str(error)}]}
+            ) from None
+        async with self._db.snapshot() as conn:
+            liveblog = await liveblog_rows.get(conn, slug)
+            if liveblog is None:
+                raise NotFound(f"No liveblog with slug {slug!r}.")
+            entries = await rows.search(conn, liveblog.id, words, before=before, limit=limit + 1)
         return Page.of(entries, liveblog, limit)
 
     async def since(self, slug: str, *, since: int, limit: int, epoch: str | None = None) -> Since:

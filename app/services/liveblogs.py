@@ -79,7 +79,7 @@ class LiveblogService:
                 taken = await rows.next_seq(conn, slug)
                 if taken is None:
                     raise NotFound(f"No liveblog with slug {slug!r}.")
-                liveblog_id, seq, _epoch = taken
+                liveblog_id, seq, _epoch, _ended = taken
                 current = await rows.get(conn, slug)
                 assert current is not None
                 # As GET shows it: the head before this transaction's own seq bump.

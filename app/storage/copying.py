@@ -6,6 +6,9 @@ so an interrupted copy is completed by running it again. Tables go in foreign-ke
 
 What the target cannot store is looked for before anything is written: PostgreSQL refuses NUL
 characters in text, and checks the lengths SQLite ignores.
+
+The search index (storage/entries.py) is no table of models.py, and each database keeps it in
+its own form: each batch of entries is indexed in the target as it is written.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import Column, String, Table, delete, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.storage import entries as entry_rows
 from app.storage.db import Database, aware
 from app.storage.models import Base
 
@@ -147,6 +151,11 @@ async def copy_table(source: AsyncConnection, target: Database, table: Table) ->
     async for batch in rows_of(source, table):
         async with target.write() as conn:
             await conn.execute(_upsert(conn, table), batch)
+            if table.name == "entries":
+                # The search index is no table of the schema's: made anew from the entries.
+                await entry_rows.index(
+                    conn, [(r["id"], r["title"], r["body"], r["deleted"]) for r in batch]
+                )
         ids.update(row[key.name] for row in batch)
         _hash(hasher, batch)
         copied += len(batch)

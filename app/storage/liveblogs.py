@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, bindparam, insert as insert_into, select, update
 from sqlalchemy.exc import IntegrityError
@@ -83,16 +83,22 @@ async def insert(
     )
 
 
-async def next_seq(conn: AsyncConnection, slug: str) -> tuple[int, int, str] | None:
-    """Take the liveblog's next sequence number; returns (liveblog id, seq, epoch), or None if
-    unknown.
+class SeqTaken(NamedTuple):
+    liveblog_id: int
+    seq: int
+    epoch: str
+    ended: bool  # read in the same statement, so a new entry can be refused without another
+
+
+async def next_seq(conn: AsyncConnection, slug: str) -> SeqTaken | None:
+    """Take the liveblog's next sequence number, or None if the liveblog is unknown.
 
     This must be the first statement of every write transaction: the UPDATE locks the liveblog
     row (PostgreSQL) or the database (SQLite) until commit, so concurrent writers get
     consecutive numbers in commit order, and a rolled-back write gives its number back.
     """
     row = (await conn.execute(_NEXT_SEQ, {"wanted_slug": slug})).one_or_none()
-    return (row[0], row[1], row[2]) if row else None
+    return SeqTaken(row[0], row[1], row[2], row[3] == Status.ENDED.value) if row else None
 
 
 # Built once: every write runs it, and building an UPDATE … RETURNING and its cache key anew
@@ -101,7 +107,7 @@ _NEXT_SEQ = (
     update(LiveblogRow)
     .where(LiveblogRow.slug == bindparam("wanted_slug"))
     .values(head_seq=LiveblogRow.head_seq + 1)
-    .returning(LiveblogRow.id, LiveblogRow.head_seq, LiveblogRow.epoch)
+    .returning(LiveblogRow.id, LiveblogRow.head_seq, LiveblogRow.epoch, LiveblogRow.status)
 )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert as insert_into, select, update
+from sqlalchemy import Row, delete, insert as insert_into, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -102,10 +102,68 @@ async def disable(conn: AsyncConnection, username: str, now: datetime) -> UserRe
     return user
 
 
+async def enable(conn: AsyncConnection, username: str) -> UserRecord | None:
+    """Let a disabled user sign in again (their sessions stay ended); None: no such user."""
+    await conn.execute(update(UserRow).where(UserRow.username == username).values(disabled_at=None))
+    return await by_username(conn, username)
+
+
+async def set_role(conn: AsyncConnection, username: str, role: str) -> UserRecord | None:
+    """Give the user `role`; None: no such user. Sessions read the role from this row on every
+    request, so it applies to their very next one."""
+    await conn.execute(update(UserRow).where(UserRow.username == username).values(role=role))
+    return await by_username(conn, username)
+
+
+async def set_password(
+    conn: AsyncConnection, username: str, password_hash: str
+) -> UserRecord | None:
+    """Store the user's new password hash and end every session of theirs; None: no such user."""
+    await conn.execute(
+        update(UserRow).where(UserRow.username == username).values(password_hash=password_hash)
+    )
+    user = await by_username(conn, username)
+    if user is not None:
+        await end_sessions(conn, user.id)
+    return user
+
+
 async def set_password_hash(conn: AsyncConnection, user_id: int, password_hash: str) -> None:
     await conn.execute(
         update(UserRow).where(UserRow.id == user_id).values(password_hash=password_hash)
     )
+
+
+async def end_sessions(conn: AsyncConnection, user_id: int, *, keep: int | None = None) -> int:
+    """End every session of the user but `keep` (a session id); returns how many ended."""
+    condition = SessionRow.user_id == user_id
+    if keep is not None:
+        condition &= SessionRow.id != keep
+    result = await conn.execute(delete(SessionRow).where(condition))
+    return int(result.rowcount)
+
+
+# Any fixed number, the same in every process: the lock `enabled_admins` takes on PostgreSQL.
+_ADMINS_LOCK = 0x6C62_6164  # "lbad"
+
+
+async def enabled_admins(conn: AsyncConnection) -> set[int]:
+    """The ids of the enabled admins, after this transaction's own changes, with no other
+    transaction's change to them in flight: call it in `write()`, after the change it checks.
+
+    Two admins demoting each other at once must not both succeed and leave nobody to manage
+    users. SQLite has one writer at a time, and this transaction (having written) is it. On
+    PostgreSQL each such transaction takes one transaction-scoped advisory lock before it
+    counts, so the second counts only once the first has committed (or rolled back), and sees
+    its change; taking it after the transaction's own row lock cannot deadlock, as no holder
+    of the advisory lock waits for another row.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADMINS_LOCK})
+    rows = await conn.execute(
+        select(UserRow.id).where(UserRow.role == "admin", UserRow.disabled_at.is_(None))
+    )
+    return {row.id for row in rows}
 
 
 async def insert_session(

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 
 from tests.harness import ConsoleClient, LiveServer, RecordingSocket
 
@@ -61,6 +62,57 @@ class ConsoleSocket(RecordingSocket):
 
     async def wait_closed(self, timeout: float) -> None:
         await self.wait_for(lambda s: s.closed, timeout, "the server to close the socket")
+
+    async def send(self, message: Any) -> None:
+        """Send `message` to the server: JSON-encoded, as console.js does; str or bytes as is."""
+        assert self._socket is not None
+        if not isinstance(message, str | bytes):
+            message = orjson.dumps(message).decode()
+        await self._socket.send(message)
+
+    @property
+    def hello(self) -> dict[str, Any]:
+        """The first message: who this socket is signed in as."""
+        assert self.messages and self.messages[0]["type"] == "hello", self.messages[:1]
+        return self.messages[0]
+
+    @property
+    def editors(self) -> list[list[dict[str, Any]]]:
+        """Every "who is editing" list received, oldest first."""
+        return [m["editing"] for m in self.messages if m["type"] == "editors"]
+
+    async def wait_for_editors(self, editing: list[dict[str, Any]], timeout: float = 3.0) -> None:
+        """Wait until the latest "who is editing" list is `editing`."""
+        await self.wait_for(
+            lambda s: bool(s.editors) and s.editors[-1] == editing, timeout, f"editors {editing}"
+        )
+
+    @property
+    def receipts(self) -> list[dict[str, Any]]:
+        """Every delivery receipt received, oldest first."""
+        return [r for m in self.messages if m["type"] == "receipts" for r in m["receipts"]]
+
+    async def wait_for_receipt(
+        self, entry: int, seq: int, readers: int, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        """Wait for a receipt of `entry` at `seq` counting `readers`; returns it."""
+
+        def found(s: ConsoleSocket) -> dict[str, Any] | None:
+            return next(
+                (
+                    r
+                    for r in s.receipts
+                    if (r["entry"], r["seq"], r["readers"]) == (entry, seq, readers)
+                ),
+                None,
+            )
+
+        await self.wait_for(
+            lambda s: found(s) is not None, timeout, f"receipt {entry}@{seq}: {readers} readers"
+        )
+        receipt = found(self)
+        assert receipt is not None
+        return receipt
 
 
 def unique_slug(prefix: str = "desk") -> str:

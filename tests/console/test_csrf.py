@@ -184,7 +184,9 @@ async def test_console_socket_checks_origin_and_session(
     own = {**cookie, "Origin": console_server.url}
     async with websockets.connect(url, additional_headers=own, open_timeout=seconds(5)) as socket:
         first = orjson.loads(await asyncio.wait_for(socket.recv(), seconds(5)))
-        assert first == {"type": "readers", "count": 0}
+        assert first["type"] == "hello" and isinstance(first["user"], int), first
+        second = orjson.loads(await asyncio.wait_for(socket.recv(), seconds(5)))
+        assert second == {"type": "readers", "count": 0}
 
     anonymous = {"Origin": console_server.url}
     async with websockets.connect(url, additional_headers=anonymous) as socket:

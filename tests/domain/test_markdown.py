@@ -1,14 +1,17 @@
-"""Markdown to HTML for the editor's console: CommonMark, figures, link cards, and sanitizing."""
+"""Markdown to HTML for the editor's console: CommonMark, figures, link cards, quotes with a
+speaker, and sanitizing."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given
 
 from app.domain.markdown import to_html
 from app.domain.sanitize import ALLOWED_TAGS, sanitize_html
 from tests.domain.test_sanitize import DANGER, XSS_PAYLOADS
+from tests.entry_bodies import assert_sanitized, examples, markdown_sources
 
 Element = tuple[str, dict[str, str | None]]
 
@@ -317,3 +320,170 @@ def test_card_and_figure_survive_the_sanitizer() -> None:
         "src": "https://h/p.jpg", "alt": "Cap", "width": "800", "height": "600",
         "loading": "lazy",
     })  # fmt: skip
+
+
+# Blocks in any order (issue 21: a figure after a paragraph was a 500)
+
+FIGURE_A = '<figure><img src="https://h/a.jpg" alt="a"><figcaption>a</figcaption></figure>\n'
+FIGURE_B = '<figure><img src="https://h/b.jpg" alt="b"><figcaption>b</figcaption></figure>\n'
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "Text…\n\n![caption](https://example.org/a.jpg)",
+            '<p>Text…</p>\n<figure><img src="https://example.org/a.jpg" alt="caption">'
+            "<figcaption>caption</figcaption></figure>\n",
+        ),
+        ("![a](https://h/a.jpg)\n\n![b](https://h/b.jpg)", FIGURE_A + FIGURE_B),
+        ("![a](https://h/a.jpg)\n\nText", FIGURE_A + "<p>Text</p>\n"),
+        ("One\n\nTwo\n\n![a](https://h/a.jpg)", "<p>One</p>\n<p>Two</p>\n" + FIGURE_A),
+        (
+            "![a](https://h/a.jpg)\n\nMid\n\n![b](https://h/b.jpg)",
+            FIGURE_A + "<p>Mid</p>\n" + FIGURE_B,
+        ),
+        (
+            "![a](https://h/a.jpg)\n\nhttps://x.com/a\n\n![b](https://h/b.jpg)",
+            FIGURE_A + card("https://x.com/a", "x.com") + FIGURE_B,
+        ),
+        (
+            "> ![a](https://h/a.jpg)\n\n![b](https://h/b.jpg)",
+            f"<blockquote>\n{FIGURE_A}</blockquote>\n{FIGURE_B}",
+        ),
+        (
+            "- ![a](https://h/a.jpg)\n- ![b](https://h/b.jpg)",
+            f"<ul>\n<li>\n{FIGURE_A}</li>\n<li>\n{FIGURE_B}</li>\n</ul>\n",
+        ),
+        (
+            "Text\n\n- one\n\n![a](https://h/a.jpg)",
+            "<p>Text</p>\n<ul>\n<li>one</li>\n</ul>\n" + FIGURE_A,
+        ),
+    ],
+)
+def test_figures_anywhere_among_other_blocks(source: str, expected: str) -> None:
+    """Figures after text, after each other, in quotes and lists: every order renders."""
+    assert to_html(source) == expected
+
+
+# Quote with a speaker (issue 21, point 8)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "> Words\n> — Jane Doe",
+            "<blockquote>\n<p>Words</p>\n<footer><cite>Jane Doe</cite></footer>\n</blockquote>\n",
+        ),
+        (
+            "> Words\n>\n> -- Jane",
+            "<blockquote>\n<p>Words</p>\n<footer><cite>Jane</cite></footer>\n</blockquote>\n",
+        ),
+        (
+            "> One\n> two\n> — Jane",
+            "<blockquote>\n<p>One\ntwo</p>\n<footer><cite>Jane</cite></footer>\n</blockquote>\n",
+        ),
+        (
+            "> Words  \n> --   Jane   Doe",
+            "<blockquote>\n<p>Words</p>\n<footer><cite>Jane Doe</cite></footer>\n</blockquote>\n",
+        ),
+        (
+            "> Words\\\n> —\tJane",
+            "<blockquote>\n<p>Words</p>\n<footer><cite>Jane</cite></footer>\n</blockquote>\n",
+        ),
+        ("> — Jane", "<blockquote>\n<footer><cite>Jane</cite></footer>\n</blockquote>\n"),
+        (
+            "> > Inner\n> > — In\n>\n> — Out",
+            "<blockquote>\n<blockquote>\n<p>Inner</p>\n<footer><cite>In</cite></footer>\n"
+            "</blockquote>\n<footer><cite>Out</cite></footer>\n</blockquote>\n",
+        ),
+        (
+            "- > Words\n  > — Jane",
+            "<ul>\n<li>\n<blockquote>\n<p>Words</p>\n<footer><cite>Jane</cite></footer>\n"
+            "</blockquote>\n</li>\n</ul>\n",
+        ),
+    ],
+)
+def test_quote_with_speaker(source: str, expected: str) -> None:
+    """`— Name` or `-- Name` ending a quote's last paragraph is its footer, the line removed."""
+    assert to_html(source) == expected
+
+
+def test_speaker_name_is_plain_text() -> None:
+    """Markdown in the name gives its text, HTML shows as typed, all of it escaped."""
+    assert to_html('> Hi\n> — *Jane* [Doe](https://x.org) `x` &amp; <b>"y"</b>') == (
+        "<blockquote>\n<p>Hi</p>\n<footer><cite>Jane Doe x &amp; &lt;b&gt;&quot;y&quot;&lt;/b&gt;"
+        "</cite></footer>\n</blockquote>\n"
+    )
+    clean = sanitize_html(to_html('> Hi\n> -- <script>alert(1)</script><img src=x onerror="y">'))
+    assert_harmless(clean)
+    assert [tag for tag, _ in elements(clean)] == ["blockquote", "p", "footer", "cite"]
+
+
+def test_speaker_then_figure() -> None:
+    """With the speaker line gone, an image alone in the quote's paragraph is a figure."""
+    assert to_html("> ![Crowd](https://h/p.jpg)\n> — AP") == (
+        '<blockquote>\n<figure><img src="https://h/p.jpg" alt="Crowd">'
+        "<figcaption>Crowd</figcaption></figure>\n<footer><cite>AP</cite></footer>\n"
+        "</blockquote>\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        # Not the quote's last line.
+        ("> Words\n> — Jane\n> more", "<blockquote>\n<p>Words\n— Jane\nmore</p>\n</blockquote>\n"),
+        (
+            "> — Jane\n>\n> Words",
+            "<blockquote>\n<p>— Jane</p>\n<p>Words</p>\n</blockquote>\n",
+        ),
+        # The quote ends in a list, whose item holds the line.
+        (
+            "> Words\n>\n> - item\n> -- Jane",
+            "<blockquote>\n<p>Words</p>\n<ul>\n<li>item\n-- Jane</li>\n</ul>\n</blockquote>\n",
+        ),
+        # A hyphen-minus alone is a list item; three are a rule; an en dash is no dash here.
+        (
+            "> Words\n> - Jane",
+            "<blockquote>\n<p>Words</p>\n<ul>\n<li>Jane</li>\n</ul>\n</blockquote>\n",
+        ),
+        ("> Words\n>\n> --- Jane", "<blockquote>\n<p>Words</p>\n<p>--- Jane</p>\n</blockquote>\n"),
+        ("> Words\n> – Jane", "<blockquote>\n<p>Words\n– Jane</p>\n</blockquote>\n"),
+        # No space, or no name.
+        ("> Words\n> —Jane", "<blockquote>\n<p>Words\n—Jane</p>\n</blockquote>\n"),
+        ("> Words\n> --Jane", "<blockquote>\n<p>Words\n--Jane</p>\n</blockquote>\n"),
+        ("> Words\n> —", "<blockquote>\n<p>Words\n—</p>\n</blockquote>\n"),
+        (
+            "> Words\n> -- ![](https://h/p.png)",
+            '<blockquote>\n<p>Words\n-- <img src="https://h/p.png" alt=""></p>\n</blockquote>\n',
+        ),
+        # The line is inside emphasis that began on the line before.
+        ("> *Words\n> — Jane*", "<blockquote>\n<p><em>Words\n— Jane</em></p>\n</blockquote>\n"),
+        # Outside a quote it is a paragraph like any other.
+        ("Words\n— Jane", "<p>Words\n— Jane</p>\n"),
+        ("-- Jane", "<p>-- Jane</p>\n"),
+    ],
+)
+def test_not_a_speaker(source: str, expected: str) -> None:
+    """A speaker line elsewhere than ending a quote, or not quite one, is text as before."""
+    assert to_html(source) == expected
+
+
+def test_speaker_survives_the_sanitizer() -> None:
+    """footer and cite are allowed, so the quote comes out of the sanitizer as rendered."""
+    html = to_html("> Words\n> — Jane Doe")
+    assert sanitize_html(html) == (
+        "<blockquote>\n<p>Words</p>\n<footer><cite>Jane Doe</cite></footer>\n</blockquote>"
+    )
+
+
+# Any Markdown at all
+
+
+@examples(200)
+@given(markdown_sources())
+def test_any_markdown_renders_to_a_harmless_fixed_point(source: str) -> None:
+    """Any mix and nesting of blocks renders; sanitized, it is harmless and sanitizes to itself."""
+    assert_sanitized(sanitize_html(to_html(source)))

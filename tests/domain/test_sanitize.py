@@ -6,9 +6,11 @@ import re
 
 import httpx
 import pytest
+from hypothesis import given
 
-from app.domain.sanitize import sanitize_html
+from app.domain.sanitize import plain_text, sanitize_html
 from tests.conftest import NewLiveblog
+from tests.entry_bodies import assert_sanitized, examples, html_fragments
 
 XSS_PAYLOADS = [
     "<script>alert(1)</script>",
@@ -169,3 +171,50 @@ def test_the_same_body_always_sanitizes_to_the_same_bytes() -> None:
         '<figcaption>A</figcaption></figure><p><a href="https://example.org">x</a></p>'
     )
     assert len({sanitize_html(body) for _ in range(50)}) == 1
+
+
+@pytest.mark.parametrize(
+    ("html", "clean"),
+    [
+        ("<p><button><p>x</p></button></p>", "<p></p><p>x</p><p></p>"),
+        ("<p><object><p>x</p></object></p>", "<p></p><p>x</p><p></p>"),
+        ("<li><marquee><li>x</li></marquee></li>", "<li></li><li>x</li>"),
+        ("<h2><select><h3>x</h3></select></h2>", "<h2></h2><h3>x</h3>"),
+    ],
+)
+def test_dropped_elements_leave_markup_that_reads_back_the_same(html: str, clean: str) -> None:
+    """Where a dropped element allowed `<p>` in `<p>`, the body is stored as a browser reads it,
+    so sanitizing it again changes nothing (nh3 alone gives `<p><p>x</p></p>`)."""
+    assert sanitize_html(html) == clean
+    assert sanitize_html(clean) == clean
+
+
+# A quote's speaker (app/domain/markdown.py writes it from "— Name")
+
+
+def test_quote_footer_survives() -> None:
+    """footer and cite inside a blockquote are kept as written, without attributes."""
+    html = "<blockquote><p>Words</p><footer><cite>Jane Doe</cite></footer></blockquote>"
+    assert sanitize_html(html) == html
+    assert sanitize_html('<footer class="site-footer" onclick="x()" id="f">x</footer>') == (
+        "<footer>x</footer>"
+    )
+
+
+def test_plain_text_ends_a_footer_like_a_block() -> None:
+    """The speaker is not glued to the quote's last word in summaries."""
+    html = "<blockquote><p>Words</p><footer><cite>Jane</cite></footer></blockquote><p>Next</p>"
+    assert plain_text(html) == "Words Jane Next"
+
+
+# Any HTML at all
+
+
+@examples(300)
+@given(html_fragments())
+def test_any_html_sanitizes_to_a_harmless_fixed_point(html: str) -> None:
+    """Allowed and disallowed tags, attributes and broken markup in any nesting: the result is
+    harmless, sanitizes to itself, and has a plain text."""
+    clean = sanitize_html(html)
+    assert_sanitized(clean)
+    plain_text(clean)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -19,7 +19,14 @@ TABLES = {
     "users", "sessions", "drafts",
 }  # fmt: skip
 CONSOLE_TABLES = {"users", "sessions", "drafts"}
-HEAD = "0006_epochs"
+# Migration 0007: an FTS5 table and the shadow tables it keeps its index in (SQLite), or a
+# table of tsvectors (PostgreSQL).
+SEARCH_TABLES = {
+    "sqlite": {"entry_search", *(f"entry_search_{part}" for part in
+               ("config", "content", "data", "docsize", "idx"))},
+    "postgresql": {"entry_search"},
+}  # fmt: skip
+HEAD = "0007_entry_search"
 
 
 def schema(url: str) -> tuple[set[str], set[str], str | None]:
@@ -50,11 +57,15 @@ def schema(url: str) -> tuple[set[str], set[str], str | None]:
 
 
 def round_trip(url: str) -> None:
+    search_tables = SEARCH_TABLES[make_url(url).get_backend_name()]
     migrate.upgrade(url)
     tables, indexes, revision = schema(url)
-    assert tables == TABLES
+    assert tables == TABLES | search_tables
     assert {"ix_entries_pinned", "ix_entries_key_event"} <= indexes
     assert revision == HEAD
+
+    migrate.downgrade(url, "0006_epochs")
+    assert schema(url) == (TABLES, indexes, "0006_epochs")
 
     migrate.downgrade(url, "0005_console")
     assert schema(url) == (TABLES, indexes, "0005_console")
@@ -80,7 +91,7 @@ def round_trip(url: str) -> None:
     assert tables == set() and revision is None
 
     migrate.upgrade(url)
-    assert schema(url)[0] == TABLES
+    assert schema(url)[0] == TABLES | search_tables
 
 
 def test_migrations_round_trip_on_sqlite(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import struct
 import threading
 import zlib
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -14,7 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from tests.harness import ROOT
+from tests.harness import ROOT, LiveServer, create_user
+from tests.web.console_pages import Browsing, People
 
 CHROMIUM = os.environ.get("LIVEBLOG_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FOUND = Path(CHROMIUM).exists()
@@ -120,3 +122,26 @@ def newsroom_site() -> Iterator[str]:
 def image_url(newsroom_site: str) -> str:
     """An http:// image on another loopback origin, as a newsroom's image host serves one."""
     return f"{newsroom_site}/photo.png"
+
+
+@pytest.fixture(scope="session")
+def people(server: LiveServer) -> People:
+    roles = [
+        ("editor", "Alex Morgan"),
+        ("editor", "Sam Rivera"),
+        ("contributor", "Chris Lee"),
+        ("admin", "Pat Okafor"),
+    ]
+    with ThreadPoolExecutor(len(roles)) as pool:  # each CLI run is mostly Python starting up
+        made = [pool.submit(create_user, server, role, display_name=name) for role, name in roles]
+        return People(*(future.result() for future in made))
+
+
+@pytest.fixture
+async def browsing(browser: Browser, server: LiveServer) -> AsyncIterator[Browsing]:
+    watched = Browsing(browser, server)
+    try:
+        yield watched
+    finally:
+        await watched.close()
+    watched.assert_clean()

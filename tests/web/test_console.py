@@ -10,145 +10,28 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import httpx
-import pytest
 from playwright.async_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Dialog,
     Locator,
     Page,
-    ViewportSize,
-    WebError,
     expect,
 )
 
 from tests.conftest import NewLiveblog
-from tests.harness import PASSWORD, ConsoleClient, LiveServer, create_user, seconds
+from tests.harness import ConsoleClient, LiveServer, seconds
 from tests.web.axe import assert_accessible
+from tests.web.console_pages import DESKTOP, PHONE, Browsing, People
 from tests.web.test_reader_page import LIVE, until
 
 # The scheduler looks for due entries every 0.5 s; a scheduled entry must be out within this.
 SCHEDULED_LATENESS = seconds(2.0)
 # Reader counts are reported every 2 s and sent to consoles every 2 s.
 READERS_LAG = seconds(6.0)
-PHONE = ViewportSize(width=390, height=844)
-DESKTOP = ViewportSize(width=1280, height=900)
-
-
-@dataclass(frozen=True)
-class People:
-    """Console users of the shared server, made once for this module through the CLI."""
-
-    editor: str  # display name "Alex Morgan"
-    rival: str  # a second editor, "Sam Rivera"
-    contributor: str  # "Chris Lee"
-    admin: str  # "Pat Okafor"
-
-
-@pytest.fixture(scope="module")
-def people(server: LiveServer) -> People:
-    roles = [
-        ("editor", "Alex Morgan"),
-        ("editor", "Sam Rivera"),
-        ("contributor", "Chris Lee"),
-        ("admin", "Pat Okafor"),
-    ]
-    with ThreadPoolExecutor(len(roles)) as pool:  # each CLI run is mostly Python starting up
-        made = [pool.submit(create_user, server, role, display_name=name) for role, name in roles]
-        return People(*(future.result() for future in made))
-
-
-class Browsing:
-    """The browser contexts one test opens, each watched; all closed when the test ends."""
-
-    def __init__(self, browser: Browser, server: LiveServer) -> None:
-        self.browser = browser
-        self.server = server
-        self.contexts: list[BrowserContext] = []
-        # Chromium reports a CSP violation as a console error ("Refused to … because it
-        # violates the following Content Security Policy directive: …").
-        self.csp_violations: list[str] = []
-        self.script_errors: list[str] = []
-        self.dialogs: list[str] = []
-
-    async def page(self, viewport: ViewportSize = DESKTOP, **options: Any) -> Page:
-        """A page in a new context (its own cookies): another person, another device."""
-        context = await self.browser.new_context(
-            viewport=viewport,
-            locale="en-US",
-            reduced_motion="reduce",  # no fading highlight under axe's contrast check
-            **options,
-        )
-        self.contexts.append(context)
-        context.on("console", self._console)
-        context.on("weberror", self._error)
-        context.on("dialog", self._dialog)
-        return await context.new_page()
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            where = message.page.url if message.page else "?"
-            self.csp_violations.append(f"{where}: {message.text}")
-
-    def _error(self, error: WebError) -> None:
-        self.script_errors.append(f"{error.page.url if error.page else '?'}: {error.error}")
-
-    async def _dialog(self, dialog: Dialog) -> None:
-        # The console confirms in the page; a native alert/confirm/prompt is a failure.
-        self.dialogs.append(f"{dialog.type}: {dialog.message}")
-        await dialog.dismiss()
-
-    async def sign_in(self, username: str, **options: Any) -> Page:
-        """A new context signed in through the sign-in form; left on the console's home."""
-        page = await self.page(**options)
-        await page.goto(f"{self.server.url}/console")
-        await page.get_by_label("Username").fill(username)
-        await page.get_by_label("Password").fill(PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
-        await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-        return page
-
-    async def workspace(self, page: Page, slug: str) -> Page:
-        """`page` on the liveblog's workspace, its console socket connected."""
-        await page.goto(f"{self.server.url}/console/liveblogs/{slug}")
-        await expect(page.locator("[data-conn]")).to_have_attribute("data-state", "live")
-        return page
-
-    async def reader(self, slug: str) -> Page:
-        """The public page of the liveblog in a context of its own, live."""
-        page = await self.page()
-        await page.goto(f"{self.server.url}/liveblogs/{slug}")
-        await expect(page.locator("[data-lb-conn]")).to_have_attribute("data-state", "live")
-        return page
-
-    def assert_clean(self) -> None:
-        assert not self.csp_violations, "CSP violations:\n" + "\n".join(self.csp_violations)
-        assert not self.script_errors, "script errors:\n" + "\n".join(self.script_errors)
-        assert not self.dialogs, "native dialogs:\n" + "\n".join(self.dialogs)
-
-    async def close(self) -> None:
-        for context in self.contexts:
-            await context.close()
-
-
-@pytest.fixture
-async def browsing(browser: Browser, server: LiveServer) -> AsyncIterator[Browsing]:
-    watched = Browsing(browser, server)
-    try:
-        yield watched
-    finally:
-        await watched.close()
-    watched.assert_clean()
 
 
 # What a page shows ------------------------------------------------------------------------------
@@ -517,14 +400,17 @@ async def test_pin_unpin_and_delete_with_an_in_page_confirmation(
     reader = await browsing.reader(slug)
     entry = item(editor, "What we know")
 
-    await button(entry, "Pin").click()
+    pin = button(entry, "Pin")  # a toggle: its name stays, aria-pressed says which way
+    await expect(pin).to_have_attribute("aria-pressed", "false")
+    await pin.click()
     await expect(reader.locator("[data-lb-pinned] .entry__title")).to_have_text(
         "What we know", timeout=LIVE * 1000
     )
     await expect(entry).to_contain_text("Pinned")
-    await button(entry, "Unpin").click()
+    await expect(pin).to_have_attribute("aria-pressed", "true")
+    await pin.click()
     await expect(reader.locator("[data-lb-pinned]")).to_be_hidden(timeout=LIVE * 1000)
-    await expect(button(entry, "Pin")).to_be_visible()
+    await expect(pin).to_have_attribute("aria-pressed", "false")
 
     await button(entry, "Delete").click()
     await expect(button(entry, "Confirm delete")).to_be_focused()
@@ -561,8 +447,9 @@ async def test_scheduled_entry_goes_out_once_at_its_local_time(
     )
     await compose(editor, "Polls close", "Polls have now closed across the country.")
     await editor.get_by_label("Publish at").fill(local)
-    await button(editor, "Schedule").click()
-    await expect(status(editor)).to_have_text("Scheduled.")
+    # A time ahead makes the main button schedule (an embargo), in the editor's own time.
+    await editor.get_by_role("button", name=re.compile(r"^Schedule for ")).click()
+    await expect(status(editor)).to_have_text(re.compile(r"^Scheduled for "))
     scheduled = group(editor, "Scheduled").get_by_role("article", name="Polls close")
     await expect(scheduled).to_contain_text(shown)  # shown in the editor's own time zone
     assert time.time() < due - 1, "scheduling took too long for this test to mean anything"

@@ -458,6 +458,7 @@ async def test_ended_liveblog_stops_reconnecting(
     server = isolated_server()
     async with writer(server) as api:
         await api.post("/api/liveblogs", json={"slug": "over", "title": "Over"})
+        last = await post(api, "over", title="Last entry")
     page = await open_live(browser, f"{server.url}/liveblogs/over")
     async with writer(server) as api:
         await api.patch("/api/liveblogs/over", json={"status": "ended"})
@@ -466,8 +467,12 @@ async def test_ended_liveblog_stops_reconnecting(
     await expect(page.locator("[data-lb-conn]")).to_have_attribute("data-state", "ended")
     await asyncio.to_thread(server.start)
     async with writer(server) as api:
-        late = await post(api, "over", title="Correction after the end")
+        # An ended liveblog takes no new entry, but a correction still goes out.
+        late = await api.patch(
+            f"/api/liveblogs/over/entries/{last['id']}", json={"correction": "Fixed after the end"}
+        )
+        assert late.status_code == 200, late.text
     await page.wait_for_timeout(seconds(2) * 1000)  # longer than the first reconnect delays
-    await expect(page.locator(f"#entry-{late['id']}")).to_have_count(0)
+    await expect(page.get_by_text("Fixed after the end")).to_have_count(0)
     await expect(page.locator("[data-lb-conn]")).to_have_attribute("data-state", "ended")
     await page.close()

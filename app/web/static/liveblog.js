@@ -295,6 +295,7 @@
       this.baseTitle = liveblog.title;
       document.title = this.unseen ? `(${this.unseen}) ${liveblog.title}` : liveblog.title;
       if (liveblog.status === "ended") this.setConnection("ended");
+      else if (this.socket && this.el.conn && this.el.conn.dataset.state === "ended") this.setConnection("live"); // reopened
     }
 
     // Applying an entry's state is idempotent: a card already showing this seq or a later one
