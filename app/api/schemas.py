@@ -175,6 +175,12 @@ class EntryOut(BaseModel):
     version: int = Field(description="Bumped by every change; the entry's ETag, for If-Match.")
     deleted: bool
     correction: str | None = Field(description="A correction note shown with the entry.")
+    edited_at: str | None = Field(
+        default=None,
+        description="When its title, body, author or correction last changed (readers see "
+        '"Updated"); null if never since it was published. Pinning or marking a key event '
+        "changes `version` and `updated_at`, not this.",
+    )
 
 
 class EntryList(BaseModel):

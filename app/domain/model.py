@@ -104,6 +104,9 @@ class Entry:
     deleted: bool
     correction: str | None = None  # "Correction: …" shown with the entry after an edit
     source: str | None = None  # the console's Markdown behind `body`; never sent to readers
+    # When its words (title, body, author, correction) last changed, None if never since it
+    # was published: readers see "Updated" from it, not for a pin or a key-event mark.
+    edited_at: datetime | None = None
     # The liveblog's epoch, where the entry was read or written on its own (not in lists): its
     # ETag names it, so an If-Match from before a restore matches no entry after it.
     epoch: str | None = None
@@ -122,4 +125,5 @@ class Entry:
             "version": self.version,
             "deleted": self.deleted,
             "correction": self.correction,
+            "edited_at": iso_utc(self.edited_at) if self.edited_at else None,
         }

@@ -103,6 +103,7 @@ class ArchivedEntry(_Strict):
     source: Text | None = None  # the console's Markdown behind `body`
     created_at: Time
     updated_at: Time
+    edited_at: Time | None = None  # when its words last changed (absent: never)
 
 
 class Archive(_Strict):
@@ -155,6 +156,7 @@ async def export_liveblog(db: Database, slug: str) -> dict[str, Any]:
                     "source": e.source,
                     "created_at": e.created_at,
                     "updated_at": e.updated_at,
+                    "edited_at": e.edited_at,
                 }
             )
             for e in published
@@ -242,6 +244,7 @@ async def import_liveblog(
                 source=entry.source,
                 correction=rules.clean_optional_text(entry.correction),
                 updated_at=entry.updated_at,
+                edited_at=entry.edited_at,
             )
             await revision_rows.record(
                 conn,

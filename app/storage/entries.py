@@ -54,6 +54,7 @@ def to_entry(row: Row[Any]) -> Entry:
         deleted=row.deleted,
         correction=row.correction,
         source=row.source,
+        edited_at=row.edited_at,
     )
 
 
@@ -71,9 +72,10 @@ async def insert(
     source: str | None = None,
     correction: str | None = None,
     updated_at: datetime | None = None,
+    edited_at: datetime | None = None,
 ) -> Entry:
-    """A new entry at version 1. `correction` and `updated_at` (default `now`) are an
-    import's: an entry published elsewhere, with its note and last edit time."""
+    """A new entry at version 1. `correction`, `updated_at` (default `now`) and `edited_at`
+    are an import's: an entry published elsewhere, with its note and last edit times."""
     values: dict[str, Any] = {
         "seq": seq,
         "created_seq": seq,
@@ -88,6 +90,7 @@ async def insert(
         "deleted": False,
         "correction": correction,
         "source": source,
+        "edited_at": edited_at,
     }
     result = await conn.execute(_INSERT, {**values, "liveblog_id": liveblog_id})
     entry = Entry(id=inserted_id(result), **values)
@@ -110,11 +113,13 @@ async def get(conn: AsyncConnection, liveblog_id: int, entry_id: int) -> Entry |
 async def apply_change(
     conn: AsyncConnection, entry_id: int, seq: int, now: datetime, fields: dict[str, Any]
 ) -> Entry:
-    """Write changed fields, record `seq` as the entry's latest change and bump its version."""
+    """Write changed fields, record `seq` as the entry's latest change and bump its version;
+    a change of its words (not only of its flags) is also its `edited_at`."""
+    edited = {"edited_at": now} if fields.keys() & _WORDS and not fields.get("deleted") else {}
     result = await conn.execute(
         update(EntryRow)
         .where(EntryRow.id == entry_id)
-        .values(**fields, seq=seq, updated_at=now, version=EntryRow.version + 1)
+        .values(**fields, **edited, seq=seq, updated_at=now, version=EntryRow.version + 1)
         .returning(*EntryRow.__table__.c)
     )
     entry = to_entry(result.one())
@@ -123,6 +128,9 @@ async def apply_change(
     return entry
 
 
+# The fields readers read as the entry's words: changing one is an edit ("Updated"); a pin or a
+# key-event mark is not.
+_WORDS = frozenset({"title", "body", "author", "correction"})
 # The fields whose change changes what an entry is found by (a deletion empties it).
 _SEARCHED = frozenset({"title", "body", "deleted"})
 

@@ -113,6 +113,8 @@ class EntryRow(Base):
     # The Markdown the console wrote the body from, so an edit starts from it; NULL when the
     # body came as HTML (the API) or was last changed as HTML.
     source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the words last changed (not the flags): readers' "Updated". NULL: never edited.
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class TokenRow(Base):

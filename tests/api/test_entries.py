@@ -32,7 +32,7 @@ async def test_create_returns_the_stored_entry(
     entry = response.json()
     assert set(entry) == {
         "id", "seq", "title", "body", "author", "pinned", "key_event",
-        "created_at", "updated_at", "version", "deleted", "correction",
+        "created_at", "updated_at", "version", "deleted", "correction", "edited_at",
     }  # fmt: skip
     assert entry["seq"] == 1
     assert entry["title"] == "Polls close"

@@ -11,7 +11,7 @@ from tests.harness import LiveServer, cli, writer
 
 ENTRY_KEYS = {
     "title", "body", "author", "pinned", "key_event", "correction", "source",
-    "created_at", "updated_at",
+    "created_at", "updated_at", "edited_at",
 }  # fmt: skip
 
 

@@ -26,7 +26,7 @@ SEARCH_TABLES = {
                ("config", "content", "data", "docsize", "idx"))},
     "postgresql": {"entry_search"},
 }  # fmt: skip
-HEAD = "0007_entry_search"
+HEAD = "0008_edited_at"
 
 
 def schema(url: str) -> tuple[set[str], set[str], str | None]:
@@ -63,6 +63,9 @@ def round_trip(url: str) -> None:
     assert tables == TABLES | search_tables
     assert {"ix_entries_pinned", "ix_entries_key_event"} <= indexes
     assert revision == HEAD
+
+    migrate.downgrade(url, "0007_entry_search")
+    assert schema(url) == (TABLES | search_tables, indexes, "0007_entry_search")
 
     migrate.downgrade(url, "0006_epochs")
     assert schema(url) == (TABLES, indexes, "0006_epochs")
@@ -144,6 +147,42 @@ def test_epochs_migration_gives_each_existing_liveblog_its_own(tmp_path: Path) -
     assert [(slug, seq) for slug, seq, _ in rows] == [("a", 7), ("b", 3)]
     epochs = [epoch for _, _, epoch in rows]
     assert all(isinstance(e, str) and len(e) == 16 for e in epochs) and epochs[0] != epochs[1]
+
+
+def test_edited_at_migration_keeps_what_readers_saw(tmp_path: Path) -> None:
+    """Entries changed before migration 0008 keep their "Updated" (edited_at = updated_at);
+    untouched ones have none. Going back drops the column in place: 0007's trigger, which a
+    table rebuild would lose, is still there."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'edited.db'}"
+    migrate.upgrade(url, "0007_entry_search")
+    asyncio.run(
+        _sql(
+            url,
+            "INSERT INTO liveblogs (slug, title, description, status, head_seq, meta_seq, "
+            "created_at, updated_at, version, epoch) VALUES "
+            "('a', 'A', '', 'live', 2, 0, '2026-12-01 08:00:00', '2026-12-01 08:00:00', 1, 'e')",
+        )
+    )
+    asyncio.run(
+        _sql(
+            url,
+            "INSERT INTO entries (liveblog_id, seq, created_seq, title, body, pinned, key_event, "
+            "created_at, updated_at, version, deleted) VALUES "
+            "(1, 1, 1, 'Once', '<p>x</p>', 0, 0, '2026-12-01 08:00:00', '2026-12-01 08:00:00', "
+            "1, 0), "
+            "(1, 2, 2, 'Twice', '<p>y</p>', 0, 0, '2026-12-01 08:00:00', '2026-12-01 09:00:00', "
+            "2, 0)",
+        )
+    )
+    migrate.upgrade(url)
+    rows = asyncio.run(_sql(url, "SELECT title, edited_at FROM entries ORDER BY id"))
+    assert [(title, str(at)[:19] if at else None) for title, at in rows] == [
+        ("Once", None),
+        ("Twice", "2026-12-01 09:00:00"),
+    ]
+    migrate.downgrade(url, "0007_entry_search")
+    triggers = asyncio.run(_sql(url, "SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+    assert ("entries_forget_words",) in triggers
 
 
 async def _sql(url: str, statement: str) -> list[tuple[object, ...]]:

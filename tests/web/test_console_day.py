@@ -390,9 +390,27 @@ async def test_key_event_is_a_flag_and_a_returned_draft_carries_its_note(
     await publish(editor, "Bridge destroyed", "The main bridge is down.")
     toggle = button(item(editor, "Bridge destroyed"), "Key event")
     await expect(toggle).to_have_attribute("aria-pressed", "false")
+    reader = await browsing.reader(slug)
+    card = stream_entry(reader, "Bridge destroyed")
     await toggle.click()
     await expect(toggle).to_have_attribute("aria-pressed", "true")
     assert (await entry_titled(api, slug, "Bridge destroyed"))["key_event"] is True
+    await button(item(editor, "Bridge destroyed"), "Pin").click()
+    await expect(reader.locator("[data-lb-pinned] .entry__title")).to_have_text(
+        "Bridge destroyed", timeout=LIVE * 1000
+    )
+    await expect(card).to_contain_text("Key event")
+    # Flags are not edits: no "Updated", live or on a fresh page.
+    await expect(card.locator(".entry__updated")).to_have_count(0)
+    fresh = await browsing.reader(slug)
+    await expect(stream_entry(fresh, "Bridge destroyed").locator(".entry__updated")).to_have_count(
+        0
+    )
+    await button(item(editor, "Bridge destroyed"), "Edit").click()
+    await expect(body_input(editor)).to_have_value("The main bridge is down.")
+    await body_input(editor).fill("The main bridge and a rail bridge are down.")
+    await button(editor, "Save").click()
+    await expect(card.locator(".entry__updated")).to_contain_text("Updated")
 
     chris = await browsing.workspace(await browsing.sign_in(people.contributor), slug)
     await compose(chris, "Eyewitness account", "A resident describes the night.")

@@ -312,7 +312,7 @@
         return;
       }
       if (card) {
-        const edited = this.renderEntry(entry, { updated: type === "entry.updated" });
+        const edited = this.renderEntry(entry);
         card.replaceWith(edited);
         localizeTimes(edited);
         return;
@@ -420,21 +420,23 @@
       return `${this.origin}/liveblogs/${encodeURIComponent(this.slug)}/entries/${entry.id}`;
     }
 
-    renderEntry(entry, { updated = false, fresh = false, idPrefix = "entry-" } = {}) {
+    renderEntry(entry, { fresh = false, idPrefix = "entry-" } = {}) {
       const classes = ["entry"];
       if (entry.key_event) classes.push("entry--key");
       if (entry.pinned) classes.push("entry--pinned");
       if (fresh) classes.push("entry--new");
-      const showUpdated = updated || entry.version > 1;
+      // "Updated" when its words changed, not for a pin or a key-event mark. A server from
+      // before edited_at (a rolling upgrade) sends none: then any change counts, as it did.
+      const editedAt = entry.edited_at !== undefined ? entry.edited_at : entry.version > 1 ? entry.updated_at : null;
       const meta = element("header", { class: "entry__meta" }, [
         element("a", { class: "entry__time", href: this.entryPath(entry), title: "Link to this update" }, [
           element("time", { datetime: entry.created_at, "data-relative": true }),
         ]),
         entry.pinned && element("span", { class: "entry__badge entry__badge--pinned", text: "Pinned" }),
         entry.key_event && element("span", { class: "entry__badge", text: "Key event" }),
-        showUpdated && element("span", { class: "entry__updated" }, [
+        editedAt && element("span", { class: "entry__updated" }, [
           "Updated ",
-          element("time", { datetime: entry.updated_at, "data-clock": true }),
+          element("time", { datetime: editedAt, "data-clock": true }),
         ]),
       ]);
       const body = element("div", { class: "entry__body" });
