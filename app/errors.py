@@ -44,6 +44,9 @@ PROBLEM_JSON = "application/problem+json"
 
 class LiveblogError(Exception):
     status: int = 500
+    # Kept under an Idempotency-Key and replayed to a retry: a refusal of the request itself.
+    # A refusal of the moment (the liveblog has ended, until it is reopened) is not.
+    lasting: bool = True
 
     def __init__(
         self,
@@ -86,6 +89,8 @@ class Conflict(LiveblogError):
 
 class LiveblogEnded(Conflict):
     """A new entry for a liveblog that has ended: readers were told the coverage is over."""
+
+    lasting = False  # reopened, the same request succeeds: a retry must not replay this
 
     def __init__(self, slug: str) -> None:
         super().__init__(

@@ -99,6 +99,9 @@ class _Console:
     queue: asyncio.Queue[dict[str, object] | None] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_MAX)
     )
+    # An "editors" snapshot did not fit the queue: it is sent again on the next tick, since
+    # (unlike "changed") nothing else would correct the list this console shows.
+    missed_editors: bool = False
 
     def offer(self, message: dict[str, object] | None) -> None:
         """Queue `message` (None: close, signed out). A full queue drops news of changes (the
@@ -106,8 +109,14 @@ class _Console:
         if message is None:
             while not self.queue.empty():
                 self.queue.get_nowait()
-        with contextlib.suppress(asyncio.QueueFull):
+        try:
             self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            if message is not None and message.get("type") == "editors":
+                self.missed_editors = True
+        else:
+            if message is not None and message.get("type") == "editors":
+                self.missed_editors = False
 
 
 class ConsoleSockets:
@@ -197,6 +206,8 @@ class ConsoleSockets:
                 message = {"type": "readers", "count": self._presence.count(slug)}
                 for console in consoles:
                     console.offer(message)
+                    if console.missed_editors:
+                        console.offer({"type": "editors", "editing": self._editors.editors(slug)})
             since_check += READERS_EVERY_SECONDS
             if since_check >= RECHECK_SECONDS:
                 since_check = 0.0

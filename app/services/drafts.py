@@ -327,7 +327,9 @@ class DraftService:
             return False
         by = Principal.user(scheduler.id, scheduler.display_name, role)
         try:
-            await self._entries.publish_draft(slug, draft.id, states=(DraftState.SCHEDULED,), by=by)
+            await self._entries.publish_draft(
+                slug, draft.id, states=(DraftState.SCHEDULED,), by=by, due=True
+            )
         except LiveblogEnded:
             # Left scheduled, it would be due again at once, forever: back to the drafts.
             await self._return_unpublished(

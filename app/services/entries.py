@@ -262,8 +262,11 @@ class EntryService:
         by: Principal,
         once: Once[Entry] | None = None,
         if_match: IfMatch | None = None,
+        due: bool = False,
     ) -> Entry:
         """Turn a draft in one of `states` into an entry: for readers, one ordinary create.
+        `due`: only if its publish time has come (the scheduler; an editor may have moved the
+        time later since the scheduler read it).
 
         The draft is claimed by a conditional update inside the seq transaction, so it is
         published exactly once however many processes (or double presses) try. `if_match` is
@@ -286,7 +289,9 @@ class EntryService:
                     check_version(
                         f"Draft {draft_id}", reviewed.version, reviewed.as_json(), if_match
                     )
-            draft = await draft_rows.claim(conn, draft_id, tx.liveblog_id, states, now)
+            draft = await draft_rows.claim(
+                conn, draft_id, tx.liveblog_id, states, now, due_by=now if due else None
+            )
             if draft is None:
                 current = await draft_rows.get(conn, tx.liveblog_id, draft_id)
                 if current is None:

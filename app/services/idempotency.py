@@ -94,7 +94,7 @@ async def write_once(
     find the response that holds its content (`forget`).
 
     Raises Replayed if the key was used before with the same request, Unprocessable if it was
-    used with another, and whatever `work` raises (a LiveblogError is stored first).
+    used with another, and whatever `work` raises (a lasting LiveblogError is stored first).
     """
     if once is None:
         async with db.write() as conn:
@@ -112,7 +112,7 @@ async def write_once(
             await rows.complete(conn, row_id, _stored(once.render(result)), made)
         return result
     except LiveblogError:
-        if refusal is None:
+        if refusal is None or not refusal.lasting:
             raise
     # The refused write rolled back, its claim with it: the refusal is kept in a transaction
     # of its own (cheaper than a savepoint around every write).

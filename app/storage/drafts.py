@@ -79,20 +79,25 @@ async def claim(
     liveblog_id: int,
     states: Sequence[DraftState],
     now: datetime,
+    due_by: datetime | None = None,
 ) -> Draft | None:
-    """Mark the draft published if it is in one of `states`; None if it is not (any more).
+    """Mark the draft published if it is in one of `states` (and, with `due_by`, its publish
+    time is no later than that); None if it is not (any more).
 
     The conditional update is what makes publishing exactly-once: of two processes publishing
     the same scheduled entry, the second finds it published already (both run this inside
     their seq transaction, which serializes writers of the liveblog).
     """
+    conditions = [
+        DraftRow.id == draft_id,
+        DraftRow.liveblog_id == liveblog_id,
+        DraftRow.state.in_([state.value for state in states]),
+    ]
+    if due_by is not None:
+        conditions.append(DraftRow.publish_at <= due_by)
     result = await conn.execute(
         update(DraftRow)
-        .where(
-            DraftRow.id == draft_id,
-            DraftRow.liveblog_id == liveblog_id,
-            DraftRow.state.in_([state.value for state in states]),
-        )
+        .where(*conditions)
         .values(state=DraftState.PUBLISHED.value, updated_at=now, version=DraftRow.version + 1)
         .returning(*_COLUMNS)
     )

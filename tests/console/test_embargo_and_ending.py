@@ -161,3 +161,25 @@ async def test_title_and_description_with_if_match(
     problem(await console.patch(path, {"title": ""}), 422)
     shown = (await anonymous.get(f"/api/liveblogs/{slug}")).json()
     assert (shown["title"], shown["description"]) == ("Summit: day two", "Leaders meet again.")
+
+
+async def test_a_refusal_for_an_ended_liveblog_is_not_replayed_after_reopening(
+    console: ConsoleClient, api: httpx.AsyncClient
+) -> None:
+    """ "Ended" is a refusal of the moment, not of the request: the same Idempotency-Key
+    publishes once the liveblog is reopened (a stored refusal would replay for a day)."""
+    slug = await console_liveblog(console)
+    draft = await save_draft(console, slug, "Held back")
+    assert (await console.post(f"/console/liveblogs/{slug}/end")).status_code == 200
+    headers = {"Idempotency-Key": f"draft-{draft['id']}-1", "If-Match": f'"{draft["version"]}"'}
+    path = f"/console/liveblogs/{slug}/drafts/{draft['id']}/publish"
+    problem(await console.post(path, headers=headers), 409)
+    api_key = {"Idempotency-Key": "api-after-reopen"}
+    entries_path = f"/api/liveblogs/{slug}/entries"
+    problem(await api.post(entries_path, json={"body": "<p>x</p>"}, headers=api_key), 409)
+    assert (await console.post(f"/console/liveblogs/{slug}/reopen")).status_code == 200
+    published = await console.post(path, headers=headers)
+    assert published.status_code == 201, published.text
+    posted = await api.post(entries_path, json={"body": "<p>x</p>"}, headers=api_key)
+    assert posted.status_code == 201, posted.text
+    assert len(await entries_of(api, slug)) == 2

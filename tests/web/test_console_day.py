@@ -152,6 +152,48 @@ async def test_typing_during_a_slow_publish_is_kept(
     assert [e["title"] for e in await entries(api, slug)] == ["Third", "Second", "First"]
 
 
+async def test_an_edit_neither_eats_the_new_entry_nor_becomes_one(
+    browsing: Browsing, people: People, new_liveblog: NewLiveblog, api: httpx.AsyncClient
+) -> None:
+    """Half a new entry, then Edit on a published one: saving the edit brings the new entry
+    back. Words typed while an edit is being saved stay in that edit, not in a new entry."""
+    slug = await new_liveblog()
+    editor = await browsing.workspace(await browsing.sign_in(people.editor), slug)
+    await publish(editor, "Talks", "Talks begin at nine.")
+    await compose(editor, "Next", "The next entry, half")
+    await button(item(editor, "Talks"), "Edit").click()
+    await expect(body_input(editor)).to_have_value("Talks begin at nine.")
+    await body_input(editor).fill("Talks begin at ten.")
+
+    release = asyncio.Event()
+
+    async def slowly(route: Route) -> None:
+        if route.request.method == "PATCH":
+            await release.wait()
+        await route.continue_()
+
+    await editor.route(f"**/console/liveblogs/{slug}/entries/*", slowly)
+    await button(editor, "Save").click()
+    await expect(editor.locator('[data-edit-actions] [aria-busy="true"]')).to_have_text("Saving…")
+    await body_input(editor).press("End")
+    await editor.keyboard.type(" Delegations are late.")
+    release.set()
+    await expect(status(editor)).to_contain_text("Saved. What you typed since is still in the form")
+    await expect(editor.get_by_role("heading", name="Edit published entry")).to_be_visible()
+    await expect(body_input(editor)).to_have_value("Talks begin at ten. Delegations are late.")
+    await editor.unroute(f"**/console/liveblogs/{slug}/entries/*")
+    await button(editor, "Save").click()  # the same entry again, from the version just saved
+    await expect(status(editor)).to_have_text("Saved.")
+    talks = await entry_titled(api, slug, "Talks")
+    assert talks["body"] == "<p>Talks begin at ten. Delegations are late.</p>"
+    assert [e["title"] for e in await entries(api, slug)] == ["Talks"]  # no second entry
+
+    # The form is the new entry again, as it was left.
+    await expect(editor.get_by_role("heading", name="New entry")).to_be_visible()
+    await expect(editor.get_by_label("Title", exact=True)).to_have_value("Next")
+    await expect(body_input(editor)).to_have_value("The next entry, half")
+
+
 async def test_a_reload_restores_the_unsaved_form(
     browsing: Browsing, people: People, new_liveblog: NewLiveblog
 ) -> None:
@@ -257,7 +299,7 @@ async def test_an_entry_deleted_while_edited_can_go_out_as_new(
     await expect(deleted).to_contain_text("Deleted by Sam Rivera at")
     await assert_accessible(alex)
     await button(deleted, "Publish mine as a new entry").click()
-    await expect(status(alex)).to_have_text("Published as a new entry.")
+    await expect(status(alex)).to_have_text("Published.")
     entry = await entry_titled(api, slug, "Casualty figures")
     assert entry["body"] == "<p>Figures are now confirmed by the ministry.</p>"
 

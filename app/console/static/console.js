@@ -170,8 +170,9 @@
     if (!iso) return "";
     var d = new Date(iso);
     var pad = function (n) { return String(n).padStart(2, "0"); };
+    // As the browser writes the field's value: seconds only when there are some.
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
-      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+      pad(d.getHours()) + ":" + pad(d.getMinutes()) + (d.getSeconds() ? ":" + pad(d.getSeconds()) : "");
   }
 
   function shortTime(iso) {
@@ -235,10 +236,10 @@
   }
   var autosaveTimer = null;
   function scheduleAutosave() { clearTimeout(autosaveTimer); autosaveTimer = setTimeout(autosave, 300); }
-  function showRestored(saved) {
+  function showRestored(saved, why) {
     var when = new Date(saved.savedAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     restoredBox.querySelector("[data-restored-text]").textContent =
-      "Restored your unsaved " + (saved.editing ? "changes" : "entry") + " from " + when + ".";
+      "Restored your unsaved " + (saved.editing ? "changes" : "entry") + " from " + when + "." + (why ? " " + why : "");
     restoredBox.hidden = false;
   }
   restoredBox.querySelector("[data-restored-discard]").addEventListener("click", function () {
@@ -271,6 +272,7 @@
     emptiedAt = Date.now();
     if (editing) announceEditing(null);
     editing = null;
+    closePanels();
     discarded.hidden = true;
     cancelConfirm.hidden = true;
     pastConfirm.hidden = true;
@@ -308,6 +310,7 @@
   // unsaved changes to it, those (saving them later merges with anything saved meanwhile).
   function fill(kind, data, fromServer) {
     editing = { kind: kind, id: data.id, version: data.version, state: data.state || "published", base: valuesOf(data) };
+    closePanels();
     discarded.hidden = true;
     cancelConfirm.hidden = true;
     setFormState(editing.base);
@@ -493,9 +496,7 @@
   var BUSY_LABELS = { publish: "Publishing…", "publish-now": "Publishing…", "publish-anyway": "Publishing…", schedule: "Scheduling…", draft: "Saving…", review: "Submitting…", save: "Saving…", "submit-edit": "Submitting…" };
   function setBusy(action, button) {
     busy = !!action;
-    form.querySelectorAll("[data-action]").forEach(function (b) {
-      if (b.getAttribute("data-action") !== "cancel") b.disabled = busy;
-    });
+    form.querySelectorAll("[data-action]").forEach(function (b) { b.disabled = busy; });
     if (action && button) {
       button.setAttribute("data-label", button.textContent);
       button.textContent = BUSY_LABELS[action] || "Working…";
@@ -519,19 +520,18 @@
     return form.querySelector('[data-new-actions] [data-action="' + action + '"]');
   }
 
-  // After a write: the form empties only if it still holds exactly what was sent. Whatever was
-  // typed while the server answered stays, as a new entry.
-  function settle(sent, sentTarget, message) {
-    forget(sentTarget);
-    if (same(formState(), sent)) {
-      resetForm(true);
-      notify(message);
-      return;
-    }
+  // The form as a new, empty entry would hold it: what "unsaved" compares a new entry with.
+  function blankState() {
+    return { title: "", source: "", author: authorDefault, key_event: false, pinned: false, correction: "", publish_at: "" };
+  }
+  // Keep the form's words, as a new entry: after a publish that the journalist typed past, or
+  // to publish an edit whose entry was deleted meanwhile.
+  function asNewEntry() {
     announceEditing(null);
     editing = null;
     publishKey = newKey();
-    baseline = sent;
+    baseline = blankState();
+    form.elements.correction.value = "";
     form.querySelector("[data-correction-field]").hidden = true;
     form.querySelector("[data-publish-at-field]").hidden = !isEditor;
     form.querySelector("[data-new-actions]").hidden = false;
@@ -539,15 +539,36 @@
     heading.textContent = "New entry";
     updatePrimary();
     scheduleAutosave();
-    notify(message + " What you typed since is still in the form.");
+  }
+
+  // After a write of what the form held when it was pressed (`sent`, for `sentTarget`): the form
+  // empties only if it still holds exactly that. Words typed while the server answered stay: a
+  // new entry's as the next new entry, an edit's as the same edit, now based on what was saved.
+  // If the journalist has since opened something else, the form is left alone.
+  function settle(write, message, saved) {
+    forget(write.target);
+    if (target() !== write.target) { notify(message); return; }
+    if (same(formState(), write.sent)) {
+      resetForm(write.target === "new");
+      notify(message);
+      return;
+    }
+    if (write.target === "new" || !saved) {
+      asNewEntry();
+    } else {
+      editing.version = saved.version;
+      editing.base = valuesOf(saved);
+      baseline = editing.base;
+      scheduleAutosave();
+    }
+    notify(message + " What you typed since is still in the form" + (editing ? ", not saved yet." : "."));
   }
 
   function run(action) {
     if (busy) return; // one write at a time; the Idempotency-Key covers what slips through
     if (action === "cancel") { cancelEdit(); return; }
     var data = fields();
-    var sent = formState();
-    var sentTarget = target();
+    var write = { sent: formState(), target: target(), thenSubmit: action === "submit-edit" };
     var done;
     if (!data.source.trim()) {
       // The second press of a double press (Ctrl+Enter twice, a double click) lands on the form
@@ -566,13 +587,12 @@
     if (action === "publish" && futureTime()) action = "schedule"; // the embargo holds
     pastConfirm.hidden = true;
     clearMessages();
-    var button = buttonFor(action);
-    setBusy(action, button);
+    setBusy(action, buttonFor(action));
     if (action === "publish" || action === "publish-now" || action === "publish-anyway") {
       // "Publish now" publishes whatever the time says; the server refuses a time ahead.
       data.publish_at = action === "publish" ? publishAt() : null;
       done = request("POST", base + "/entries", data, { "Idempotency-Key": publishKey })
-        .then(function () { settle(sent, sentTarget, "Published."); }, function (err) {
+        .then(function () { settle(write, "Published."); }, function (err) {
           // A refusal is final for this key (the server keeps it): the corrected entry needs
           // a new one. A network error or a 5xx keeps the key, so a retry cannot publish twice.
           if (err.status >= 400 && err.status < 500) publishKey = newKey();
@@ -588,25 +608,27 @@
         return;
       }
       done = request("POST", base + "/drafts", data).then(function () {
-        settle(sent, sentTarget, state === "scheduled" ? "Scheduled for " + shortTime(data.publish_at) + "." : state === "review" ? "Submitted for review." : "Draft saved.");
+        settle(write, state === "scheduled" ? "Scheduled for " + shortTime(data.publish_at) + "." : state === "review" ? "Submitted for review." : "Draft saved.");
       });
     } else if (action === "save" || action === "submit-edit") {
-      done = save(data, editing.version, action === "submit-edit", sent);
+      done = save(editing, data, editing.version, write);
     }
+    finish(done);
+  }
+  function finish(done) {
     done.catch(fail).then(function () { setBusy(null); refreshItems(); });
   }
 
   function entryUrl(t) { return base + (t.kind === "entry" ? "/entries/" : "/drafts/") + t.id; }
 
-  function save(data, version, thenSubmit, sent) {
-    var t = editing;
+  // Save `data` over version `version` of `t` (the entry or draft the write began on).
+  function save(t, data, version, write) {
     var url = entryUrl(t);
     if (t.kind === "entry" && data.correction === undefined) data.correction = form.elements.correction.value.trim() || null;
     if (t.kind === "draft" && t.state === "scheduled" && data.publish_at === undefined) data.publish_at = publishAt();
     return request("PATCH", url, data, { "If-Match": '"' + version + '"' }).then(function (saved) {
-      var finish = function () { settle(sent || formState(), target(), thenSubmit ? "Submitted for review." : "Saved."); return saved; };
-      if (thenSubmit) return request("POST", url + "/submit", {}).then(finish);
-      return finish();
+      if (!write.thenSubmit) { settle(write, "Saved.", saved); return; }
+      return request("POST", url + "/submit", {}).then(function (submitted) { settle(write, "Submitted for review.", submitted); });
     }, function (err) {
       if (err.status !== 412 && err.status !== 409 && err.status !== 410) throw err;
       // Ask for the current version as it was written (Markdown), to merge with, falling back on
@@ -614,10 +636,10 @@
       var fallback = err.status === 412 ? Object.assign({}, err.body.current, { version: err.body.current_version }) : null;
       return request("GET", url).then(function (current) {
         if (err.status !== 412 && !current.deleted) throw err;
-        return merge(t, data, current);
+        return merge(t, data, current, write);
       }, function (getErr) {
-        if (getErr.status === 410 || getErr.status === 404) return openDeleted(t, data, getErr.body);
-        if (fallback) return merge(t, data, fallback);
+        if (getErr.status === 410 || getErr.status === 404) return openDeleted(t, getErr.body);
+        if (fallback) return merge(t, data, fallback, write);
         throw err;
       });
     });
@@ -626,33 +648,39 @@
   /* Conflicts: a three-way merge from the version the form started at. Fields only the other
      editor changed are taken; fields only I changed are kept; fields both changed differently
      are shown side by side. Nothing is overwritten unseen. */
-  var FIELD_NAMES = { title: "Title", source: "Body", author: "Author", pinned: "Pinned", key_event: "Key event", correction: "Correction note" };
+  var FIELD_NAMES = { title: "Title", source: "Body", author: "Author", pinned: "Pinned", key_event: "Key event", correction: "Correction note", publish_at: "Publish at" };
   function comparable(v) { return typeof v === "boolean" ? v : (v == null ? "" : String(v).trim()); }
+  function scheduled(t) { return t.kind === "draft" && t.state === "scheduled"; }
+  // The fields a write of `t` sends, as the form writes them (publish_at: the local input's).
   function mineValues(t, data) {
-    var f = form.elements;
     var v = {
       title: data.title || "", source: data.source, author: data.author || "",
       pinned: !!data.pinned, key_event: !!data.key_event
     };
-    if (t.kind === "entry") v.correction = data.correction !== undefined ? (data.correction || "") : f.correction.value;
+    if (t.kind === "entry") v.correction = data.correction || "";
+    if (scheduled(t)) v.publish_at = toLocalInput(data.publish_at);
     return v;
   }
-  function sendable(t, values, data) {
+  function sendable(t, values) {
     var out = {
       title: comparable(values.title) || null, source: values.source, author: comparable(values.author) || null,
       pinned: !!values.pinned, key_event: !!values.key_event
     };
     if (t.kind === "entry") out.correction = comparable(values.correction) || null;
-    if (data && data.publish_at !== undefined) out.publish_at = data.publish_at;
+    if (scheduled(t)) {
+      var when = values.publish_at ? new Date(values.publish_at) : null;
+      out.publish_at = when && !isNaN(when) ? when.toISOString() : null;
+    }
     return out;
   }
   function describe(name, value) {
     if (typeof value === "boolean") return value ? "Yes" : "No";
+    if (name === "publish_at" && value) return shortTime(new Date(value).toISOString());
     return comparable(value) || "(empty)";
   }
 
   var pending = null;
-  function merge(t, data, current) {
+  function merge(t, data, current, write) {
     var theirs = valuesOf(current);
     var mine = mineValues(t, data);
     var start = t.base || theirs;
@@ -665,17 +693,16 @@
     });
     var who = (current.updated_by && current.updated_by.name) || "someone";
     var mergedNote = taken.length ? "Their change to " + taken.join(", ") + " is kept." : "";
+    t.base = theirs;
     if (!both.length) {
       // Nothing to choose: save mine over theirs, with their changes in.
-      editing = t;
-      editing.base = theirs;
-      return save(sendable(t, merged, data), current.version, false).then(function () {
-        if (mergedNote) notify("Saved. " + who + " had saved meanwhile: " + mergedNote.toLowerCase());
+      return save(t, sendable(t, merged), current.version, write).then(function () {
+        if (mergedNote && target() === "new") notify("Saved. " + who + " had saved meanwhile: " + mergedNote.toLowerCase());
       });
     }
     var keepMine = Object.assign({}, merged), takeTheirs = Object.assign({}, merged);
     both.forEach(function (name) { keepMine[name] = mine[name]; takeTheirs[name] = theirs[name]; });
-    openConflict({ target: t, data: data, current: current, theirs: theirs, mine: mine, both: both, keepMine: keepMine, takeTheirs: takeTheirs, who: who, mergedNote: mergedNote });
+    openConflict({ target: t, write: write, current: current, theirs: theirs, mine: mine, both: both, keepMine: keepMine, takeTheirs: takeTheirs, who: who, mergedNote: mergedNote });
   }
   function openConflict(p) {
     pending = p;
@@ -708,19 +735,24 @@
     conflict.hidden = false;
     conflict.querySelector("[data-conflict-keep]").focus();
   }
+  function closePanels() {
+    pending = null;
+    orphan = null;
+    conflict.hidden = true;
+    deletedPanel.hidden = true;
+  }
   conflict.querySelector("[data-conflict-keep]").addEventListener("click", function () {
-    if (!pending) return;
-    var p = pending; pending = null; conflict.hidden = true;
-    editing = p.target;
-    editing.base = p.theirs;
+    if (!pending || busy) return;
+    var p = pending;
+    closePanels();
     body.focus(); // the focused button is gone: back to the text
     setBusy("save", form.querySelector('[data-edit-actions] [data-action="save"]'));
-    save(sendable(p.target, p.keepMine, p.data), p.current.version, false)
-      .catch(fail).then(function () { setBusy(null); refreshItems(); });
+    finish(save(p.target, sendable(p.target, p.keepMine), p.current.version, p.write));
   });
   conflict.querySelector("[data-conflict-take]").addEventListener("click", function () {
     if (!pending) return;
-    var p = pending; pending = null; conflict.hidden = true;
+    var p = pending;
+    closePanels();
     var mineText = (p.mine.title ? p.mine.title + "\n\n" : "") + p.mine.source;
     fill(p.target.kind, Object.assign({}, p.current, sendable(p.target, p.takeTheirs)), true);
     editing.base = p.theirs;
@@ -729,36 +761,34 @@
     // Yours stays on the page to copy from, until this form is saved or cancelled.
     discardedText.textContent = mineText;
     discarded.hidden = false;
-    notify("Loaded their version" + (p.mergedNote ? "" : "") + ". Yours is below the form until you save or cancel.");
+    notify("Loaded their version. Yours is below the form until you save or cancel.");
   });
 
-  /* Deleted while I edited: say who and when; mine can still go out as a new entry. */
+  /* Deleted while I edited: say who and when; the words can still go out as a new entry. */
   var orphan = null;
-  function openDeleted(t, data, problemBody) {
+  function openDeleted(t, problemBody) {
     var by = problemBody && problemBody.deleted_by && problemBody.deleted_by.name;
     var at = problemBody && problemBody.deleted_at;
     deletedPanel.querySelector("[data-deleted-text]").textContent =
-      "Deleted" + (by ? " by " + by : "") + (at ? " at " + shortTime(at) : "") + ", while you were editing it.";
-    orphan = { target: t, data: data };
+      (t.kind === "draft" ? "Published or deleted" : "Deleted") + (by ? " by " + by : "") +
+      (at ? " at " + shortTime(at) : "") + ", while you were editing it.";
+    orphan = t;
     deletedPanel.hidden = false;
     deletedPanel.querySelector("[data-deleted-republish]").focus();
   }
   deletedPanel.querySelector("[data-deleted-republish]").addEventListener("click", function () {
-    if (!orphan) return;
-    var o = orphan; orphan = null; deletedPanel.hidden = true;
-    forget(target());
-    announceEditing(null);
-    editing = null;
-    var sent = formState();
-    var data = { title: o.data.title, source: o.data.source, author: o.data.author, key_event: o.data.key_event, pinned: o.data.pinned };
-    setBusy("publish", null);
-    request("POST", base + "/entries", data, { "Idempotency-Key": newKey() })
-      .then(function () { settle(sent, "new", "Published as a new entry."); })
-      .catch(fail).then(function () { setBusy(null); refreshItems(); });
+    if (!orphan || busy) return;
+    var t = orphan;
+    closePanels();
+    forget(t.kind + ":" + t.id);
+    asNewEntry(); // the form's words as they are now, a new entry from here on
+    if (!isEditor) { notify("Your words are in the form as a new entry: submit them for review."); return; }
+    run("publish-now");
   });
   deletedPanel.querySelector("[data-deleted-discard]").addEventListener("click", function () {
-    orphan = null; deletedPanel.hidden = true;
-    forget(target());
+    var t = orphan;
+    closePanels();
+    if (t) forget(t.kind + ":" + t.id);
     resetForm();
     notify("Discarded.");
   });
@@ -809,14 +839,24 @@
     button.addEventListener("click", function () { run(button.getAttribute("data-action")); });
   });
   form.addEventListener("keydown", function (e) {
-    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+    if (e.key !== "Enter") return;
+    if (e.ctrlKey || e.metaKey) {
       e.preventDefault();
       run(primaryAction());
+    } else if (e.target.tagName === "INPUT") {
+      e.preventDefault(); // Enter in the title is the end of a line, not a publish
     }
   });
   document.addEventListener("keydown", function (e) {
     if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === "s") {
       e.preventDefault(); // the browser's "Save page" is never what a journalist means here
+      if (editing && editing.kind === "entry") {
+        // A published entry has no draft: saving would publish the change. Keep it here.
+        clearTimeout(autosaveTimer);
+        autosave();
+        notify("Kept in this browser. Save publishes your change to readers.");
+        return;
+      }
       run(editing ? "save" : "draft");
       return;
     }
@@ -838,22 +878,35 @@
     var kind = item.getAttribute("data-kind"), id = item.getAttribute("data-id");
     var version = item.getAttribute("data-version");
     var url = base + (kind === "entry" ? "/entries/" : "/drafts/") + id;
-    var act = function (p) { return p.then(refreshItems, fail); };
+    var act = function (p) { return p.then(function () { show(errorBox, ""); refreshItems(); }, fail); };
     var ifMatch = { "If-Match": '"' + version + '"' };
+    // A toggle answers once per press: disabled until its change is in, and a press that
+    // raced another editor's (412) just shows where things are now.
+    var toggle = function (change) {
+      button.disabled = true;
+      request("POST", url + "/flags", change, ifMatch).then(function () { show(errorBox, ""); refreshItems(); }, function (err) {
+        if (err.status === 412) refreshItems(); else { button.disabled = false; fail(err); }
+      });
+    };
     if (button.hasAttribute("data-edit")) {
-      request("GET", url).then(function (data) { fill(kind, data); }, fail);
+      if (busy) return; // the form is being written: what it holds stays until the server answers
+      clearTimeout(autosaveTimer);
+      if (dirty()) autosave(); // the words typed just now go with the entry they belong to
+      request("GET", url).then(function (data) { if (!busy) fill(kind, data); }, fail);
     } else if (button.hasAttribute("data-pin")) {
-      act(request("POST", url + "/flags", { pinned: item.getAttribute("data-pinned") !== "true" }, ifMatch));
+      toggle({ pinned: item.getAttribute("data-pinned") !== "true" });
     } else if (button.hasAttribute("data-key")) {
-      act(request("POST", url + "/flags", { key_event: item.getAttribute("data-key-event") !== "true" }, ifMatch));
+      toggle({ key_event: item.getAttribute("data-key-event") !== "true" });
     } else if (button.hasAttribute("data-delete")) {
       item.querySelector("[data-confirm]").hidden = false;
       item.querySelector("[data-confirm-delete]").focus();
     } else if (button.hasAttribute("data-cancel-delete")) {
       item.querySelector("[data-confirm]").hidden = true;
     } else if (button.hasAttribute("data-confirm-delete")) {
-      act(request("DELETE", url, undefined, kind === "entry" ? ifMatch : {}));
-      if (editing && editing.kind === kind && String(editing.id) === id) { forget(target()); resetForm(); }
+      act(request("DELETE", url, undefined, kind === "entry" ? ifMatch : {}).then(function () {
+        // Deleted the one the form holds: its edit goes with it, once the server agrees.
+        if (!busy && editing && editing.kind === kind && String(editing.id) === id) { forget(target()); resetForm(); }
+      }));
     } else if (button.hasAttribute("data-publish-draft")) {
       // If-Match: the version this editor reviewed; a contributor's later change is not
       // published unseen (412, and the list reloads to show it).
@@ -933,11 +986,14 @@
       var which = attrs.filter(function (a) { return active.hasAttribute(a); })[0];
       focus = { kind: article && article.getAttribute("data-kind"), id: article && article.getAttribute("data-id"), attr: which, value: active.value };
     }
+    // Only a card in view anchors (and only once the page is scrolled): a list beside or below
+    // the form must not move the form while someone types.
     var anchor = null;
-    var articles = items.querySelectorAll("article[data-kind]");
+    var articles = window.scrollY > 0 ? items.querySelectorAll("article[data-kind]") : [];
     for (var i = 0; i < articles.length; i++) {
       var top = articles[i].getBoundingClientRect().top;
-      if (top >= 0) { anchor = { kind: articles[i].getAttribute("data-kind"), id: articles[i].getAttribute("data-id"), top: top }; break; }
+      if (top >= 0 && top < window.innerHeight) { anchor = { kind: articles[i].getAttribute("data-kind"), id: articles[i].getAttribute("data-id"), top: top }; break; }
+      if (top >= window.innerHeight) break;
     }
     var open = {};
     items.querySelectorAll("[data-confirm]:not([hidden]), [data-return-box]:not([hidden])").forEach(function (el) {
@@ -970,12 +1026,14 @@
   }
 
   var refreshTimer = null;
+  var listSeq = 0; // only the latest request's answer is shown (a search typed on, say)
   function refreshItems(now) {
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(function () {
       var shown = shownCount();
+      var mine = ++listSeq;
       fetchHtml(listUrl(shown > 50 ? { shown: String(shown) } : null)).then(function (html) {
-        if (html == null) return;
+        if (html == null || mine !== listSeq) return;
         var at = listPosition();
         items.innerHTML = html;
         localTimes(items);
@@ -1130,10 +1188,13 @@
       var k = kept.editing.kind, id = kept.editing.id;
       request("GET", entryUrl({ kind: k, id: id })).then(function (data) { fill(k, data); }, function (err) {
         if (err.status === 410 || err.status === 404) {
-          // Gone while this browser was away: keep the words, as a new entry.
+          // Gone while this browser was away: keep the words, as a new entry, and say why
+          // (a draft may have been published meanwhile: publishing it again would repeat it).
           forget(open);
           setFormState(kept.state);
-          showRestored({ savedAt: kept.savedAt, editing: null });
+          showRestored({ savedAt: kept.savedAt, editing: null }, k === "draft"
+            ? "The draft you were editing has since been published or deleted: check the list before publishing this."
+            : "The entry you were editing has since been deleted: this would be a new entry.");
           scheduleAutosave();
           schedulePreview();
         }
