@@ -15,7 +15,7 @@ from app.cli.storage import on_database
 from app.settings import Settings
 
 if TYPE_CHECKING:
-    from app.auth.users import User
+    from app.auth.users import User, UserAccounts
     from app.cli import Subcommands
     from app.storage.db import Database
 
@@ -100,76 +100,63 @@ def _tell_servers(settings: Settings) -> Callable[[int], Awaitable[None]]:
     return tell_servers
 
 
-def _user_disable(settings: Settings, args: argparse.Namespace) -> int:
+def _change_account(
+    settings: Settings,
+    change: Callable[[UserAccounts], Awaitable[User]],
+    done: Callable[[User], str],
+) -> int:
+    """Run one change of an account, then say what was done; a refusal (no such user, a weak
+    password) is one line on stderr and exit status 1."""
     from app.auth.users import UserAccounts
-    from app.errors import NotFound
+    from app.errors import LiveblogError
 
-    async def disable(db: Database) -> User:
-        return await UserAccounts(db, _tell_servers(settings)).disable(args.username)
+    async def run(db: Database) -> User:
+        return await change(UserAccounts(db, _tell_servers(settings)))
 
     try:
-        user = on_database(settings, disable)
-    except NotFound as error:
+        user = on_database(settings, run)
+    except LiveblogError as error:
         print(f"error: {error.detail}", file=sys.stderr)
         return 1
-    print(f"disabled {user.username!r}; their sessions are ended")
+    print(done(user))
     return 0
+
+
+def _user_disable(settings: Settings, args: argparse.Namespace) -> int:
+    return _change_account(
+        settings,
+        lambda accounts: accounts.disable(args.username),
+        lambda user: f"disabled {user.username!r}; their sessions are ended",
+    )
 
 
 def _user_enable(settings: Settings, args: argparse.Namespace) -> int:
-    from app.auth.users import UserAccounts
-    from app.errors import NotFound
-
-    async def enable(db: Database) -> User:
-        return await UserAccounts(db).enable(args.username)
-
-    try:
-        user = on_database(settings, enable)
-    except NotFound as error:
-        print(f"error: {error.detail}", file=sys.stderr)
-        return 1
-    print(f"enabled {user.username!r}; they may sign in again")
-    return 0
+    return _change_account(
+        settings,
+        lambda accounts: accounts.enable(args.username),
+        lambda user: f"enabled {user.username!r}; they may sign in again",
+    )
 
 
 def _user_role(settings: Settings, args: argparse.Namespace) -> int:
     from app.auth.principal import Role
-    from app.auth.users import UserAccounts
-    from app.errors import NotFound
 
-    async def set_role(db: Database) -> User:
-        return await UserAccounts(db).set_role(args.username, Role(args.role))
-
-    try:
-        user = on_database(settings, set_role)
-    except NotFound as error:
-        print(f"error: {error.detail}", file=sys.stderr)
-        return 1
-    print(f"{user.username!r} is now {user.role.value}, from their next request")
-    return 0
+    return _change_account(
+        settings,
+        lambda accounts: accounts.set_role(args.username, Role(args.role)),
+        lambda user: f"{user.username!r} is now {user.role.value}, from their next request",
+    )
 
 
 def _user_password(settings: Settings, args: argparse.Namespace) -> int:
-    from app.auth.users import UserAccounts
-    from app.errors import LiveblogError, NotFound
-
     password = _read_password(args)
     if password is None:
         return 2
-
-    async def set_password(db: Database) -> User:
-        return await UserAccounts(db, _tell_servers(settings)).set_password(args.username, password)
-
-    try:
-        user = on_database(settings, set_password)
-    except NotFound as error:
-        print(f"error: {error.detail}", file=sys.stderr)
-        return 1
-    except LiveblogError as error:
-        print(f"error: {error.detail}", file=sys.stderr)
-        return 2
-    print(f"new password set for {user.username!r}; their sessions are ended")
-    return 0
+    return _change_account(
+        settings,
+        lambda accounts: accounts.set_password(args.username, password),
+        lambda user: f"new password set for {user.username!r}; their sessions are ended",
+    )
 
 
 def add_commands(commands: Subcommands) -> None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
+import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from urllib.parse import quote
@@ -22,6 +25,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from tests.console.newsroom import SIGNED_OUT, ConsoleSocket, console_liveblog
 from tests.harness import (
     PASSWORD,
+    ROOT,
     ConsoleClient,
     LiveServer,
     create_user,
@@ -391,3 +395,38 @@ def test_anything_typed_into_your_account_is_never_a_500(
     if extra:
         body["confirm_password"] = new
     never_500(own.send_json("/console/account/password", body))
+
+
+async def test_the_cli_enables_changes_roles_and_sets_passwords(server: LiveServer) -> None:
+    """`liveblog user enable | role | password`: each says what it did, a refusal is one line
+    on stderr with exit status 1, and the account behaves accordingly in the console."""
+    username = await asyncio.to_thread(create_user, server, "contributor")
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app", "user", *args],
+            cwd=ROOT,
+            env=server.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=seconds(60),
+            check=False,
+        )
+
+    role = await asyncio.to_thread(run, "role", username, "editor")
+    assert role.returncode == 0 and "is now editor" in role.stdout, role.stderr
+    weak = await asyncio.to_thread(run, "password", username, "--password-stdin", stdin="short\n")
+    assert weak.returncode == 1 and weak.stderr.startswith("error: "), weak
+    changed = await asyncio.to_thread(
+        run, "password", username, "--password-stdin", stdin="a brand new passphrase\n"
+    )
+    assert changed.returncode == 0, changed.stderr
+    missing = await asyncio.to_thread(run, "enable", "nobody-at-all")
+    assert missing.returncode == 1 and "No user" in missing.stderr
+    async with ConsoleClient(server) as client:
+        assert (await client.sign_in(username, PASSWORD)).status_code != 303
+        assert (await client.sign_in(username, "a brand new passphrase")).status_code == 303
+        slug = f"cli-{uuid.uuid4().hex[:8]}"
+        made = await client.post("/console/liveblogs", {"title": "By an editor", "slug": slug})
+        assert made.status_code == 201, made.text  # the new role, at once

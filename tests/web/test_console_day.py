@@ -344,6 +344,34 @@ async def test_presence_and_delivery_receipts(
     await expect(presence).to_have_count(0, timeout=seconds(10) * 1000)
 
 
+async def test_a_live_refresh_keeps_focus_and_place(
+    browsing: Browsing, people: People, new_liveblog: NewLiveblog, api: httpx.AsyncClient
+) -> None:
+    """Keyboard focus stays on the control it was on, and the list does not jump, when another
+    editor's entry arrives at the top of the list."""
+    slug = await new_liveblog()
+    for number in range(1, 31):
+        response = await api.post(
+            f"/api/liveblogs/{slug}/entries",
+            json={"title": f"Earlier {number}", "body": f"<p>Entry {number}.</p>"},
+        )
+        assert response.status_code == 201, response.text
+    editor = await browsing.workspace(await browsing.sign_in(people.editor), slug)
+    target = button(item(editor, "Earlier 10"), "Key event")
+    await target.focus()
+    await expect(target).to_be_focused()
+    top_before = (await item(editor, "Earlier 10").bounding_box() or {}).get("y")
+    response = await api.post(
+        f"/api/liveblogs/{slug}/entries", json={"title": "Breaking", "body": "<p>New.</p>"}
+    )
+    assert response.status_code == 201, response.text
+    await expect(item(editor, "Breaking")).to_be_visible()
+    await expect(target).to_be_focused()
+    top_after = (await item(editor, "Earlier 10").bounding_box() or {}).get("y")
+    assert top_before is not None and top_after is not None
+    assert abs(top_after - top_before) < 2, (top_before, top_after)
+
+
 async def test_search_and_load_older_reach_every_entry(
     browsing: Browsing, people: People, new_liveblog: NewLiveblog, api: httpx.AsyncClient
 ) -> None:
