@@ -692,12 +692,14 @@
       else both.push(name);
     });
     var who = (current.updated_by && current.updated_by.name) || "someone";
-    var mergedNote = taken.length ? "Their change to " + taken.join(", ") + " is kept." : "";
+    // Neutral about who: a field may have been changed meanwhile by this same journalist
+    // (a Pin pressed in the list while the form was open).
+    var mergedNote = taken.length ? "What was changed meanwhile is kept: " + taken.join(", ") + "." : "";
     t.base = theirs;
     if (!both.length) {
       // Nothing to choose: save mine over theirs, with their changes in.
       return save(t, sendable(t, merged), current.version, write).then(function () {
-        if (mergedNote && target() === "new") notify("Saved. " + who + " had saved meanwhile: " + mergedNote.toLowerCase());
+        if (mergedNote && target() === "new") notify("Saved. " + mergedNote);
       });
     }
     var keepMine = Object.assign({}, merged), takeTheirs = Object.assign({}, merged);
@@ -820,18 +822,12 @@
     pastConfirm.hidden = true;
     form.elements.publish_at.focus();
   });
-  var leaving = false; // a reload the console makes itself (after End or Reopen): the form is kept
+  var leaving = false; // a navigation the console makes itself (signed out): the form is kept
   window.addEventListener("beforeunload", function (e) {
     if (leaving) return;
     if (dirty()) autosave();
     if (dirty() || busy) { e.preventDefault(); e.returnValue = ""; }
   });
-  function reloadKeepingTheForm() {
-    clearTimeout(autosaveTimer);
-    if (dirty()) autosave();
-    leaving = true;
-    location.reload();
-  }
 
   form.addEventListener("submit", function (e) { e.preventDefault(); run(primaryAction()); });
   form.querySelectorAll("[data-action]").forEach(function (button) {
@@ -1038,6 +1034,7 @@
         items.innerHTML = html;
         localTimes(items);
         decorate();
+        followLiveblog();
         restorePosition(at);
       }, function (err) {
         if (err.body && err.body.errors) show(errorBox, err.message);
@@ -1063,7 +1060,29 @@
     });
   }
 
-  /* Liveblog: title and description, end and reopen */
+  /* Liveblog: title and description, end and reopen. The header follows the liveblog whoever
+     changed it: each answer here, and the state every refresh of the list carries. */
+  var statusBadge = workspace.querySelector("[data-status]");
+  var endedNotice = workspace.querySelector("[data-ended-notice]");
+  function applyLiveblog(liveblog) {
+    var ended = liveblog.status === "ended";
+    workspace.setAttribute("data-liveblog-version", String(liveblog.version));
+    workspace.setAttribute("data-liveblog-status", liveblog.status);
+    workspace.querySelector("[data-liveblog-title]").textContent = liveblog.title;
+    document.title = liveblog.title + " · Liveblog console";
+    statusBadge.textContent = ended ? "Ended" : "Live";
+    statusBadge.className = "status status--" + liveblog.status;
+    if (endedNotice) endedNotice.hidden = !ended;
+    var endBoxNow = workspace.querySelector("[data-end-box]"), reopenNow = workspace.querySelector("[data-reopen]");
+    if (endBoxNow) endBoxNow.hidden = ended;
+    if (reopenNow) reopenNow.hidden = !ended;
+  }
+  function followLiveblog() {
+    var state = items.querySelector("[data-liveblog-state]");
+    if (!state || state.getAttribute("data-state-version") === workspace.getAttribute("data-liveblog-version")) return;
+    applyLiveblog({ title: state.getAttribute("data-state-title"), status: state.getAttribute("data-state-status"), version: Number(state.getAttribute("data-state-version")) });
+  }
+
   var settings = workspace.querySelector("[data-settings]");
   var settingsOpen = workspace.querySelector("[data-settings-open]");
   if (settings && settingsOpen) {
@@ -1084,9 +1103,7 @@
       var version = workspace.getAttribute("data-liveblog-version");
       request("PATCH", base, { title: settings.elements.title.value, description: settings.elements.description.value }, { "If-Match": '"' + version + '"' })
         .then(function (liveblog) {
-          workspace.setAttribute("data-liveblog-version", String(liveblog.version));
-          workspace.querySelector("[data-liveblog-title]").textContent = liveblog.title;
-          document.title = liveblog.title + " · Liveblog console";
+          applyLiveblog(liveblog);
           settings.hidden = true;
           settingsOpen.setAttribute("aria-expanded", "false");
           settingsOpen.focus();
@@ -1108,13 +1125,20 @@
       endBox.querySelector("[data-end-confirm]").hidden = true;
     });
     endBox.querySelector("[data-end-yes]").addEventListener("click", function () {
-      request("POST", base + "/end", {}).then(reloadKeepingTheForm, fail);
+      request("POST", base + "/end", {}).then(function (liveblog) {
+        endBox.querySelector("[data-end-confirm]").hidden = true;
+        applyLiveblog(liveblog);
+        notify("Ended: readers see the liveblog as over.");
+      }, fail);
     });
   }
   var reopen = workspace.querySelector("[data-reopen]");
   if (reopen) {
     reopen.addEventListener("click", function () {
-      request("POST", base + "/reopen", {}).then(reloadKeepingTheForm, fail);
+      request("POST", base + "/reopen", {}).then(function (liveblog) {
+        applyLiveblog(liveblog);
+        notify("Reopened: readers see it live again.");
+      }, fail);
     });
   }
 
@@ -1139,7 +1163,7 @@
     socket.onopen = function () {
       if (retry > 0) refreshItems(); // anything may have changed while away
       retry = 0;
-      conn.textContent = "Live";
+      conn.textContent = "Connected"; // to the console's news, whatever the liveblog's status
       conn.setAttribute("data-state", "live");
       if (socket.readyState === WebSocket.OPEN && (editingNow.entry || editingNow.draft)) {
         socket.send(JSON.stringify(Object.assign({ type: "editing" }, editingNow)));
