@@ -14,7 +14,8 @@ Hierarchy (each carries its HTTP status):
     ├── PayloadTooLarge       413
     ├── Unprocessable         422
     ├── PreconditionRequired  428
-    └── TooManyRequests       429  + Retry-After
+    ├── TooManyRequests       429  + Retry-After
+    └── ServiceUnavailable    503  + Retry-After (the database was busy: storage/db.py)
 
 All are rendered as RFC 9457 problem details (`application/problem+json`):
 `{"type", "title", "status", "detail", "errors"?, ...extension members}`. Request validation
@@ -133,6 +134,18 @@ class PreconditionRequired(LiveblogError):
 
 class TooManyRequests(LiveblogError):
     status = 429
+
+
+class ServiceUnavailable(LiveblogError):
+    """The request could not be served in time for now (the database was busy); nothing was
+    done, and the same request may be retried after `retry_after` seconds."""
+
+    status = 503
+    lasting = False  # a refusal of the moment: a retry under the same Idempotency-Key runs
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
 
 
 def problem_body(

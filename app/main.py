@@ -86,6 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         drafts = DraftService(db, broker, entries)
         scheduler = Scheduler(drafts, settings.scheduler_interval_seconds)
         throttle = SignInThrottle(prefix=settings.broker_channel, redis_url=shared_redis)
+        passwords.configure(
+            settings.password_checks_concurrent,
+            settings.password_checks_queue,
+            settings.password_checks_per_second,
+        )
         sessions = Sessions(
             db,
             throttle,

@@ -103,6 +103,29 @@ DELIVERY_LATENCY = Histogram(
 )
 
 
+PASSWORD_CHECKS = Counter(
+    "liveblog_password_checks",
+    "Console password hashes this process made (sign-ins, password changes, new passwords).",
+)
+PASSWORD_CHECKS_REFUSED = Counter(
+    "liveblog_password_checks_refused",
+    "Password checks refused unhashed (503), by reason: busy (LIVEBLOG_PASSWORD_CHECKS_CONCURRENT "
+    "hashing and LIVEBLOG_PASSWORD_CHECKS_QUEUE waiting), rate "
+    "(LIVEBLOG_PASSWORD_CHECKS_PER_SECOND).",
+    ["reason"],
+)
+PASSWORD_CHECKS_IN_PROGRESS = _gauge(
+    "liveblog_password_checks_in_progress",
+    "Password hashes running now.",
+)
+PASSWORD_CHECKS_PEAK = Gauge(
+    "liveblog_password_checks_peak",
+    "The most password hashes this process has run at once since it started (at most "
+    "LIVEBLOG_PASSWORD_CHECKS_CONCURRENT).",
+    multiprocess_mode="max",
+)
+
+
 def delivered(readers: int, committed_at: float | None, started: float, ended: float) -> None:
     """One event's fan-out: `readers` frames written between `started` and `ended` (time.time).
 

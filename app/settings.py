@@ -235,6 +235,27 @@ class Settings(BaseSettings):
     session_max_days: float = Field(
         default=7.0, gt=0, description="A console session ends this long after sign-in."
     )
+    password_checks_concurrent: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Password hashes (sign-ins, password changes) one process runs at once, "
+        "each on a core of its own (auth/passwords.py).",
+    )
+    password_checks_queue: int = Field(
+        default=15,
+        ge=0,
+        le=1000,
+        description="Password checks one process keeps waiting for a hash beyond those running; "
+        "past it a sign-in gets 503 with Retry-After at once, unhashed.",
+    )
+    password_checks_per_second: float = Field(
+        default=5.0,
+        ge=0,
+        description="Password hashes one process starts per second on average, whatever the "
+        "addresses, in bursts of concurrent + queue (0: no limit); past it 503 with "
+        "Retry-After, unhashed.",
+    )
     scheduler_interval_seconds: float = Field(
         default=10.0,
         gt=0,

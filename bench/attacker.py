@@ -8,7 +8,10 @@ MODE is one of:
 - `flood`: R connections a second that upgrade, then send 60 KiB text frames as fast as the
   socket takes them until the server closes them (and the next one starts);
 - `frames`: the same with 100-byte text frames (each under the frame size limit);
-- `pongs`: the same with unasked-for pong frames (control frames, which readers may send).
+- `pongs`: the same with unasked-for pong frames (control frames, which readers may send);
+- `spray`: R console sign-ins a second, each a wrong password for another username, from
+  SPRAY_ADDRESSES loopback addresses in turn (--source and up), as a password spray from many
+  addresses would (issue 22).
 
 The attack rate is fixed, whatever the target answers, so a control run against a socket that
 accepts and discards (the driver's "elsewhere") costs the attacker the same. Bounded by S
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import ipaddress
 import os
 import socket
 import struct
@@ -43,6 +47,19 @@ def _frame(opcode: int, size: int) -> bytes:
     short = size < 126  # the length fits the header's 7 bits; else 127 and 8 bytes follow
     length = bytes([0x80 | size]) if short else bytes([0x80 | 127]) + struct.pack("!Q", size)
     return bytes([0x80 | opcode]) + length + mask + masked
+
+
+SPRAY_ADDRESSES = 50
+
+
+def _sign_in(host: str, port: int, n: int) -> bytes:
+    body = f"username=sprayed{n}&password=guess+number+{n}".encode()
+    return (
+        f"POST /console/sign-in HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Origin: http://{host}:{port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
 
 
 # What each flooding mode sends, over and over: 60 KiB text, 100-byte text, a 100-byte pong.
@@ -84,6 +101,24 @@ async def _flood_one(host: str, port: int, slug: str, source: str, frame: bytes)
         writer.transport.abort()
 
 
+async def _spray_one(host: str, port: int, source: str, n: int) -> None:
+    """One wrong sign-in from the nth address; reads the answer's head, then hangs up."""
+    address = str(ipaddress.ip_address(source) + n % SPRAY_ADDRESSES)
+    try:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port, local_addr=(address, 0)), 5
+        )
+    except (OSError, TimeoutError):
+        return
+    try:
+        writer.write(_sign_in(host, port, n))
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        pass
+    finally:
+        writer.transport.abort()
+
+
 async def attack(mode: str, host: str, port: int, slug: str, source: str, rate: float,
                  seconds: float) -> int:  # fmt: skip
     frame = FRAMES.get(mode, b"") * BATCH.get(mode, 1)
@@ -91,11 +126,12 @@ async def attack(mode: str, host: str, port: int, slug: str, source: str, rate: 
     tasks: set[asyncio.Task[None]] = set()
     made = 0
     while time.monotonic() - started < seconds:
-        coroutine = (
-            _storm_one(host, port, slug, source)
-            if mode == "storm"
-            else _flood_one(host, port, slug, source, frame)
-        )
+        if mode == "storm":
+            coroutine = _storm_one(host, port, slug, source)
+        elif mode == "spray":
+            coroutine = _spray_one(host, port, source, made)
+        else:
+            coroutine = _flood_one(host, port, slug, source, frame)
         task = asyncio.create_task(coroutine)
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -109,7 +145,7 @@ async def attack(mode: str, host: str, port: int, slug: str, source: str, rate: 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["storm", "flood", "frames", "pongs"])
+    parser.add_argument("mode", choices=["storm", "flood", "frames", "pongs", "spray"])
     parser.add_argument("host")
     parser.add_argument("port", type=int)
     parser.add_argument("slug")

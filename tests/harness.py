@@ -147,6 +147,9 @@ class LiveServer:
             "LIVEBLOG_WRITE_RATE": "0",
             # Likewise the per-address upgrade limit: every test client is 127.0.0.1.
             "LIVEBLOG_UPGRADE_RATE": "0",
+            # And the rate of password checks across addresses: tests sign in in bursts
+            # (tests/console/test_sign_in_spray.py sets it).
+            "LIVEBLOG_PASSWORD_CHECKS_PER_SECOND": "0",
             **{f"LIVEBLOG_{key.upper()}": str(value) for key, value in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -53,7 +53,7 @@ def _created(slug: str, entry: Entry) -> Reply:
     "",
     status_code=201,
     response_model=EntryOut,
-    responses=problems(400, 401, 403, 404, 409, 410, 413, 422, 429),
+    responses=problems(400, 401, 403, 404, 409, 410, 413, 422, 429, 503),
 )
 async def create_entry(
     request: Request,
@@ -146,7 +146,7 @@ async def get_entry(request: Request, slug: SlugPath, entry_id: EntryId) -> Resp
 @router.patch(
     "/{entry_id}",
     response_model=EntryOut,
-    responses=problems(400, 401, 403, 404, 409, 412, 413, 422, 428, 429),
+    responses=problems(400, 401, 403, 404, 409, 412, 413, 422, 428, 429, 503),
 )
 async def update_entry(
     request: Request,
@@ -166,7 +166,7 @@ async def update_entry(
 @router.delete(
     "/{entry_id}",
     response_model=EntryOut,
-    responses=problems(400, 401, 403, 404, 412, 422, 428, 429),
+    responses=problems(400, 401, 403, 404, 412, 422, 428, 429, 503),
 )
 async def delete_entry(
     request: Request,

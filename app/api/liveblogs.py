@@ -37,7 +37,7 @@ def _created(liveblog: Liveblog) -> Reply:
     "",
     status_code=201,
     response_model=LiveblogOut,
-    responses=problems(400, 401, 403, 409, 413, 422, 429),
+    responses=problems(400, 401, 403, 409, 413, 422, 429, 503),
 )
 async def create_liveblog(
     request: Request, body: LiveblogCreate, caller: Creator, key: OptionalIdempotencyKey
@@ -68,7 +68,7 @@ async def get_liveblog(request: Request, slug: SlugPath) -> Response:
 @router.patch(
     "/{slug}",
     response_model=LiveblogOut,
-    responses=problems(400, 401, 403, 404, 412, 413, 422, 428, 429),
+    responses=problems(400, 401, 403, 404, 412, 413, 422, 428, 429, 503),
 )
 async def update_liveblog(
     request: Request, slug: SlugPath, body: LiveblogPatch, caller: Editor, if_match: Precondition

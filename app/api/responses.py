@@ -96,7 +96,9 @@ _MEANING = {
     "another request.",
     428: "If-Match is required on this server (LIVEBLOG_REQUIRE_IF_MATCH).",
     429: "Over the token's write rate: wait `Retry-After` seconds.",
-    503: "Not ready: the reason is in `detail` (database, broker, or full of readers).",
+    503: "Unavailable for now. A write: the database was busy (another process held its write "
+    "lock past the server's wait); nothing was written, retry after `Retry-After` seconds. "
+    "/readyz: not ready, the reason is in `detail` (database, broker, or full of readers).",
 }
 
 

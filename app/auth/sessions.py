@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.auth.passwords import (
+    PasswordChecksBusy,
     WeakPassword,
     check_strength,
+    checking,
     hash_password,
     needs_rehash,
-    verify_password,
 )
 from app.auth.principal import Principal, Role
 from app.auth.throttle import SignInThrottle
@@ -71,6 +72,9 @@ class Sessions:
         """A new session for these credentials: returns the cookie value and the user.
 
         Raises:
+            PasswordChecksBusy: password checks are at their bound in this process (too many
+                at once, or too many a second, from anywhere: passwords.py); nothing was
+                checked or counted.
             TooManyRequests: failed sign-ins from this address or for this username are being
                 slowed down (throttle.py); the password was not even checked.
             Unauthorized: the username and password do not match an enabled user (the message
@@ -79,14 +83,18 @@ class Sessions:
         username = normalize_username(username)[:USERNAME_MAX]
         if "\x00" in username or "\x00" in password:  # no account has one; nor can storage
             raise Unauthorized("Wrong username or password.", challenge=None)
-        await self._throttle.attempt(username, address)
-        async with self._db.snapshot() as conn:
-            record = await rows.by_username(conn, username)
-        usable = record is not None and record.disabled_at is None
-        stored = record.password_hash if record is not None and usable else None
-        if not await verify_password(stored, password) or record is None:
-            raise Unauthorized("Wrong username or password.", challenge=None)
+        # The hash's place first: a sign-in refused for the server's load costs no back-off
+        # count, no lookup and no hash.
+        with checking() as check:
+            await self._throttle.attempt(username, address)
+            async with self._db.snapshot() as conn:
+                record = await rows.by_username(conn, username)
+            usable = record is not None and record.disabled_at is None
+            stored = record.password_hash if record is not None and usable else None
+            if not await check.verify(stored, password) or record is None:
+                raise Unauthorized("Wrong username or password.", challenge=None)
         await self._throttle.succeeded(username, address)
+        rehashed = await self._rehash(record.password_hash, password)
         cookie = secrets.token_urlsafe(32)
         now = utcnow()
         async with self._db.write() as conn:
@@ -98,9 +106,21 @@ class Sessions:
                 now=now,
                 expires_at=now + self._lifetime,
             )
-            if needs_rehash(record.password_hash):
-                await rows.set_password_hash(conn, record.id, await hash_password(password))
+            if rehashed is not None:
+                await rows.set_password_hash(conn, record.id, rehashed)
         return cookie, User.of(record)
+
+    @staticmethod
+    async def _rehash(stored: str, password: str) -> str | None:
+        """A hash of the right password with today's parameters, if `stored` has others (made
+        before the write transaction: a hash must not hold the database's write lock). Skipped
+        while password checks are at their bound: the next sign-in will do it."""
+        if not needs_rehash(stored):
+            return None
+        try:
+            return await hash_password(password)
+        except PasswordChecksBusy:
+            return None
 
     async def resolve(self, cookie: str | None) -> ConsoleSession | None:
         """The live session this cookie names, or None (unknown, expired, or user disabled)."""
@@ -139,6 +159,8 @@ class Sessions:
         Raises:
             Unprocessable: no current password, or a weak new one (checked first, so not
                 counted as a guess), or the new one is the same as the current one.
+            PasswordChecksBusy: password checks are at their bound in this process; nothing
+                was checked, counted or changed.
             TooManyRequests: too many wrong current passwords lately; nothing was checked.
             Forbidden: the current password is wrong.
         """
@@ -149,19 +171,20 @@ class Sessions:
         except WeakPassword as error:
             raise Unprocessable(str(error)) from None
         username, guesser = session.user.username, f"session:{session.id}"
-        try:
-            await self._throttle.attempt(username, guesser)
-        except TooManyRequests as error:
-            wait = (error.headers or {}).get("Retry-After", "a few")
-            raise TooManyRequests(
-                f"Too many wrong current passwords; try again in {wait} "
-                f"second{'' if wait == '1' else 's'}.",
-                headers=error.headers,
-            ) from None
-        async with self._db.snapshot() as conn:
-            record = await rows.by_id(conn, session.user.id)
-        if record is None or not await verify_password(record.password_hash, current):
-            raise Forbidden("Your current password is not right, so nothing was changed.")
+        with checking() as check:
+            try:
+                await self._throttle.attempt(username, guesser)
+            except TooManyRequests as error:
+                wait = (error.headers or {}).get("Retry-After", "a few")
+                raise TooManyRequests(
+                    f"Too many wrong current passwords; try again in {wait} "
+                    f"second{'' if wait == '1' else 's'}.",
+                    headers=error.headers,
+                ) from None
+            async with self._db.snapshot() as conn:
+                record = await rows.by_id(conn, session.user.id)
+            if record is None or not await check.verify(record.password_hash, current):
+                raise Forbidden("Your current password is not right, so nothing was changed.")
         await self._throttle.succeeded(username, guesser)
         if new == current:
             raise Unprocessable("The new password is the same as the current one.")

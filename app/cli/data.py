@@ -140,6 +140,7 @@ COPY_TO = "LIVEBLOG_COPY_TO"
 
 
 def _copy(settings: Settings, args: argparse.Namespace) -> int:
+    from app.errors import ServiceUnavailable
     from app.services.transfer import NotCopied, copy_database
     from app.settings import check_database_url, redact_url
     from app.storage import migrate, sqlite_files
@@ -174,6 +175,14 @@ def _copy(settings: Settings, args: argparse.Namespace) -> int:
             print(f"error: {refused.summary}", file=sys.stderr)
             for problem in refused.problems:
                 print(f"  {problem}", file=sys.stderr)
+            return 1
+        except ServiceUnavailable as busy:
+            # The target's writes are batches, each its own short transaction: one that could
+            # not get the database leaves the copy to be completed by running it again.
+            print(
+                f"error: {busy.detail} Run the same command again to complete the copy",
+                file=sys.stderr,
+            )
             return 1
         finally:
             await source.dispose()
@@ -226,11 +235,24 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# A document's problems printed before the rest are only counted: the first few say what is
+# wrong; 20,000 lines for 20,000 bad entries say nothing more.
+SHOWN_ERRORS = 20
+
+
+def _problems(lines: list[str]) -> None:
+    for line in lines[:SHOWN_ERRORS]:
+        print(f"  {line}", file=sys.stderr)
+    if len(lines) > SHOWN_ERRORS:
+        print(f"  … and {len(lines) - SHOWN_ERRORS:,} more errors", file=sys.stderr)
+
+
 def _import(settings: Settings, args: argparse.Namespace) -> int:
     import orjson
 
     from app.errors import LiveblogError
     from app.services.archive import import_liveblog, read_archive
+    from app.storage import sqlite_files
 
     try:
         raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
@@ -243,10 +265,29 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {args.file} is not JSON: {error}", file=sys.stderr)
         return 1
     except LiveblogError as refused:
-        print(f"error: {args.file} is not a liveblog export:", file=sys.stderr)
-        for line in refused.detail.splitlines():
-            print(f"  {line}", file=sys.stderr)
+        lines = refused.detail.splitlines()
+        counted = f"{len(lines):,} error{'' if len(lines) == 1 else 's'}"
+        print(f"error: {args.file} is not a liveblog export ({counted}):", file=sys.stderr)
+        _problems(lines)
         return 1
+    if not args.while_serving:
+        # SQLite has one writer at a time, and an import is one transaction (all or nothing)
+        # that holds the write lock for as long as it runs: about 1.5 ms an entry, 30 s for
+        # 20,000. A server's writes meanwhile wait (storage/db.py: WRITE_WAIT_SECONDS), then
+        # answer 503. So the import refuses while anything else has the database open, unless
+        # told that is acceptable. (PostgreSQL has no such lock: the import writes only rows
+        # of its own, beside the server's writes, and is never refused.)
+        try:
+            sqlite_files.check_unused(settings.database_url)
+        except sqlite_files.InUse as error:
+            print(
+                f"error: {error}. An import holds SQLite's write lock until it ends (one "
+                "transaction, all or nothing), so a server's writes would answer 503 "
+                "meanwhile: stop the server and import, or pass --while-serving to import "
+                "anyway",
+                file=sys.stderr,
+            )
+            return 1
 
     async def load(db: Database) -> tuple[Liveblog, int]:
         return await import_liveblog(
@@ -257,6 +298,9 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
         liveblog, entries = on_database(settings, load)
     except LiveblogError as refused:
         print(f"error: {refused.detail.rstrip('.')}; nothing was imported", file=sys.stderr)
+        return 1
+    except sqlite_files.InUse as error:
+        print(f"error: {error}; nothing was imported", file=sys.stderr)
         return 1
     print(f"imported {liveblog.slug!r} with {_count(entries, 'entry')}: /liveblogs/{liveblog.slug}")
     return 0
@@ -306,5 +350,11 @@ def add_commands(commands: Subcommands) -> None:
     load.add_argument("file", metavar="FILE", help="the export; - for standard input")
     load.add_argument(
         "--as", dest="as_slug", metavar="SLUG", help="under this slug instead of the file's"
+    )
+    load.add_argument(
+        "--while-serving",
+        action="store_true",
+        help="import into a SQLite database a server has open: its writes answer 503 (with "
+        "Retry-After) until the import ends; without it, the import refuses",
     )
     load.set_defaults(handler=_import)

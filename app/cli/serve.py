@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.cli import Subcommands
+
+log = logging.getLogger(__name__)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -32,12 +38,57 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # app's lifespan holds its own mark, which is what the workers of --workers hold.
     with in_use(settings.database_url):
         migrate.upgrade(settings.database_url)
-        if settings.workers > 1:
-            # Each worker reads the same LIVEBLOG_* environment; only the socket is shared.
-            server.run("app.main:create_app", settings)
-        else:
-            server.run(create_app(settings), settings)
+        with _served_heads_kept(settings.database_url):
+            if settings.workers > 1:
+                # Each worker reads the same LIVEBLOG_* environment; only the socket is shared.
+                server.run("app.main:create_app", settings)
+            else:
+                server.run(create_app(settings), settings)
     return 0
+
+
+@contextlib.contextmanager
+def _served_heads_kept(url: str) -> Iterator[None]:
+    """SQLite: first give a new epoch to each liveblog the database holds older than this data
+    directory last served it (a file copied over it while the server was stopped), then keep
+    the record of what is served for the next start (storage/served_heads.py). PostgreSQL:
+    nothing; after restoring it, `liveblog rotate-epochs` is what keeps readers safe."""
+    from app.services.epochs import rotate_where_gone_back
+    from app.storage import served_heads
+    from app.storage.db import Database, sqlite_file
+
+    path, database = served_heads.record_path(url), sqlite_file(url)
+    if path is None or database is None:
+        yield
+        return
+    try:
+        served = served_heads.load(path)
+    except served_heads.Unreadable as error:
+        log.warning(
+            "the record of heads served is unreadable, so the database is not checked against "
+            "it this time (it is written anew): %s",
+            error,
+        )
+        served = {}
+
+    async def check() -> dict[str, tuple[str, str]]:
+        db = Database(url)
+        try:
+            return await rotate_where_gone_back(db, served)
+        finally:
+            await db.dispose()
+
+    for slug, (epoch, why) in asyncio.run(check()).items():
+        log.warning(
+            "liveblog %r is older than this data directory served it: %s (was the database "
+            "file replaced while the server was stopped?). New epoch %s: its readers reload "
+            "once when they reconnect",
+            slug,
+            why,
+            epoch,
+        )
+    with served_heads.kept(path, database, served):
+        yield
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:

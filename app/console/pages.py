@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from app import render
 from app.auth.csrf import CSRF_FIELD, check_origin, check_token
+from app.auth.passwords import PasswordChecksBusy
 from app.auth.principal import Role
 from app.auth.sessions import ConsoleSession, Sessions
 from app.console.deps import (
@@ -115,7 +116,7 @@ async def sign_in(
     address = client_address(request.client.host if request.client else None)
     try:
         cookie, _ = await sessions.sign_in(username, password, address)
-    except (Unauthorized, TooManyRequests) as error:
+    except (Unauthorized, TooManyRequests, PasswordChecksBusy) as error:
         response = _sign_in_page(request, error.detail, error.status, username)
         response.headers.update(error.headers or {})
         return response

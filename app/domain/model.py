@@ -72,6 +72,9 @@ class Liveblog:
     ended_at: datetime | None
     version: int  # bumped by every change to its own fields (title, description, status)
     epoch: str  # names the history `seq` counts in (see new_epoch)
+    # When its epoch was last replaced (None: never, it is the one it was created with). A bare
+    # `since` is trusted only while this is None (domain/resume.py).
+    epoch_rotated_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {

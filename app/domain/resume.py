@@ -3,12 +3,20 @@
 Given the `since` (and `epoch`) a reader sends and the liveblog's stored head (and epoch), decide
 whether it is current, needs a replay of what changed after `since`, or must reload through
 REST. A seq only means something within its epoch: after a restore the same numbers name other
-changes, so a reader from another epoch always reloads. Kept pure so the
-rule can be read and tested on its own; the WebSocket endpoint and the REST `?since=` both obey it.
+changes, so a reader from another epoch always reloads. A `since` without an epoch (an older
+page, a tool) is taken to be of the current epoch only while the liveblog has never had another:
+once its epoch was replaced, that `since` may count in the old history, so it reloads too. Kept
+pure so the rule can be read and tested on its own; the WebSocket endpoint and the REST
+`?since=` both obey it.
+
+`went_back` is the rule `liveblog serve` applies at start to a database that may have been
+replaced under it (a file copied over it while it was stopped): see services/epochs.py.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -20,19 +28,69 @@ class Resume(StrEnum):
     EPOCH_CHANGED = "epoch_changed"  # `since` counts in another history (a restore, a copy)
 
 
-def plan(since: int | None, head: int, epoch: str | None = None, current: str = "") -> Resume:
+def plan(
+    since: int | None,
+    head: int,
+    epoch: str | None = None,
+    current: str = "",
+    rotated: bool = False,
+) -> Resume:
     """Decide from positions alone; REPLAY may still turn into TOO_FAR_BEHIND (see `bounded`).
 
-    `epoch` is the one the reader's `since` belongs to (None: not sent, so `since` is taken on
-    trust, as before epochs existed); `current` is the liveblog's.
+    `epoch` is the one the reader's `since` belongs to; `current` is the liveblog's, and
+    `rotated` whether the liveblog ever had another. Without `epoch`, `since` is taken on trust
+    as one of `current` (as before epochs existed) unless `rotated`: then nothing says which
+    history it counts in, and it is treated as another epoch's. A bare `since=0` is the one
+    exception: it asks for everything from the start, which is right in any history.
     """
-    if since is not None and epoch is not None and epoch != current:
-        return Resume.EPOCH_CHANGED
+    if since is not None:
+        of_another_history = epoch != current if epoch is not None else rotated and since > 0
+        if of_another_history:
+            return Resume.EPOCH_CHANGED
     if since is None or since == head:
         return Resume.LIVE
     if since > head:
         return Resume.AHEAD
     return Resume.REPLAY
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What a data directory last served of one liveblog: its epoch then, the highest seq seen
+    in it, and since when that epoch was the one served."""
+
+    epoch: str
+    seq: int
+    since: datetime
+
+
+def went_back(
+    served: Served | None, epoch: str, head: int, rotated_at: datetime | None
+) -> str | None:
+    """Why a liveblog stored at `head` of `epoch` (last rotated at `rotated_at`) is older than
+    what was `served` of it, or None if it is not (or nothing was recorded).
+
+    - Same epoch, head below the seq served: readers hold seqs the database does not have, and
+      the next writes would give those numbers to other changes.
+    - Another epoch, never rotated or rotated before the served one began: an older history
+      (a copy of the file from before), whose readers would trust a bare `since`.
+    Another epoch rotated after the served one began is a restore or `rotate-epochs` done since:
+    its seqs were never served here, and a bare `since` is not trusted in it already.
+    """
+    if served is None:
+        return None
+    if epoch == served.epoch:
+        if head < served.seq:
+            return f"its head seq {head} is below seq {served.seq} already served in epoch {epoch}"
+        return None
+    if rotated_at is None or _utc(rotated_at) <= _utc(served.since):
+        return f"its epoch {epoch} is older than epoch {served.epoch} already served"
+    return None
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; only UTC is ever stored.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def bounded(changed: int, limit: int) -> Resume:

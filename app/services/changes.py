@@ -41,12 +41,15 @@ async def read_changes(
     db: Database, slug: str, since: int | None, epoch: str | None, limit: int
 ) -> ChangeSet | None:
     """The changes after `since` of `epoch` (at most `limit` objects), or None if the liveblog
-    is unknown. `epoch` None: `since` is taken to be of the current one."""
+    is unknown. `epoch` None: `since` is taken to be of the current one, unless the liveblog's
+    epoch was ever replaced (domain/resume.py)."""
     async with db.snapshot() as conn:
         liveblog = await liveblog_rows.get(conn, slug)
         if liveblog is None:
             return None
-        decision = resume.plan(since, liveblog.seq, epoch, liveblog.epoch)
+        decision = resume.plan(
+            since, liveblog.seq, epoch, liveblog.epoch, liveblog.epoch_rotated_at is not None
+        )
         if decision is not resume.Resume.REPLAY:
             return ChangeSet(liveblog, liveblog.seq, decision)
         assert since is not None

@@ -480,25 +480,31 @@ class EntryService:
         return Page.of(entries, liveblog, limit)
 
     async def since(self, slug: str, *, since: int, limit: int, epoch: str | None = None) -> Since:
-        """Entries changed after `since` (of `epoch`, when given), tombstones included, in seq
-        order, `limit` at a time.
+        """Entries changed after `since` (of `epoch`; without it, of the current epoch if the
+        liveblog never had another), tombstones included, in seq order, `limit` at a time.
 
         Raises:
             NotFound: no such liveblog.
-            Conflict: `since` cannot be resumed from (another epoch, or ahead of the head);
+            Conflict: `since` cannot be resumed from (another epoch, no epoch after a rotation,
+                or ahead of the head);
                 the problem says why (`reason`) and where to reload from (`epoch`, `seq`).
         """
         async with self._db.snapshot() as conn:
             liveblog = await liveblog_rows.get(conn, slug)
             if liveblog is None:
                 raise NotFound(f"No liveblog with slug {slug!r}.")
-            decision = plan(since, liveblog.seq, epoch, liveblog.epoch)
+            rotated = liveblog.epoch_rotated_at is not None
+            decision = plan(since, liveblog.seq, epoch, liveblog.epoch, rotated)
             if decision in (Resume.EPOCH_CHANGED, Resume.AHEAD):
-                where = (
-                    f"since={since} is ahead of this liveblog's head seq {liveblog.seq}. "
-                    if decision is Resume.AHEAD
-                    else f"epoch {epoch!r} is not this liveblog's ({liveblog.epoch!r}). "
-                )
+                if decision is Resume.AHEAD:
+                    where = f"since={since} is ahead of this liveblog's head seq {liveblog.seq}. "
+                elif epoch is None:
+                    where = (
+                        f"since={since} came without an epoch, and this liveblog's epoch was "
+                        f"replaced (now {liveblog.epoch!r}). "
+                    )
+                else:
+                    where = f"epoch {epoch!r} is not this liveblog's ({liveblog.epoch!r}). "
                 raise Conflict(
                     where + RESYNC_DETAIL[decision],
                     extra={"reason": decision.value, "epoch": liveblog.epoch, "seq": liveblog.seq},

@@ -33,6 +33,7 @@ def to_liveblog(row: Row[Any]) -> Liveblog:
         ended_at=row.ended_at,
         version=row.version,
         epoch=row.epoch,
+        epoch_rotated_at=row.epoch_rotated_at,
     )
 
 
@@ -46,9 +47,11 @@ async def insert(
     status: Status = Status.LIVE,
     updated_at: datetime | None = None,
     ended_at: datetime | None = None,
+    epoch_rotated_at: datetime | None = None,
 ) -> Liveblog:
     """Insert a new liveblog at seq 0, in a new epoch. Raises DuplicateSlug if the slug is
-    taken. `status`, `updated_at` and `ended_at` are an import's (a liveblog from elsewhere)."""
+    taken. `status`, `updated_at` and `ended_at` are an import's (a liveblog from elsewhere);
+    so may be `epoch_rotated_at`, to distrust seqs readers took elsewhere (domain/resume.py)."""
     epoch = new_epoch()
     values: dict[str, Any] = {
         "slug": slug,
@@ -62,6 +65,7 @@ async def insert(
         "ended_at": ended_at,
         "version": 1,
         "epoch": epoch,
+        "epoch_rotated_at": epoch_rotated_at,
     }
     try:
         result = await conn.execute(insert_into(LiveblogRow).values(values))
@@ -80,6 +84,7 @@ async def insert(
         ended_at=ended_at,
         version=1,
         epoch=epoch,
+        epoch_rotated_at=epoch_rotated_at,
     )
 
 
@@ -161,8 +166,11 @@ async def apply_change(
     return to_liveblog(result.one())
 
 
-async def rotate_epochs(conn: AsyncConnection, slugs: list[str] | None = None) -> dict[str, str]:
-    """Give each liveblog (or those in `slugs`) a new epoch; returns slug → new epoch."""
+async def rotate_epochs(
+    conn: AsyncConnection, now: datetime, slugs: list[str] | None = None
+) -> dict[str, str]:
+    """Give each liveblog (or those in `slugs`) a new epoch, rotated at `now`; returns slug →
+    new epoch."""
     query = select(LiveblogRow.id, LiveblogRow.slug).order_by(LiveblogRow.id)
     if slugs is not None:
         query = query.where(LiveblogRow.slug.in_(slugs))
@@ -170,6 +178,8 @@ async def rotate_epochs(conn: AsyncConnection, slugs: list[str] | None = None) -
     for liveblog_id, slug in (await conn.execute(query)).all():
         rotated[slug] = new_epoch()
         await conn.execute(
-            update(LiveblogRow).where(LiveblogRow.id == liveblog_id).values(epoch=rotated[slug])
+            update(LiveblogRow)
+            .where(LiveblogRow.id == liveblog_id)
+            .values(epoch=rotated[slug], epoch_rotated_at=now)
         )
     return rotated

@@ -64,6 +64,12 @@ class LiveblogRow(Base):
     # restore, a copy, an import): domain.model.new_epoch. Migration 0006; its default only
     # serves processes of the previous version during a rolling upgrade.
     epoch: Mapped[str] = mapped_column(String(EPOCH_MAX), server_default="0")
+    # When `epoch` was last replaced (a restore, a copy, `rotate-epochs`, or `liveblog serve`
+    # finding the database older than what it served); NULL while the liveblog keeps the epoch
+    # it was created with. Migration 0009.
+    epoch_rotated_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
 
 
 class EntryRow(Base):

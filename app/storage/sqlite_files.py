@@ -14,7 +14,8 @@ anything has the database open.
   any step before that rename leaves the database as it was.
 - `in_use()` is held, shared, by every process that opens the database (the server and every
   data command); `restore()` takes it exclusively, so it refuses while anything else has the
-  database open. It is an advisory `flock` on `<database>.lock`: released by the kernel when a
+  database open, and `import` looks whether it could (`check_unused()`), so it refuses while a
+  server runs. It is an advisory `flock` on `<database>.lock`: released by the kernel when a
   process dies, SIGKILL included, so a crash never leaves a restore locked out.
 
 Sequence numbers in a restored database go back in time: the caller gives every liveblog a new
@@ -102,6 +103,15 @@ def in_use(url: str, *, exclusive: bool = False) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def check_unused(url: str) -> None:
+    """Raise InUse if another process has the database open now (a server, a command): for a
+    command about to hold SQLite's write lock longer than a server's writes wait for it
+    (storage/db.py: WRITE_WAIT_SECONDS). Only a look: nothing is held afterwards, so a server
+    started meanwhile still starts (its writes then wait, and answer 503 past their wait)."""
+    with in_use(url, exclusive=True):
+        pass
 
 
 def summarize(path: Path) -> Summary:

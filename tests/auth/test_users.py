@@ -4,11 +4,12 @@ to two admins acting at the same instant (PostgreSQL's writers do not queue as S
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from app.auth import passwords
 from app.auth.principal import Role
 from app.auth.users import User, UserAccounts
 from app.errors import Conflict
@@ -28,6 +29,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url = request.getfixturevalue("postgres_url")
     migrate.upgrade(url)
     return url
+
+
+@pytest.fixture(autouse=True)
+def unbounded_password_checks() -> Iterator[None]:
+    """This test process hashes dozens of passwords in a second, more than a server's default
+    rate lets through (app/auth/passwords.py): no per-second limit here, defaults back after."""
+    default = passwords.PasswordChecks()
+    passwords.configure(concurrent=2, queue=64, per_second=0)
+    yield
+    passwords.configure(default.concurrent, default.queue, default.per_second)
+    default.close()
 
 
 @pytest.fixture

@@ -23,7 +23,9 @@ def export(server: LiveServer, slug: str) -> dict[str, Any]:
 
 
 def import_(server: LiveServer, path: Path, *args: str) -> tuple[int, str, str]:
-    result = cli(server.data_dir, "import", str(path), *args, env=server.env)
+    """Import beside the running server (--while-serving: these imports are small, and the
+    refusal without it is tested in test_database_busy.py)."""
+    result = cli(server.data_dir, "import", str(path), "--while-serving", *args, env=server.env)
     return result.returncode, result.stdout, result.stderr
 
 

@@ -22,6 +22,8 @@ from tests.harness import LiveServer, Subscriber, cli, problem, writer
 
 POSTS = 200
 POSTERS = 8
+AFTER_BACKUP = 3  # posts each poster makes once the backup has finished
+MAX_PER_POSTER = 2_000  # the bound on a poster, however long the backup takes
 SLUGS = ("north", "south")
 
 
@@ -75,14 +77,22 @@ async def test_backup_while_posting_restores_every_acknowledged_entry(
             await api.post("/api/liveblogs", json={"slug": slug, "title": slug})
         epochs = {slug: (await api.get(f"/api/liveblogs/{slug}")).json()["epoch"] for slug in SLUGS}
 
+        backup_done = asyncio.Event()
+
         async def poster(number: int) -> None:
-            for n in range(POSTS // POSTERS):
+            # At least POSTS // POSTERS each, and on until the backup has finished and a few
+            # more have gone in after it (bounded): on a slow machine the backup command's own
+            # start-up may outlast a fixed number of posts.
+            n = after = 0
+            while n < POSTS // POSTERS or (after < AFTER_BACKUP and n < MAX_PER_POSTER):
                 slug = SLUGS[(number + n) % 2]
                 response = await api.post(
                     f"/api/liveblogs/{slug}/entries", json={"body": f"<p>{number}-{n}</p>"}
                 )
                 assert response.status_code == 201, response.text
                 acknowledged.append((time.monotonic(), slug, response.json()["id"]))
+                n += 1
+                after += backup_done.is_set()
 
         posters = [asyncio.create_task(poster(number)) for number in range(POSTERS)]
         while len(acknowledged) < POSTS // 4:
@@ -92,6 +102,7 @@ async def test_backup_while_posting_restores_every_acknowledged_entry(
             cli, server.data_dir, "backup", str(backup_file), env=server.env
         )
         finished = time.monotonic()
+        backup_done.set()
         await asyncio.gather(*posters)
     assert backup.returncode == 0, backup.stderr
     assert "backed up to" in backup.stdout
@@ -247,3 +258,74 @@ async def test_postgresql_restore_in_the_readme_order_resyncs_readers(
     assert rotated.returncode == 0, rotated.stderr
     server.start()
     await _reader_of_seq_20_resyncs(server, "pg", old_epoch)
+
+
+async def test_serve_gives_new_epochs_to_a_database_copied_back_under_it(
+    isolated_server: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    """A restart, or `rotate-epochs` while stopped, changes no epoch at start. An older backup
+    copied over liveblog.db while the server is stopped (no `liveblog restore`): serve gives
+    each liveblog it holds older a new epoch and logs why, so a reader that sends `since`
+    alone, written on past its seq, gets a resync (WebSocket) or 409 (REST), not a replay."""
+    server = isolated_server()
+    backup_file = tmp_path / "older.db"
+    slugs = ("copied", "steady")
+    async with writer(server) as api:
+        for slug in slugs:
+            await api.post("/api/liveblogs", json={"slug": slug, "title": slug})
+        for n in range(5):
+            await api.post("/api/liveblogs/copied/entries", json={"body": f"<p>kept {n}</p>"})
+        assert cli(server.data_dir, "backup", str(backup_file)).returncode == 0
+        for n in range(10):
+            await api.post("/api/liveblogs/copied/entries", json={"body": f"<p>lost {n}</p>"})
+        first = {slug: (await api.get(f"/api/liveblogs/{slug}")).json() for slug in slugs}
+    assert first["copied"]["seq"] == 15
+
+    server.stop()
+    rotated = cli(server.data_dir, "rotate-epochs", "steady")
+    assert rotated.returncode == 0, rotated.stderr
+    steady_epoch = rotated.stdout.split()[1]
+    server.start()
+    async with writer(server) as api:
+        again = {slug: (await api.get(f"/api/liveblogs/{slug}")).json() for slug in slugs}
+    assert again["copied"]["epoch"] == first["copied"]["epoch"]
+    assert again["steady"]["epoch"] == steady_epoch
+    assert "older than" not in server.log()
+
+    server.stop()
+    database = server.data_dir / "liveblog.db"
+    assert not database.with_name("liveblog.db-wal").exists()  # an orderly stop left none
+    shutil.copyfile(backup_file, database)
+    server.start()
+    log = server.log()
+    assert "liveblog 'copied' is older than" in log and "below seq 15" in log, log
+    assert "liveblog 'steady' is older than" in log, log  # the backup has its first epoch
+    async with writer(server) as api:
+        now = {slug: (await api.get(f"/api/liveblogs/{slug}")).json() for slug in slugs}
+        assert now["copied"]["seq"] == 5
+        assert now["copied"]["epoch"] != first["copied"]["epoch"]
+        assert now["steady"]["epoch"] not in (first["steady"]["epoch"], steady_epoch)
+        for n in range(15):
+            await api.post("/api/liveblogs/copied/entries", json={"body": f"<p>new {n}</p>"})
+        new_epoch = now["copied"]["epoch"]
+        async with Subscriber(server, "copied", since=12) as bare:
+            await bare.wait_for(lambda s: len(s.messages) >= 2, what="hello and resync")
+        hello, resync = bare.messages[:2]
+        assert (hello["type"], hello["seq"], hello["epoch"]) == ("hello", 20, new_epoch)
+        assert (resync["type"], resync["reason"], resync["seq"], resync["epoch"]) == (
+            "resync",
+            "epoch_changed",
+            20,
+            new_epoch,
+        )
+        old = first["copied"]["epoch"]
+        async with Subscriber(server, "copied", since=12, epoch=old) as stale:
+            await stale.wait_for(lambda s: len(s.messages) >= 2, what="hello and resync")
+        assert stale.messages[1]["reason"] == "epoch_changed"
+        body = problem(await api.get("/api/liveblogs/copied/entries", params={"since": 12}), 409)
+        assert (body["reason"], body["epoch"], body["seq"]) == ("epoch_changed", new_epoch, 20)
+
+    server.stop()  # the new epochs are what the record holds now: no rotation at this start
+    server.start()
+    async with writer(server) as api:
+        assert (await api.get("/api/liveblogs/copied")).json()["epoch"] == new_epoch

@@ -37,11 +37,14 @@ async def _what_readers_get(api: httpx.AsyncClient, slugs: list[str]) -> dict[st
     seen: dict[str, Any] = {}
     for slug in slugs:
         base = f"/api/liveblogs/{slug}"
+        liveblog = (await api.get(base)).json()
+        # With the epoch: a copy replaces it, and a bare `since` is not trusted after that.
+        since = {"since": 0, "epoch": liveblog["epoch"], "limit": 100}
         seen[slug] = {
-            "liveblog": (await api.get(base)).json(),
+            "liveblog": liveblog,
             "page": (await api.get(f"{base}/entries", params={"limit": 3})).json(),
             "older": (await api.get(f"{base}/entries", params={"limit": 3, "before": 3})).json(),
-            "since": (await api.get(f"{base}/entries", params={"since": 0, "limit": 100})).json(),
+            "since": (await api.get(f"{base}/entries", params=since)).json(),
             "pinned": (await api.get(f"{base}/entries", params={"pinned": "true"})).json(),
             "page_html": (await api.get(f"/liveblogs/{slug}")).status_code,
         }

@@ -26,7 +26,7 @@ SEARCH_TABLES = {
                ("config", "content", "data", "docsize", "idx"))},
     "postgresql": {"entry_search"},
 }  # fmt: skip
-HEAD = "0008_edited_at"
+HEAD = "0009_epoch_rotated_at"
 
 
 def schema(url: str) -> tuple[set[str], set[str], str | None]:
@@ -56,6 +56,19 @@ def schema(url: str) -> tuple[set[str], set[str], str | None]:
     return asyncio.run(run())
 
 
+def columns(url: str, table: str) -> set[str]:
+    async def run() -> set[str]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                found = await connection.run_sync(lambda c: inspect(c).get_columns(table))
+                return {column["name"] for column in found}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
 def round_trip(url: str) -> None:
     search_tables = SEARCH_TABLES[make_url(url).get_backend_name()]
     migrate.upgrade(url)
@@ -63,6 +76,11 @@ def round_trip(url: str) -> None:
     assert tables == TABLES | search_tables
     assert {"ix_entries_pinned", "ix_entries_key_event"} <= indexes
     assert revision == HEAD
+
+    assert "epoch_rotated_at" in columns(url, "liveblogs")
+    migrate.downgrade(url, "0008_edited_at")
+    assert schema(url) == (TABLES | search_tables, indexes, "0008_edited_at")
+    assert "epoch_rotated_at" not in columns(url, "liveblogs")
 
     migrate.downgrade(url, "0007_entry_search")
     assert schema(url) == (TABLES | search_tables, indexes, "0007_entry_search")

@@ -170,7 +170,9 @@ async def test_published_drafts_and_imported_entries_are_found(
     }
     path = tmp_path / "archive.json"
     path.write_text(json.dumps(document))
-    result = cli(database_server.data_dir, "import", str(path), env=database_server.env)
+    result = cli(
+        database_server.data_dir, "import", str(path), "--while-serving", env=database_server.env
+    )
     assert result.returncode == 0, result.stderr
     listed = (await api.get(f"/api/liveblogs/{slug}/entries")).json()["entries"]
     assert await found(api, slug, "referendum") == [entry["id"] for entry in listed]
