@@ -12,22 +12,79 @@ no deadline, and each one holds a file descriptor. Here:
   arrives at the cap, the oldest connection still sending its request (head or body) is
   closed to make room (a trickling client is the one to go, not a health probe); only if every open
   connection is busy with a request does the newcomer get a bare 503. So trickling or idle
-  connections cannot take the descriptors kept for the REST API, /healthz and the database.
+  connections cannot take the descriptors kept for the REST API, /healthz and the database;
+- each client address has a budget of connection openings (`OpeningBudget`), spent at accept,
+  before a byte of its request is read: twice the upgrade budget (LIVEBLOG_UPGRADE_RATE and
+  LIVEBLOG_UPGRADE_BURST), so the readers behind one address that the upgrade budget lets in
+  also have room for their plain HTTP. A connection that ends before a complete request (a
+  reset, an abandoned upgrade), and an upgrade refused for the upgrade limit, cost the address
+  one opening more. Past the budget a
+  connection is closed as soon as it is accepted: no request is parsed, no response written,
+  so a storm of upgrades from one host costs far less than it does to send. Connections from
+  LIVEBLOG_TRUSTED_PROXIES are not counted here (the client behind is not known until the
+  request is read; the upgrade limit in realtime/websocket.py still counts it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import time
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from app.ratelimit import client_address
 from app.settings import Settings
 
 _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nretry-after: 1\r\n"
     b"connection: close\r\ncontent-length: 33\r\n\r\nToo many open connections; retry.\n"
 )
+
+
+class OpeningBudget:
+    """Connection openings per client address (a token bucket: `burst` at once, refilled at
+    `rate` a second), counted in this process. Synchronous and O(1), for connection_made."""
+
+    PRUNE_AT = 4096  # addresses remembered before those with a full bucket are forgotten
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, tuple[float, float]] = {}  # address: (tokens, as of when)
+        self._pruned = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def _tokens(self, address: str, now: float) -> float:
+        tokens, then = self._buckets.get(address, (self.burst, now))
+        return min(self.burst, tokens + (now - then) * self.rate)
+
+    def spend(self, address: str, cost: float = 1.0, *, force: bool = False) -> bool:
+        """Take `cost` from `address`'s budget; False (and nothing taken) if it has too little,
+        unless `force` (a charge after the fact: the budget may go below zero)."""
+        if not self.enabled:
+            return True
+        now = time.monotonic()
+        tokens = self._tokens(address, now)
+        if tokens < cost and not force:
+            self._buckets[address] = (tokens, now)
+            return False
+        self._buckets[address] = (tokens - cost, now)
+        if len(self._buckets) > self.PRUNE_AT and now - self._pruned > 1.0:
+            self._prune(now)
+        return True
+
+    def _prune(self, now: float) -> None:
+        self._pruned = now
+        self._buckets = {
+            address: (tokens, then)
+            for address, (tokens, then) in self._buckets.items()
+            if tokens + (now - then) * self.rate < self.burst
+        }
 
 
 class DeadlineHttpProtocol(HttpToolsProtocol):
@@ -40,20 +97,32 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
     receiving: ClassVar[dict[DeadlineHttpProtocol, None]] = {}
     max_open: ClassVar[int] = 768
     request_timeout: ClassVar[float] = 10.0
+    openings: ClassVar[OpeningBudget] = OpeningBudget(0, 1)
+    proxies: ClassVar[list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = []
 
     @classmethod
     def configure(cls, settings: Settings) -> None:
         cls.max_open = settings.max_http_connections
         cls.request_timeout = settings.http_request_timeout
+        cls.openings = OpeningBudget(2 * settings.upgrade_rate, 2 * settings.upgrade_burst)
+        cls.proxies = [ipaddress.ip_network(network) for network in settings.proxy_networks]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._request_timer: asyncio.TimerHandle | None = None
         self._counted = False
+        self._address: str | None = None  # the budget this connection is counted in, if any
+        self._completed = False  # a complete request arrived, or the socket became a reader's
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         cls = DeadlineHttpProtocol
+        if cls.openings.enabled:
+            address = self._budget_address(transport)
+            if address is not None and not cls.openings.spend(address):
+                transport.close()  # before a byte is read: nothing parsed, nothing written
+                return
+            self._address = address
         if cls.open_count >= cls.max_open:
             if not cls.receiving:
                 transport.write(_BUSY)
@@ -66,12 +135,32 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
         self._counted = True
         self._start_request_timer()
 
+    def _budget_address(self, transport: asyncio.Transport) -> str | None:
+        """The peer's key in the opening budget, or None for a trusted proxy (or no address)."""
+        peer = transport.get_extra_info("peername")
+        if not isinstance(peer, tuple) or not peer:
+            return None
+        host = str(peer[0])
+        if self.proxies:
+            try:
+                ip = ipaddress.ip_address(host)
+            except ValueError:
+                return None
+            if any(ip in network for network in self.proxies):
+                return None
+        return client_address(host)
+
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._address is not None and not self._completed:
+            # Reset (or closed) before a complete request: it costs its address one more.
+            DeadlineHttpProtocol.openings.spend(self._address, force=True)
         self._release()
         super().connection_lost(exc)
 
     def handle_websocket_upgrade(self) -> None:
-        # The socket becomes a reader's, counted by the reader limits from here on.
+        # The socket becomes a reader's, counted by the reader limits from here on (and its
+        # upgrade by the upgrade limit, resets included).
+        self._completed = True
         self._release()
         super().handle_websocket_upgrade()
 
@@ -82,6 +171,7 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         # Head and body are in: from here the request is the server's to answer.
+        self._completed = True
         self._stop_request_timer()
         super().on_message_complete()
 

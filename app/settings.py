@@ -162,14 +162,25 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or CIDRs of the reverse proxies in front: only "
         "from these is X-Forwarded-For believed for the client's address (empty: from none).",
     )
+    # The upgrade budget per address: LIVEBLOG_UPGRADE_BURST upgrades at once, then
+    # LIVEBLOG_UPGRADE_RATE a second (2,000 in any 20 s by default). The burst is sized for a
+    # restart: 2,000 readers behind one NAT all come back at once (LIVEBLOG_MAX_SOCKETS_PER_
+    # ADDRESS), which is also what one hostile host may spend before it is refused; the same
+    # budget, doubled, bounds connection openings at accept (app/http_protocol.py).
     upgrade_rate: float = Field(
-        default=20.0,
+        default=100.0,
         ge=0,
         description="WebSocket upgrades per second one client address may make on average "
-        "(0: no limit); IPv6 addresses count per /64.",
+        "(0: no limit, and no budget of connection openings either); IPv6 addresses count "
+        "per /64.",
     )
     upgrade_burst: int = Field(
-        default=100, ge=1, description="WebSocket upgrades one client address may make at once."
+        default=2000,
+        ge=1,
+        description="WebSocket upgrades one client address may make at once: sized so that "
+        "2,000 readers behind one address (an office, a carrier's NAT) come back together "
+        "after a restart. Behind a reverse proxy, set LIVEBLOG_TRUSTED_PROXIES or every "
+        "reader counts as the proxy's address.",
     )
     max_sockets_per_address: int = Field(
         default=2000,

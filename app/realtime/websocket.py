@@ -28,6 +28,7 @@ from app import logs, metrics
 from app.domain.model import EPOCH_MAX, SLUG_RE
 from app.domain.resume import Resume
 from app.errors import TooManyRequests, problem
+from app.http_protocol import DeadlineHttpProtocol
 from app.ratelimit import UPGRADES, RateLimit, client_address
 from app.realtime import direct
 from app.realtime.catchup import CatchUpReads
@@ -105,6 +106,9 @@ class LiveConnections:
         try:
             await self._upgrades.check(address)
         except TooManyRequests as refused:
+            # Over its upgrade budget: the refused upgrade costs its address one more connection
+            # opening, so a storm of them is soon refused at accept (app/http_protocol.py).
+            DeadlineHttpProtocol.openings.spend(address, force=True)
             return 429, refused.detail, refused.headers
         if self._by_address.get(address, 0) >= self._per_address:
             return (

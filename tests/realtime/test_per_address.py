@@ -15,6 +15,7 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
+from app.settings import Settings
 from tests.harness import LiveServer, Subscriber, seconds, writer
 
 StartServer = Callable[..., LiveServer]
@@ -106,7 +107,11 @@ async def test_a_reset_storm_from_one_address_leaves_healthz_answering(
 ) -> None:
     """1,000 upgrades that reset right after sending, with the default limits: /healthz
     answers within a second throughout, and afterwards a reader is served as usual."""
-    server = isolated_server(upgrade_rate=20, upgrade_burst=100)
+    defaults = Settings.model_fields
+    server = isolated_server(
+        upgrade_rate=defaults["upgrade_rate"].default,
+        upgrade_burst=defaults["upgrade_burst"].default,
+    )
     slug = await new_story(server)
     async with writer(server) as client:
         for n in range(30):  # something to catch up on
