@@ -138,9 +138,7 @@ async def edit_liveblog(
 ) -> Response:
     """Title and description, If-Match as everywhere: two editors' settings never cross."""
     by.require_role(Role.EDITOR, "changing a liveblog's title or description")
-    changes = form.model_dump(exclude_none=True)
-    if "title" in changes:
-        changes["title"] = changes["title"].strip()
+    changes = form.model_dump(exclude_none=True)  # the title comes stripped (schemas.Title)
     liveblog = await liveblogs_of(request).update(
         slug, changes, by=by, if_match=parse_if_match(if_match)
     )

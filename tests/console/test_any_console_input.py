@@ -1,0 +1,80 @@
+"""Whatever a journalist types into the workspace's search box, whatever "Load older" and a
+refresh send, and whatever goes into the title and description form: never a 5xx. The list
+answers 200 (or a 422 problem naming the parameter), the settings 200, 412 or 422."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from hypothesis import given, strategies as st
+
+from tests.console.newsroom import console_liveblog, read
+from tests.entry_bodies import examples
+from tests.harness import ConsoleClient, LiveServer, create_user
+
+TYPED = st.text(st.characters(codec="utf-8"), max_size=250)
+# What a query parameter can carry: numbers in and out of range, and anything else.
+PARAMETER = st.one_of(st.integers(min_value=-(2**70), max_value=2**70).map(str), TYPED)
+
+
+@pytest.fixture(scope="module")
+async def console(server: LiveServer) -> AsyncIterator[ConsoleClient]:
+    async with ConsoleClient(server) as client:
+        assert (await client.sign_in(create_user(server, "editor"))).status_code == 303
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def slug(console: ConsoleClient) -> str:
+    slug = await console_liveblog(console)
+    for title in ("Convoy at the border", "Évacuation du port", "Talks resume"):
+        sent = await console.post(
+            f"/console/liveblogs/{slug}/entries", {"title": title, "source": f"{title}."}
+        )
+        assert sent.status_code == 201, sent.text
+    return slug
+
+
+def answered(response: httpx.Response, *allowed: int) -> None:
+    assert response.status_code < 500, response.text[:500]
+    assert response.status_code in allowed, (response.status_code, response.text[:500])
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["detail"]
+
+
+@examples(80)
+@given(q=TYPED, before=st.one_of(st.none(), PARAMETER), shown=st.one_of(st.none(), PARAMETER))
+async def test_any_search_or_paging_is_answered(
+    console: ConsoleClient, slug: str, q: str, before: str | None, shown: str | None
+) -> None:
+    params = {"q": q} | ({"before": before} if before is not None else {})
+    params |= {"shown": shown} if shown is not None else {}
+    response = await read(
+        console, f"/console/liveblogs/{slug}/items?" + str(httpx.QueryParams(params))
+    )
+    answered(response, 200, 422)
+    if response.status_code == 200:
+        assert "data-published" in response.text or before is not None
+
+
+@examples(60)
+@given(
+    title=st.one_of(st.none(), TYPED), description=st.one_of(st.none(), TYPED), stale=st.booleans()
+)
+async def test_any_title_and_description_is_answered(
+    console: ConsoleClient, slug: str, title: str | None, description: str | None, stale: bool
+) -> None:
+    current = await read(console, f"/console/liveblogs/{slug}/items")
+    assert current.status_code == 200
+    version = current.text.split('data-state-version="', 1)[1].split('"', 1)[0]
+    response = await console.patch(
+        f"/console/liveblogs/{slug}",
+        {"title": title, "description": description},
+        headers={"If-Match": f'"{int(version) - 1 if stale else version}"'},
+    )
+    answered(response, 200, 412, 422)
+    if response.status_code == 200 and title is not None:
+        assert response.json()["title"] == title.strip()
