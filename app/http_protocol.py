@@ -18,9 +18,11 @@ no deadline, and each one holds a file descriptor. Here:
   LIVEBLOG_UPGRADE_BURST), so the readers behind one address that the upgrade budget lets in
   also have room for their plain HTTP. A connection that ends before a complete request (a
   reset, an abandoned upgrade), and an upgrade refused for the upgrade limit, cost the address
-  one opening more. Past the budget a
-  connection is closed as soon as it is accepted: no request is parsed, no response written,
-  so a storm of upgrades from one host costs far less than it does to send. Connections from
+  one opening more. Past the budget a connection is closed as soon as it is accepted, before
+  uvicorn sets anything up for it: no parser, no request, no response. A connection the client
+  reset while it waited to be accepted (most of a full-speed reset storm) has no peer address
+  left and is closed the same way. So a storm of upgrades from one host costs far less than it
+  does to send (BENCHMARKS.md, "Under attack"). Connections from
   LIVEBLOG_TRUSTED_PROXIES are not counted here (the client behind is not known until the
   request is read; the upgrade limit in realtime/websocket.py still counts it).
 """
@@ -34,6 +36,7 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from app.metrics import CONNECTIONS_REFUSED
 from app.ratelimit import client_address
 from app.settings import Settings
 
@@ -41,6 +44,10 @@ _BUSY = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nretry-after: 1\r\n"
     b"connection: close\r\ncontent-length: 33\r\n\r\nToo many open connections; retry.\n"
 )
+
+REFUSED_OVER_BUDGET = CONNECTIONS_REFUSED.labels("opening_budget")
+REFUSED_BUSY = CONNECTIONS_REFUSED.labels("busy")
+REFUSED_GONE = CONNECTIONS_REFUSED.labels("reset")
 
 
 class OpeningBudget:
@@ -108,25 +115,40 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
         cls.proxies = [ipaddress.ip_network(network) for network in settings.proxy_networks]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        # uvicorn's own state (a parser that refers back to this object, loggers, flow control)
+        # is made only once the opening is admitted, in connection_made: an opening refused at
+        # accept then costs a few attribute writes and leaves no cycle for the collector.
+        self._uvicorn_args = (args, kwargs)
+        self._admitted = False
         self._request_timer: asyncio.TimerHandle | None = None
         self._counted = False
         self._address: str | None = None  # the budget this connection is counted in, if any
         self._completed = False  # a complete request arrived, or the socket became a reader's
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
         cls = DeadlineHttpProtocol
-        if cls.openings.enabled:
-            address = self._budget_address(transport)
-            if address is not None and not cls.openings.spend(address):
-                transport.close()  # before a byte is read: nothing parsed, nothing written
-                return
-            self._address = address
+        peer = transport.get_extra_info("peername")
+        if peer is None:
+            # The client reset the connection while it waited to be accepted (there is no peer
+            # left to name): nothing to answer, and most of a reset storm arrives so.
+            transport.abort()
+            REFUSED_GONE.inc()
+            return
+        address = self._budget_address(peer) if cls.openings.enabled else None
+        if address is not None and not cls.openings.spend(address):
+            transport.abort()  # before a byte is read: nothing parsed, nothing written
+            REFUSED_OVER_BUDGET.inc()
+            return
+        args, kwargs = self._uvicorn_args
+        super().__init__(*args, **kwargs)
+        self._admitted = True
+        super().connection_made(transport)
+        self._address = address
         if cls.open_count >= cls.max_open:
             if not cls.receiving:
                 transport.write(_BUSY)
                 transport.close()
+                REFUSED_BUSY.inc()
                 return
             oldest = next(iter(cls.receiving))
             oldest._release()  # counted out now: its transport closes on the next loop turn
@@ -135,9 +157,8 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
         self._counted = True
         self._start_request_timer()
 
-    def _budget_address(self, transport: asyncio.Transport) -> str | None:
+    def _budget_address(self, peer: object) -> str | None:
         """The peer's key in the opening budget, or None for a trusted proxy (or no address)."""
-        peer = transport.get_extra_info("peername")
         if not isinstance(peer, tuple) or not peer:
             return None
         host = str(peer[0])
@@ -151,6 +172,8 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
         return client_address(host)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self._admitted:
+            return
         if self._address is not None and not self._completed:
             # Reset (or closed) before a complete request: it costs its address one more.
             DeadlineHttpProtocol.openings.spend(self._address, force=True)

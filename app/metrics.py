@@ -103,6 +103,16 @@ DELIVERY_LATENCY = Histogram(
 )
 
 
+CONNECTIONS_REFUSED = Counter(
+    "liveblog_connections_refused",
+    "Connections closed as soon as they were accepted, by reason: opening_budget (their address "
+    "is over its budget of openings, app/http_protocol.py), busy (LIVEBLOG_MAX_HTTP_CONNECTIONS "
+    "open and every one busy with a request: a bare 503), reset (reset by the client before it "
+    "was accepted).",
+    ["reason"],
+)
+
+
 PASSWORD_CHECKS = Counter(
     "liveblog_password_checks",
     "Console password hashes this process made (sign-ins, password changes, new passwords).",

@@ -292,11 +292,12 @@ def attack_verdict(results: dict[str, Any], mode: str) -> Verdict:
     bound = attack.ATTACK_P99_BOUND.get(mode, 1.5)
     return Verdict(
         f"{mode} at {attack.ATTACK_RATES[mode]:.0f}/s: healthy readers' p99 <= {bound}x the "
-        "control",
-        f"{aimed['p99_ms']:.0f} ms vs {control['p99_ms']:.0f} ms = {ratio:.2f}x; server CPU "
+        "control, /healthz < 1 s",
+        f"{aimed['p99_ms']:.0f} ms vs {control['p99_ms']:.0f} ms = {ratio:.2f}x; /healthz max "
+        f"{aimed['healthz_max_ms']:.0f} ms; RSS +{aimed['rss_growth_mib']:.0f} MiB; server CPU "
         f"{aimed['server_cpu_s']:.1f} s vs {control['server_cpu_s']:.1f} s, attacker "
         f"{aimed['attacker_cpu_s']:.1f} s",
-        ratio <= bound and aimed["complete"],
+        attack.met(mode, aimed, control),
     )
 
 

@@ -208,14 +208,22 @@ RELIANCES: list[Method | Attribute] = [
     _http(
         "__init__",
         PROTOCOL_INIT,
-        "overridden: passes *args, **kwargs to super(), adds its request timer",
+        "overridden: keeps *args, **kwargs for super(), called only once connection_made admits "
+        "the opening; adds its request timer",
     ),
     _http(
         "connection_made",
         ("transport",),
-        "overridden: counts the connection, answers 503 at the cap, starts the request deadline",
+        "overridden: closes a reset or over-budget opening before uvicorn's set-up (its "
+        "__init__ and connection_made); counts the connection, answers 503 at the cap, starts "
+        "the request deadline",
     ),
-    _http("connection_lost", ("exc",), "overridden: counts the connection out"),
+    _http(
+        "connection_lost",
+        ("exc",),
+        "overridden: not passed on for a refused opening (uvicorn never set it up); counts the "
+        "connection out",
+    ),
     _http("handle_websocket_upgrade", (), "overridden: an upgraded socket is counted out"),
     _http(
         "on_message_begin",

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from functools import partial
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app import logs, metrics
 from app.domain.model import EPOCH_MAX, SLUG_RE
@@ -155,7 +155,8 @@ class LiveConnections:
             epoch = parse_epoch(websocket.query_params.get("epoch"))
         except ValueError:
             self._closed(address)
-            await self._close(websocket, CloseCode.BAD_REQUEST)
+            with contextlib.suppress(*GONE, RuntimeError):
+                await self._close(websocket, CloseCode.BAD_REQUEST)
             self._log.closed(slug, CloseCode.BAD_REQUEST, request_id)
             return
         except BaseException:
@@ -174,10 +175,10 @@ class LiveConnections:
             )
         except UnknownLiveblog:
             code = CloseCode.NOT_FOUND
-            with contextlib.suppress(OSError, RuntimeError):  # the reader may have gone already
+            with contextlib.suppress(*GONE, RuntimeError):  # the reader may have gone already
                 await self._close(websocket, code)
-        except OSError:
-            pass  # the reader went away mid-send (Starlette's WebSocketDisconnect is an OSError)
+        except GONE:
+            pass  # the reader went away mid-send
         except Exception:
             log.exception("serving a reader of %s failed", slug)
             code = CloseCode.INTERNAL_ERROR
@@ -251,6 +252,12 @@ class LiveConnections:
     @staticmethod
     async def _close(websocket: WebSocket, code: CloseCode) -> None:
         await websocket.close(code, CLOSE_REASON[code])
+
+
+# What sending to a reader that has gone raises: the transport's error, or Starlette's
+# translation of it (not an OSError). A close may also meet Starlette's RuntimeError for a
+# socket it already knows is closed.
+GONE = (OSError, WebSocketDisconnect)
 
 
 async def _refuse(

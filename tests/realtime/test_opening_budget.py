@@ -6,6 +6,7 @@ trusted proxy are not counted (app/http_protocol.py)."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import struct
 import time
@@ -13,8 +14,10 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+import websockets
 
 from app.http_protocol import OpeningBudget
+from tests.api.test_metrics import read_metrics, until, value
 from tests.harness import LiveServer, seconds
 
 StartServer = Callable[..., LiveServer]
@@ -98,3 +101,59 @@ async def test_a_trusted_proxy_is_not_counted_at_accept(isolated_server: StartSe
     for _ in range(10):
         reset(server.port)
     assert served(server.port)
+
+
+def reset_at_once(port: int, request: bytes) -> None:
+    """Connect, send `request` and reset (SO_LINGER 0) without waiting for the server."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.sendall(request)
+    sock.close()
+
+
+UPGRADE = (
+    b"GET /ws/liveblogs/{slug}?since=0 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+async def test_a_connection_reset_before_it_is_accepted_costs_no_request(
+    isolated_server: StartServer,
+) -> None:
+    """Most of a reset storm is reset before the server accepts it. Such a connection has no
+    peer left to name: it is closed at accept (counted as `reset`), never set up or parsed."""
+    server = isolated_server()
+    assert server.process is not None
+    before = await read_metrics(server)
+    server.process.send_signal(signal.SIGSTOP)  # its accept queue fills, nothing is accepted
+    try:
+        for _ in range(20):
+            reset_at_once(server.port, UPGRADE.replace(b"{slug}", b"nowhere"))
+    finally:
+        server.process.send_signal(signal.SIGCONT)
+
+    async def all_refused() -> bool:
+        samples = await read_metrics(server)
+        refused = value(samples, "liveblog_connections_refused_total", reason="reset")
+        return refused - value(before, "liveblog_connections_refused_total", reason="reset") >= 20
+
+    await until(all_refused)
+    assert served(server.port)
+    assert "Exception" not in server.log() and "Traceback" not in server.log()
+
+
+async def test_readers_that_leave_before_their_refusal_leave_no_error(
+    isolated_server: StartServer,
+) -> None:
+    """Upgrades to a liveblog that does not exist, each reset before its 4404 close is sent:
+    the close meets a gone reader, which is not the server's error (it used to log one)."""
+    server = isolated_server()
+    for _ in range(200):
+        reset_at_once(server.port, UPGRADE.replace(b"{slug}", b"nowhere"))
+    # One that stays for its answer, after them all: once it has its 4404, they are done.
+    async with websockets.connect(f"{server.ws_url}/ws/liveblogs/nowhere") as last:
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(last.recv(), seconds(10))
+    assert last.close_code == 4404
+    assert "Exception" not in server.log() and "Traceback" not in server.log()
