@@ -58,12 +58,14 @@ run: $(VENV)/.runtime
 	$(BIN)/liveblog serve
 
 ## Run the test suite against real servers on free loopback ports (and Debian's Chromium, axe-core,
-## Debian's promtool).
+## Debian's promtool), under coverage: the app's line coverage is the last line printed.
 test: $(VENV)/.test
 	tests/web/install-chromium
 	tests/web/install-axe
 	tests/ops/install-promtool
-	$(BIN)/pytest $(PYTEST_ARGS)
+	rm -rf test-artifacts/coverage && mkdir -p test-artifacts/coverage
+	$(BIN)/coverage run -m pytest $(PYTEST_ARGS); status=$$?; \
+	  $(BIN)/coverage combine --quiet && $(BIN)/coverage report | tail -1; exit $$status
 
 ## Benchmarks (see BENCHMARKS.md): a quick profile against Node.js `ws` (~2 min), or everything,
 ## the peers included (under 45 min). Both install the Node.js peers with `npm ci` in bench/.

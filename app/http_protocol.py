@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -94,31 +95,58 @@ class OpeningBudget:
         }
 
 
+@dataclass(eq=False)
+class ConnectionLimits:
+    """One server's limits and counts of plain HTTP connections (per process, like the file
+    descriptors they guard), from its Settings."""
+
+    max_open: int = 768
+    request_timeout: float = 10.0
+    openings: OpeningBudget = field(default_factory=lambda: OpeningBudget(0, 1))
+    proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = field(default_factory=list)
+    open_count: int = 0  # plain HTTP connections open now
+    # Connections still receiving a request (head or body), oldest first (a dict as an
+    # ordered set): the ones to close first when the cap is reached.
+    receiving: dict[DeadlineHttpProtocol, None] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, settings: Settings) -> ConnectionLimits:
+        return cls(
+            max_open=settings.max_http_connections,
+            request_timeout=settings.http_request_timeout,
+            openings=OpeningBudget(2 * settings.upgrade_rate, 2 * settings.upgrade_burst),
+            proxies=[ipaddress.ip_network(network) for network in settings.proxy_networks],
+        )
+
+
 class DeadlineHttpProtocol(HttpToolsProtocol):
     """uvicorn `http=` protocol class; see the module docstring."""
 
-    # Per process, like the file descriptors they guard; set from Settings by `configure`.
-    open_count: ClassVar[int] = 0  # plain HTTP connections open in this process
-    # Connections still receiving a request (head or body), oldest first (a dict as an
-    # ordered set): the ones to close first when the cap is reached.
-    receiving: ClassVar[dict[DeadlineHttpProtocol, None]] = {}
-    max_open: ClassVar[int] = 768
-    request_timeout: ClassVar[float] = 10.0
-    openings: ClassVar[OpeningBudget] = OpeningBudget(0, 1)
-    proxies: ClassVar[list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = []
+    # Each server's limits, by the port it listens on: a process serves one (or, in the
+    # tests, several side by side, each with its own settings).
+    limits_by_port: ClassVar[dict[int, ConnectionLimits]] = {}
+    last_configured: ClassVar[ConnectionLimits] = ConnectionLimits()
 
     @classmethod
-    def configure(cls, settings: Settings) -> None:
-        cls.max_open = settings.max_http_connections
-        cls.request_timeout = settings.http_request_timeout
-        cls.openings = OpeningBudget(2 * settings.upgrade_rate, 2 * settings.upgrade_burst)
-        cls.proxies = [ipaddress.ip_network(network) for network in settings.proxy_networks]
+    def configure(cls, settings: Settings) -> ConnectionLimits:
+        """The limits of the server on `settings.port`, from `settings`."""
+        limits = ConnectionLimits.of(settings)
+        cls.limits_by_port[settings.port] = cls.last_configured = limits
+        return limits
+
+    @classmethod
+    def _limits_of(cls, transport: asyncio.Transport) -> ConnectionLimits:
+        local = transport.get_extra_info("sockname")
+        if isinstance(local, tuple) and len(local) > 1 and local[1] in cls.limits_by_port:
+            return cls.limits_by_port[local[1]]
+        return cls.last_configured
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # uvicorn's own state (a parser that refers back to this object, loggers, flow control)
         # is made only once the opening is admitted, in connection_made: an opening refused at
         # accept then costs a few attribute writes and leaves no cycle for the collector.
         self._uvicorn_args = (args, kwargs)
+        self._limits = DeadlineHttpProtocol.last_configured
         self._admitted = False
         self._request_timer: asyncio.TimerHandle | None = None
         self._counted = False
@@ -126,7 +154,6 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
         self._completed = False  # a complete request arrived, or the socket became a reader's
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        cls = DeadlineHttpProtocol
         peer = transport.get_extra_info("peername")
         if peer is None:
             # The client reset the connection while it waited to be accepted (there is no peer
@@ -134,8 +161,9 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
             transport.abort()
             REFUSED_GONE.inc()
             return
-        address = self._budget_address(peer) if cls.openings.enabled else None
-        if address is not None and not cls.openings.spend(address):
+        limits = self._limits = self._limits_of(transport)
+        address = self._budget_address(peer) if limits.openings.enabled else None
+        if address is not None and not limits.openings.spend(address):
             transport.abort()  # before a byte is read: nothing parsed, nothing written
             REFUSED_OVER_BUDGET.inc()
             return
@@ -144,16 +172,16 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
         self._admitted = True
         super().connection_made(transport)
         self._address = address
-        if cls.open_count >= cls.max_open:
-            if not cls.receiving:
+        if limits.open_count >= limits.max_open:
+            if not limits.receiving:
                 transport.write(_BUSY)
                 transport.close()
                 REFUSED_BUSY.inc()
                 return
-            oldest = next(iter(cls.receiving))
+            oldest = next(iter(limits.receiving))
             oldest._release()  # counted out now: its transport closes on the next loop turn
             oldest.transport.close()
-        cls.open_count += 1
+        limits.open_count += 1
         self._counted = True
         self._start_request_timer()
 
@@ -162,12 +190,12 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
         if not isinstance(peer, tuple) or not peer:
             return None
         host = str(peer[0])
-        if self.proxies:
+        if self._limits.proxies:
             try:
                 ip = ipaddress.ip_address(host)
             except ValueError:
                 return None
-            if any(ip in network for network in self.proxies):
+            if any(ip in network for network in self._limits.proxies):
                 return None
         return client_address(host)
 
@@ -176,7 +204,7 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
             return
         if self._address is not None and not self._completed:
             # Reset (or closed) before a complete request: it costs its address one more.
-            DeadlineHttpProtocol.openings.spend(self._address, force=True)
+            self._limits.openings.spend(self._address, force=True)
         self._release()
         super().connection_lost(exc)
 
@@ -207,18 +235,18 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
 
     def _start_request_timer(self) -> None:
         self._stop_request_timer()
-        self._request_timer = self.loop.call_later(self.request_timeout, self._timed_out)
-        DeadlineHttpProtocol.receiving[self] = None
+        self._request_timer = self.loop.call_later(self._limits.request_timeout, self._timed_out)
+        self._limits.receiving[self] = None
 
     def _stop_request_timer(self) -> None:
         if self._request_timer is not None:
             self._request_timer.cancel()
             self._request_timer = None
-        DeadlineHttpProtocol.receiving.pop(self, None)
+        self._limits.receiving.pop(self, None)
 
     def _timed_out(self) -> None:
         self._request_timer = None
-        DeadlineHttpProtocol.receiving.pop(self, None)
+        self._limits.receiving.pop(self, None)
         if not self.transport.is_closing():
             self.transport.close()
 
@@ -226,4 +254,4 @@ class DeadlineHttpProtocol(HttpToolsProtocol):
         self._stop_request_timer()
         if self._counted:
             self._counted = False
-            DeadlineHttpProtocol.open_count -= 1
+            self._limits.open_count -= 1

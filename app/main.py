@@ -61,7 +61,8 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    DeadlineHttpProtocol.configure(settings)  # per process: each worker builds its own app
+    # Per process (each worker builds its own app) and per port (the tests run several).
+    connection_limits = DeadlineHttpProtocol.configure(settings)
 
     @asynccontextmanager
     async def running(app: FastAPI) -> AsyncIterator[None]:
@@ -139,7 +140,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.liveblogs = liveblogs
         state.entries = entries
         state.drafts = drafts
-        state.live = LiveConnections(fetch_changes, hub, settings, reader_capacity(settings))
+        state.live = LiveConnections(
+            fetch_changes, hub, settings, reader_capacity(settings), connection_limits.openings
+        )
         state.templates = pages.build_templates()
         state.console_templates = console_pages.build_templates()
         state.sessions = sessions

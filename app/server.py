@@ -10,6 +10,7 @@ import resource
 import shutil
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -123,30 +124,38 @@ def _run(app: ASGIApp | str, settings: Settings, workers: int) -> None:
         app,
         factory=isinstance(app, str),
         workers=workers if workers > 1 else None,
-        host=settings.host,
-        port=settings.port,
         # Our logging (app/logs.py), which uvicorn sets up again in each worker it spawns: its
         # error and access loggers write through our handler, with the request id.
         log_config=logs.dict_config(settings.log_level, settings.log_format),
-        ws_ping_interval=settings.ws_ping_interval,
-        ws_ping_timeout=settings.ws_ping_timeout,
+        **uvicorn_options(settings),
+    )
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for Liveblog (keywords of uvicorn.run and uvicorn.Config), but the app
+    and logging: what the fan-out, the limits and the readers' resume rely on."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "ws_ping_interval": settings.ws_ping_interval,
+        "ws_ping_timeout": settings.ws_ping_timeout,
         # uvicorn's sans-I/O protocol, plus direct writes for the fan-out.
-        ws="app.realtime.direct:DirectWebSocketProtocol",
+        "ws": "app.realtime.direct:DirectWebSocketProtocol",
         # uvicorn's httptools protocol, plus a request-head deadline and a connection cap.
-        http="app.http_protocol:DeadlineHttpProtocol",
+        "http": "app.http_protocol:DeadlineHttpProtocol",
         # Frames are written once for all readers (realtime/sinks.py), so they must not depend
         # on per-connection compression state; see README "Event protocol".
-        ws_per_message_deflate=False,
+        "ws_per_message_deflate": False,
         # Readers send nothing but control frames (realtime/protocol.py: READER_SEND_BUDGET);
         # the app enforces its own HTTP request limit.
-        ws_max_size=READER_MAX_FRAME_BYTES,
+        "ws_max_size": READER_MAX_FRAME_BYTES,
         # A reconnect storm after a restart brings thousands of connections at once.
-        backlog=4096,
+        "backlog": 4096,
         # The client's address (per-address limits) comes from X-Forwarded-For only when the
         # peer is one of our proxies; uvicorn's default would believe any local peer.
-        proxy_headers=bool(settings.proxy_networks),
-        forwarded_allow_ips=settings.proxy_networks or None,
+        "proxy_headers": bool(settings.proxy_networks),
+        "forwarded_allow_ips": settings.proxy_networks or None,
         # Readers are closed with 1012 and cut after 1 s if they do not drain (direct.py), so
         # 2 s is enough for the rest: a request still running then is cancelled (it rolls back).
-        timeout_graceful_shutdown=2,
-    )
+        "timeout_graceful_shutdown": 2,
+    }

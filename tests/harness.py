@@ -8,28 +8,46 @@ real WebSocket client that records every frame it receives.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import itertools
+import logging
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 import orjson
+import uvicorn
 import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.uri import parse_uri
+
+from app import logs
+from app.auth import tokens
+from app.auth.principal import Role, Scope
+from app.auth.tokens import TokenSpec
+from app.auth.users import User, UserAccounts
+from app.main import create_app
+from app.server import uvicorn_options
+from app.settings import Settings
+from app.storage import migrate
+from app.storage.db import Database
+
+T = TypeVar("T")
 
 # One factor scales every wait, for slow machines: LIVEBLOG_TEST_TIMEOUT_SCALE=3 make test.
 SCALE = float(os.environ.get("LIVEBLOG_TEST_TIMEOUT_SCALE", "1"))
@@ -68,6 +86,47 @@ def unique_token_name(prefix: str = "tests") -> str:
     return f"{prefix}-{os.getpid()}-{next(_token_names)}-{uuid.uuid4().hex[:6]}"
 
 
+def settings_of(env: Mapping[str, str]) -> Settings:
+    """The Settings a `python -m app` started with `env` reads (its LIVEBLOG_* variables)."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    values = {
+        key.removeprefix(prefix).lower(): value
+        for key, value in env.items()
+        if key.startswith(prefix) and key.removeprefix(prefix).lower() in Settings.model_fields
+    }
+    return Settings(**values)
+
+
+# Alembic keeps its migration context in module globals: one migration at a time per process.
+_MIGRATING = threading.Lock()
+
+
+def migrated(database_url: str) -> None:
+    with _MIGRATING:
+        migrate.upgrade(database_url)
+
+
+def on_database_of(env: Mapping[str, str], use: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `use` against the database of a server started with `env`, in this process, as the
+    CLI would (migrated first): milliseconds where starting the CLI takes a second or two. In a
+    thread of its own, so that sync and async tests alike may call it."""
+    settings = settings_of(env)
+
+    async def run() -> T:
+        db = Database(settings.database_url)
+        try:
+            return await use(db)
+        finally:
+            await db.dispose()
+
+    def migrate_and_run() -> T:
+        migrated(settings.database_url)
+        return asyncio.run(run())
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="test-db") as pool:
+        return pool.submit(migrate_and_run).result(timeout=seconds(60))
+
+
 def create_token(
     data_dir: Path,
     name: str | None = None,
@@ -77,21 +136,21 @@ def create_token(
     liveblogs: Sequence[str] = (),
     expires_at: str | None = None,
 ) -> str:
-    """Create a token through the CLI and return it; `name` defaults to a fresh unique one.
-
-    `scope`, `liveblogs` and `expires_at` map to `--scope`, `--liveblog SLUG` (each) and
-    `--expires-at`; left out, the CLI's defaults apply (an admin token that never expires).
-    """
-    args = ["token", "create", "--name", name or unique_token_name()]
-    if scope is not None:
-        args += ["--scope", scope]
-    for slug in liveblogs:
-        args += ["--liveblog", slug]
-    if expires_at is not None:
-        args += ["--expires-at", expires_at]
-    result = cli(data_dir, *args, env=env)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    """Create a token as `liveblog token create` does, in this process; returns it. `name`
+    defaults to a fresh unique one; `scope`, `liveblogs` and `expires_at` are the CLI's
+    `--scope`, `--liveblog SLUG` (each) and `--expires-at` (ISO 8601, UTC without a zone);
+    left out, its defaults apply (an admin token that never expires). tests/api/test_tokens_cli.py
+    runs the CLI itself."""
+    expiry = datetime.fromisoformat(expires_at) if expires_at is not None else None
+    spec = TokenSpec(
+        name=name or unique_token_name(),
+        scope=Scope(scope) if scope is not None else Scope.ADMIN,
+        liveblogs=tuple(liveblogs),
+        expires_at=expiry.replace(tzinfo=expiry.tzinfo or UTC) if expiry else None,
+    )
+    assert not spec.problems(datetime.now(UTC)), spec.problems(datetime.now(UTC))
+    environment = {**os.environ, "LIVEBLOG_DATA_DIR": str(data_dir), **(env or {})}
+    return on_database_of(environment, lambda db: tokens.create_token(db, spec))
 
 
 async def create_tokens(
@@ -134,14 +193,35 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
+# Settings an in-process server cannot honour on its own: they configure the whole process
+# (its logging, its workers). A LiveServer given one runs as a process of its own.
+PROCESS_WIDE = frozenset({"log_level", "log_format", "workers"})
+# Where a LiveServer runs unless a test says: being turned on as the tests are moved over.
+IN_PROCESS_BY_DEFAULT = False
+
+
 class LiveServer:
-    def __init__(self, data_dir: Path, **settings: Any) -> None:
+    """A Liveblog server on a free loopback port with its own data directory and settings.
+
+    By default it runs in this process: uvicorn in a thread of its own with the app built by
+    `create_app`, as `liveblog serve` serves it (app/server.py: `uvicorn_options`), started in
+    a few hundred milliseconds. `process=True` (or a PROCESS_WIDE setting) runs
+    `python -m app serve` in a subprocess instead, for the tests that kill, signal or limit the
+    process, or read what is per process (logs at other levels, metrics, the password-check
+    gate). Either way its log lines at LIVEBLOG_LOG_LEVEL (warning) are in `log()`.
+    """
+
+    def __init__(self, data_dir: Path, *, process: bool | None = None, **settings: Any) -> None:
         self.data_dir = data_dir
         self.port = free_port()
+        if process is None:
+            process = not IN_PROCESS_BY_DEFAULT
+        self.in_process = not process and not PROCESS_WIDE & settings.keys()
         self.env = {
             **os.environ,
             "LIVEBLOG_DATA_DIR": str(data_dir),
             "LIVEBLOG_LOG_LEVEL": "warning",
+            "LIVEBLOG_PORT": str(self.port),
             # Write rate limits are off unless a test sets them (write_rate=...): a limit meant
             # for production would otherwise throttle tests that post in bursts.
             "LIVEBLOG_WRITE_RATE": "0",
@@ -153,6 +233,7 @@ class LiveServer:
             **{f"LIVEBLOG_{key.upper()}": str(value) for key, value in settings.items()},
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self._served: InProcessServer | None = None
         self.log_path = data_dir / "server.log"
 
     @property
@@ -165,6 +246,9 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.in_process:
+            self._served = InProcessServer(settings_of(self.env), self.log_path).start()
+            return self
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--port", str(self.port)],
@@ -186,11 +270,14 @@ class LiveServer:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as in a crash or an OOM kill."""
-        assert self.process is not None
+        assert self.process is not None, "kill() needs LiveServer(..., process=True)"
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=seconds(10))
 
     def stop(self) -> None:
+        if self._served is not None:
+            self._served.stop()
+            self._served = None
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -201,6 +288,72 @@ class LiveServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class InProcessServer:
+    """`liveblog serve` without the process: migrate, build the app, serve it with uvicorn in a
+    thread of its own (its own event loop), and write what that thread logs to `log_path`."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings = settings
+        config = uvicorn.Config(create_app(settings), log_config=None, **uvicorn_options(settings))
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, name=f"liveblog-{settings.port}", daemon=True
+        )
+        self._log = ThreadLog(log_path, settings.log_level)
+
+    def start(self) -> InProcessServer:
+        migrated(self.settings.database_url)
+        self._thread.start()
+        self._log.follow(self._thread)
+        deadline = time.monotonic() + seconds(30)
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self._log.close()
+                raise RuntimeError(f"server did not start:\n{self._log.text()}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=seconds(15))
+        self._log.close()
+        assert not self._thread.is_alive(), "the server did not stop within 15 s"
+
+
+class ThreadLog(logging.Handler):
+    """Writes the records logged in one thread (a server's) to a file, as `liveblog serve`
+    formats them, redacted."""
+
+    def __init__(self, path: Path, level: str) -> None:
+        super().__init__(logging.getLevelNamesMapping()[level.upper()])
+        self.path = path
+        self.setFormatter(logs.TextFormatter())
+        self.addFilter(logs.RequestIdFilter())
+        self.addFilter(logs.RedactFilter())
+        self._stream = path.open("a", encoding="utf-8")
+        self._thread: int | None = None
+
+    def follow(self, thread: threading.Thread) -> None:
+        self._thread = thread.ident
+        logging.getLogger().addHandler(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.thread == self._thread and bool(super().filter(record))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(ValueError):  # closed meanwhile
+            self._stream.write(self.format(record) + "\n")
+            self._stream.flush()
+
+    def text(self) -> str:
+        return self.path.read_text(errors="replace")
+
+    def close(self) -> None:
+        logging.getLogger().removeHandler(self)
+        self._stream.close()
+        super().close()
 
 
 class RecordingSocket:
@@ -433,22 +586,14 @@ def create_user(
     display_name: str | None = None,
     password: str = PASSWORD,
 ) -> str:
-    """Create a console user through the CLI (`--password-stdin`); returns the username."""
+    """Create a console user as `liveblog user create` does, in this process; returns the
+    username. (tests/console/test_sessions.py runs the CLI itself.)"""
     username = username or unique_username(role)
-    args = ["user", "create", username, "--role", role, "--password-stdin"]
-    if display_name:
-        args += ["--display-name", display_name]
-    result = subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        cwd=ROOT,
-        env=server.env,
-        input=password + "\n",
-        capture_output=True,
-        text=True,
-        timeout=seconds(60),
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+
+    async def create(db: Database) -> User:
+        return await UserAccounts(db).create(username, password, Role(role), display_name)
+
+    on_database_of(server.env, create)
     return username
 
 

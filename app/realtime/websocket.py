@@ -28,7 +28,7 @@ from app import logs, metrics
 from app.domain.model import EPOCH_MAX, SLUG_RE
 from app.domain.resume import Resume
 from app.errors import TooManyRequests, problem
-from app.http_protocol import DeadlineHttpProtocol
+from app.http_protocol import OpeningBudget
 from app.ratelimit import UPGRADES, RateLimit, client_address
 from app.realtime import direct
 from app.realtime.catchup import CatchUpReads
@@ -73,7 +73,14 @@ def parse_epoch(raw: str | None) -> str | None:
 class LiveConnections:
     """Serves reader WebSockets; built once in the lifespan."""
 
-    def __init__(self, fetch: FetchChanges, hub: Hub, settings: Settings, capacity: int) -> None:
+    def __init__(
+        self,
+        fetch: FetchChanges,
+        hub: Hub,
+        settings: Settings,
+        capacity: int,
+        openings: OpeningBudget,
+    ) -> None:
         self._catch_up = CatchUpReads(fetch)  # the bounded read the hub fills gaps with
         self._hub = hub
         self._queue_size = settings.reader_queue_size
@@ -87,6 +94,7 @@ class LiveConnections:
         self._upgrades = RateLimit(
             UPGRADES, settings.upgrade_rate, settings.upgrade_burst, prefix=settings.broker_channel
         )
+        self._openings = openings  # this server's budget of connection openings per address
         self._log = ReaderLog(lambda: self.readers)
 
     @property
@@ -108,7 +116,7 @@ class LiveConnections:
         except TooManyRequests as refused:
             # Over its upgrade budget: the refused upgrade costs its address one more connection
             # opening, so a storm of them is soon refused at accept (app/http_protocol.py).
-            DeadlineHttpProtocol.openings.spend(address, force=True)
+            self._openings.spend(address, force=True)
             return 429, refused.detail, refused.headers
         if self._by_address.get(address, 0) >= self._per_address:
             return (

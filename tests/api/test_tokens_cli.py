@@ -48,13 +48,15 @@ def test_list_shows_scope_liveblogs_and_dates_but_never_the_secret(tmp_path: Pat
     (admin, all liveblogs, no expiry) token are listed, as JSON and as a table, with every
     column; neither token nor its hash appears."""
     name = f"freelancer-{uuid.uuid4().hex[:8]}"
-    token = create_token(
-        tmp_path,
-        name,
-        scope="publish",
-        liveblogs=["summit", "election"],
-        expires_at="2099-01-02T03:04:05",
+    made = cli(
+        tmp_path, "token", "create", "--name", name, "--scope", "publish",
+        "--liveblog", "summit", "--liveblog", "election", "--expires-at", "2099-01-02T03:04:05",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.splitlines()[0] == (
+        f"Created publish token {name!r} (summit, election, until 2099-01-02T03:04:05Z)."
     )
+    token = made.stdout.splitlines()[-1]
     admin = create_token(tmp_path, "cms")
     assert token.startswith("lb_") and admin.startswith("lb_")
 

@@ -518,16 +518,21 @@ def test_a_usernames_wait_is_capped_at_30_seconds() -> None:
 # The CLI ---------------------------------------------------------------------------------------
 
 
-async def test_cli_user_create_refuses_weak_passwords_and_taken_names(
+async def test_cli_user_create_makes_users_and_refuses_weak_passwords_and_taken_names(
     proxied: LiveServer, editor: str
 ) -> None:
-    """`user create` refuses a weak password or a taken username: exit code 2 and one clear line."""
-    fresh = unique_username("weak")
+    """`user create` makes a user who can sign in; it refuses a weak password or a taken
+    username: exit code 2 and one clear line."""
+    fresh, made = unique_username("weak"), unique_username("made")
     create = ("user", "create", "--password-stdin", "--role")
-    weak, duplicate = await asyncio.gather(
+    weak, duplicate, good = await asyncio.gather(
         asyncio.to_thread(run_cli, proxied, *create, "editor", fresh, stdin="short pw\n"),
         asyncio.to_thread(run_cli, proxied, *create, "admin", editor.upper(), stdin=PASSWORD),
+        asyncio.to_thread(run_cli, proxied, *create, "contributor", made, stdin=PASSWORD + "\n"),
     )
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.startswith(f"created contributor {made!r}")
+    assert (await sign_in(proxied, made, PASSWORD, address=new_address())).status_code == 303
     assert weak.returncode == 2 and weak.stdout == ""
     assert weak.stderr.splitlines() == ["error: A password needs at least 10 characters."]
     assert duplicate.returncode == 2 and duplicate.stdout == ""
