@@ -1,11 +1,11 @@
 # Liveblog, production image. The steps are those of the tested install path (the locked
 # dependencies, then the project, into a virtualenv; then `liveblog serve`); no Docker engine runs
-# on the project's CI machines, so this file itself is not built there (README: "Running at scale").
+# on the project's CI machines, so this file itself is not built there (docs/operations.md: "Running at scale").
 #
 #   docker build -t liveblog .
 #   docker run -p 8000:8000 -v liveblog-data:/var/lib/liveblog liveblog
 #
-# Settings are LIVEBLOG_* variables (README: "Configuration"); LIVEBLOG_WORKERS above 1 needs
+# Settings are LIVEBLOG_* variables (docs/operations.md: "Configuration"); LIVEBLOG_WORKERS above 1 needs
 # LIVEBLOG_BROKER_URL=redis://...
 
 FROM python:3.11-slim-bookworm AS build

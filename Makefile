@@ -58,14 +58,17 @@ run: $(VENV)/.runtime
 	$(BIN)/liveblog serve
 
 ## Run the test suite against real servers on free loopback ports (and Debian's Chromium, axe-core,
-## Debian's promtool), under coverage: the app's line coverage is the last line printed.
+## Debian's promtool), under coverage: the files not wholly covered, then the app's line coverage.
+# pytest-xdist workers: one per core by default; TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= auto
 test: $(VENV)/.test
 	tests/web/install-chromium
 	tests/web/install-axe
 	tests/ops/install-promtool
 	rm -rf test-artifacts/coverage && mkdir -p test-artifacts/coverage
-	$(BIN)/coverage run -m pytest $(PYTEST_ARGS); status=$$?; \
-	  $(BIN)/coverage combine --quiet && $(BIN)/coverage report | tail -1; exit $$status
+	$(BIN)/coverage run -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS); status=$$?; \
+	  $(BIN)/coverage combine --quiet && $(BIN)/coverage report \
+	  && echo "Line coverage of app/: $$($(BIN)/coverage report --format=total)%"; exit $$status
 
 ## Benchmarks (see BENCHMARKS.md): a quick profile against Node.js `ws` (~2 min), or everything,
 ## the peers included (under 45 min). Both install the Node.js peers with `npm ci` in bench/.

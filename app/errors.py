@@ -12,6 +12,7 @@ Hierarchy (each carries its HTTP status):
     ├── Gone                  410  + `entry` (the tombstone)
     ├── PreconditionFailed    412  + `current_version`, `current`
     ├── PayloadTooLarge       413
+    ├── UnsupportedMediaType  415  + Accept-Post or Accept-Patch
     ├── Unprocessable         422
     ├── PreconditionRequired  428
     ├── TooManyRequests       429  + Retry-After
@@ -20,6 +21,9 @@ Hierarchy (each carries its HTTP status):
 All are rendered as RFC 9457 problem details (`application/problem+json`):
 `{"type", "title", "status", "detail", "errors"?, ...extension members}`. Request validation
 errors and unknown routes use the same shape, so a client parses one format whatever went wrong.
+
+Any other exception is a bug of ours: `UnexpectedErrors`, the outermost middleware, logs its
+traceback once and answers 500 in the same shape.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import logs
 
@@ -122,6 +127,18 @@ class PreconditionFailed(LiveblogError):
 
 class PayloadTooLarge(LiveblogError):
     status = 413
+
+
+class UnsupportedMediaType(LiveblogError):
+    """A body in a format the route does not take; `accepted` is the one it does."""
+
+    status = 415
+
+    def __init__(self, detail: str, *, method: str, accepted: str) -> None:
+        # RFC 5789 asks a PATCH's 415 to say what it accepts in Accept-Patch; Accept-Post is
+        # the same for POST (W3C Linked Data Platform).
+        header = "Accept-Patch" if method == "PATCH" else "Accept-Post"
+        super().__init__(detail, headers={header: accepted})
 
 
 class Unprocessable(LiveblogError):
@@ -248,13 +265,47 @@ def _allowed_methods(request: Request, said: str | None) -> list[str]:
     for pattern, allowed in table:
         if pattern.fullmatch(request.url.path):
             return allowed
-    return [method.strip() for method in (said or "").split(",") if method.strip()]
+    methods = {method.strip() for method in (said or "").split(",") if method.strip()}
+    # Each GET route has a HEAD twin (app/head_requests.py) that Starlette does not name.
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))
 
 
-async def _on_unexpected(_request: Request, error: Exception) -> Response:
-    log.exception("unhandled error", exc_info=error)
-    # Starlette answers from outside every middleware here, so what they would add is added
-    # now: the request id (to find this line in the log) and the security headers.
+class UnexpectedErrors:
+    """ASGI middleware, the outermost: an exception nothing else handled is logged here, once,
+    with its traceback, and answered 500 (unless the response had begun; then the connection
+    is cut, since what was sent is incomplete).
+
+    Starlette's own last resort (ServerErrorMiddleware, outside every middleware) answers, then
+    re-raises for the server to log: with a handler of ours logging as well, each failure had
+    two tracebacks, uvicorn's "Exception in ASGI application" the second, and uvicorn closed the
+    connection it had just answered on. Nothing gets past this one.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # a socket's failure is uvicorn's to log and close
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            log.exception("unhandled error")
+            if not started:
+                await _unexpected()(scope, receive, send)
+
+
+def _unexpected() -> Response:
+    # Answered from outside every middleware, so what they would add is added here: the
+    # request id (to find the logged traceback) and the security headers.
     headers = {
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "strict-origin-when-cross-origin",
@@ -266,7 +317,8 @@ async def _on_unexpected(_request: Request, error: Exception) -> Response:
 
 
 def install(app: FastAPI) -> None:
+    """The handlers of every expected error; `UnexpectedErrors` is added as a middleware, the
+    outermost (main.py)."""
     app.add_exception_handler(LiveblogError, _on_liveblog_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unexpected)

@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         drafts = DraftService(db, broker, entries)
         scheduler = Scheduler(drafts, settings.scheduler_interval_seconds)
         throttle = SignInThrottle(prefix=settings.broker_channel, redis_url=shared_redis)
-        passwords.configure(
+        password_checks = passwords.PasswordChecks(
             settings.password_checks_concurrent,
             settings.password_checks_queue,
             settings.password_checks_per_second,
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sessions = Sessions(
             db,
             throttle,
+            password_checks,
             idle=timedelta(hours=settings.session_idle_hours),
             lifetime=timedelta(days=settings.session_max_days),
         )
@@ -146,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         state.templates = pages.build_templates()
         state.console_templates = console_pages.build_templates()
         state.sessions = sessions
-        state.users = UserAccounts(db, tell_every_process)
+        state.users = UserAccounts(db, tell_every_process, password_checks)
         state.console_sockets = consoles
         background = [
             asyncio.create_task(sweep_expired_keys(db), name="idempotency-key sweep"),
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
             await throttle.close()
+            password_checks.close()
             hub.close()
             await broker.stop()
             await db.dispose()
@@ -199,6 +201,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_actions.router)
     app.include_router(console_accounts.router)
     app.include_router(console_socket.router)
+    # After every other socket route: any other path is refused 404 before the upgrade.
+    app.include_router(websocket.unknown_paths)
     app.add_exception_handler(SignInNeeded, console_pages.redirect_to_sign_in)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.mount(
@@ -207,11 +211,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ConsoleHeaders)
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
-    # Reads are public, so sites that embed a liveblog (README: "Embedding") may fetch them from
+    # Reads are public, so sites that embed a liveblog (docs/reader-page.md: "Embedding") may fetch
+    # them from
     # their own origin. Writes carry a token and are not opened to browsers on other origins.
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET"])
-    # Around everything that may log while handling a request (README, "Logs").
+    # Around everything that may log while handling a request (docs/operations.md, "Logs").
     app.add_middleware(RequestId)
-    # Outermost: counts and times every request, whatever answered it.
+    # Counts and times every request, whatever answered it.
     app.add_middleware(HttpMetrics)
+    # Outermost: logs and answers (500) what no handler took, once.
+    app.add_middleware(errors.UnexpectedErrors)
     return app

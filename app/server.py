@@ -144,7 +144,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # uvicorn's httptools protocol, plus a request-head deadline and a connection cap.
         "http": "app.http_protocol:DeadlineHttpProtocol",
         # Frames are written once for all readers (realtime/sinks.py), so they must not depend
-        # on per-connection compression state; see README "Event protocol".
+        # on per-connection compression state; see docs/api.md "Event protocol".
         "ws_per_message_deflate": False,
         # Readers send nothing but control frames (realtime/protocol.py: READER_SEND_BUDGET);
         # the app enforces its own HTTP request limit.

@@ -9,11 +9,17 @@ user wrote it, then what it accepts: "LIVEBLOG_PORT: 'abc' is not a whole number
 from 0 to 65535" (`InvalidSettings`). What a setting accepts is read from its type and
 constraints; only syntax a type cannot say (addresses, origins, URLs) has a validator, whose
 message follows the same "what is wrong; what it accepts" shape.
+
+A variable named like a setting but naming none (LIVEBLOG_DATABSE_URL) would be ignored, and
+the default silently used in its place: `unknown_variables()` finds them, each with the setting
+it is closest to, for the CLI to warn about at start and for `liveblog config` to list.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,7 +83,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="How log lines are written to stderr: text, one readable line each, or "
-        'json, one JSON object per line (README, "Logs").',
+        'json, one JSON object per line (docs/operations.md, "Logs").',
     )
     workers: int = Field(
         default=1,
@@ -208,7 +214,7 @@ class Settings(BaseSettings):
         "Prometheus, 10.0.0.0/8); empty: anyone. Never rate-limited.",
     )
 
-    # Writes (see README "Trust")
+    # Writes (see docs/api.md "Trust")
     write_rate: float = Field(
         default=50.0,
         ge=0,
@@ -232,7 +238,7 @@ class Settings(BaseSettings):
         "an edit it has not seen.",
     )
 
-    # The editor's console (see README "The editor's console")
+    # The editor's console (see docs/console.md "The editor's console")
     public_url: str = Field(
         default="",
         description="The origin journalists reach the console at (https://liveblog.example). "
@@ -420,9 +426,15 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
         if not self.database_url:
-            path = (self.data_dir / "liveblog.db").resolve()
-            self.database_url = f"sqlite+aiosqlite:///{path}"
+            self.database_url = _sqlite_in(self.data_dir)
         return self
+
+    @property
+    def database_setting(self) -> str:
+        """The variable that chose the database, for messages about it: LIVEBLOG_DATA_DIR when
+        it is the default SQLite file there, else LIVEBLOG_DATABASE_URL."""
+        chosen_by = "data_dir" if self.database_url == _sqlite_in(self.data_dir) else "database_url"
+        return env_name(chosen_by)
 
     @property
     def is_sqlite(self) -> bool:
@@ -431,6 +443,10 @@ class Settings(BaseSettings):
     @property
     def has_shared_broker(self) -> bool:
         return not self.broker_url.lower().startswith("memory")
+
+
+def _sqlite_in(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{(data_dir / 'liveblog.db').resolve()}"
 
 
 # Host names as uvicorn binds them: letters, digits, "-" and "_" (compose service names).
@@ -482,6 +498,51 @@ def load_settings(flags: Mapping[str, Any] | None = None) -> Settings:
         return Settings(**given)
     except ValidationError as error:
         raise InvalidSettings([_problem(item, given) for item in error.errors()]) from None
+
+
+# Read by one command rather than by Settings: `liveblog copy`'s target (cli/data.py), kept out
+# of the process list.
+COPY_TO = "LIVEBLOG_COPY_TO"
+# Prefixes of LIVEBLOG_* variables that are no settings and no mistakes either: the test suite's
+# and the benchmarks' own (LIVEBLOG_TEST_POSTGRES_URL, LIVEBLOG_BENCH_…), which share the
+# environment of the servers and commands they start.
+NOT_SETTINGS_PREFIXES = ("LIVEBLOG_TEST_", "LIVEBLOG_BENCH_")
+
+
+@dataclass(frozen=True)
+class UnknownVariable:
+    """A LIVEBLOG_* variable that names no setting, and the setting it may have meant."""
+
+    name: str  # as it is in the environment
+    closest: str | None
+
+    def __str__(self) -> str:
+        hint = (
+            f"did you mean {self.closest}?"
+            if self.closest
+            else "`liveblog config` lists the settings"
+        )
+        return f"{self.name} is not a Liveblog setting; {hint}"
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[UnknownVariable]:
+    """The LIVEBLOG_* variables of `environ` (default: this process's) that Liveblog would
+    ignore, sorted by name. Names are compared in any case, as Settings reads them."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    known = {field.upper() for field in Settings.model_fields}
+    known.add(COPY_TO.removeprefix(prefix))
+    unknown = []
+    for name in sorted(os.environ if environ is None else environ):
+        upper = name.upper()
+        if not upper.startswith(prefix) or upper.startswith(NOT_SETTINGS_PREFIXES):
+            continue
+        rest = upper.removeprefix(prefix)
+        if rest in known:
+            continue
+        # Compared without the prefix they all share, which would make any two names look alike.
+        closest = difflib.get_close_matches(rest, sorted(known), n=1)
+        unknown.append(UnknownVariable(name, prefix + closest[0] if closest else None))
+    return unknown
 
 
 def env_name(field: str) -> str:

@@ -71,18 +71,18 @@ def new_liveblog(api: httpx.AsyncClient) -> NewLiveblog:
 
 
 @pytest.fixture
-def isolated_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
-    """Start servers with their own data directory and settings; stopped after the test."""
-    started: list[LiveServer] = []
+def isolated_server(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., LiveServer]:
+    """Start servers with their own data directory and settings (LiveServer's keywords);
+    stopped after the test, before what the test set up before them (its PostgreSQL database,
+    its Redis) is torn down."""
+    started = itertools.count()
 
     def start(**settings: Any) -> LiveServer:
-        live = LiveServer(tmp_path / f"server-{len(started)}", **settings).start()
-        started.append(live)
-        return live
+        live = LiveServer(tmp_path / f"server-{next(started)}", **settings)
+        request.node.addfinalizer(live.stop)  # the test's finalizers run last-in, first-out
+        return live.start()
 
-    yield start
-    for live in started:
-        live.stop()
+    return start
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

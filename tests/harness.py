@@ -1,8 +1,10 @@
 """Real servers and real clients for the tests: nothing of Liveblog's own is mocked.
 
-`LiveServer` runs `python -m app serve` in a subprocess on a free loopback port with its own
-data directory, so tests can SIGKILL and restart it like an operator would. `Subscriber` is a
-real WebSocket client that records every frame it receives.
+`LiveServer` serves the app on a free loopback port with its own data directory: in this process
+(uvicorn in a thread, as `liveblog serve` configures it), or as a `python -m app serve`
+subprocess for the tests that SIGKILL, signal or restart it like an operator would. Tokens and
+users are made in-process through the services. `Subscriber` is a real WebSocket client that
+records every frame it receives.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -102,8 +105,15 @@ _MIGRATING = threading.Lock()
 
 
 def migrated(database_url: str) -> None:
-    with _MIGRATING:
-        migrate.upgrade(database_url)
+    """Migrate as `liveblog serve` does first. Alembic runs its own event loop: in a thread of
+    its own, so that async tests may call this too."""
+
+    def upgrade() -> None:
+        with _MIGRATING:
+            migrate.upgrade(database_url)
+
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="test-migrate") as pool:
+        pool.submit(upgrade).result(timeout=seconds(60))
 
 
 def on_database_of(env: Mapping[str, str], use: Callable[[Database], Awaitable[T]]) -> T:
@@ -196,8 +206,6 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
 # Settings an in-process server cannot honour on its own: they configure the whole process
 # (its logging, its workers). A LiveServer given one runs as a process of its own.
 PROCESS_WIDE = frozenset({"log_level", "log_format", "workers"})
-# Where a LiveServer runs unless a test says: being turned on as the tests are moved over.
-IN_PROCESS_BY_DEFAULT = False
 
 
 class LiveServer:
@@ -207,15 +215,13 @@ class LiveServer:
     `create_app`, as `liveblog serve` serves it (app/server.py: `uvicorn_options`), started in
     a few hundred milliseconds. `process=True` (or a PROCESS_WIDE setting) runs
     `python -m app serve` in a subprocess instead, for the tests that kill, signal or limit the
-    process, or read what is per process (logs at other levels, metrics, the password-check
-    gate). Either way its log lines at LIVEBLOG_LOG_LEVEL (warning) are in `log()`.
+    process, or read what is per process (logs at other levels, absolute metric values). Either
+    way its log lines at LIVEBLOG_LOG_LEVEL (warning) are in `log()`.
     """
 
-    def __init__(self, data_dir: Path, *, process: bool | None = None, **settings: Any) -> None:
+    def __init__(self, data_dir: Path, *, process: bool = False, **settings: Any) -> None:
         self.data_dir = data_dir
         self.port = free_port()
-        if process is None:
-            process = not IN_PROCESS_BY_DEFAULT
         self.in_process = not process and not PROCESS_WIDE & settings.keys()
         self.env = {
             **os.environ,
@@ -318,8 +324,11 @@ class InProcessServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=seconds(15))
+        stuck = self._thread.is_alive() and sys._current_frames().get(self._thread.ident or 0)
         self._log.close()
-        assert not self._thread.is_alive(), "the server did not stop within 15 s"
+        assert not stuck, "the server did not stop within 15 s:\n" + "".join(
+            traceback.format_stack(stuck)
+        )
 
 
 class ThreadLog(logging.Handler):
@@ -491,10 +500,13 @@ class ResumingReader:
             try:
                 async with websockets.connect(url, open_timeout=seconds(5)) as socket:
                     self.connections += 1
-                    self._connected.set()
                     async for frame in socket:
                         message = orjson.loads(frame)
-                        if message["type"] != "hello":
+                        if message["type"] == "hello":
+                            # Connected once the hello is in: what is written after it arrives
+                            # live (before it, it is part of the page the reader loaded).
+                            self._connected.set()
+                        else:
                             self.events.append(message)
             except (OSError, websockets.WebSocketException, TimeoutError):
                 pass

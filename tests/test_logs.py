@@ -114,6 +114,8 @@ def test_json_tracebacks_are_a_field() -> None:
         ("{{'username': 'jane', 'password': '{}'}}", "correct horse battery staple"),
         ('{{"csrf_token": "{}"}}', secrets.token_urlsafe(32)),
     ],
+    # Named by the template alone: every worker of pytest-xdist must collect the same ids.
+    ids=lambda value: value if "{}" in value else "secret",
 )
 def test_secrets_are_redacted_wherever_they_appear(template: str, secret: str) -> None:
     """Message, arguments, event fields and traceback: none keeps a secret."""

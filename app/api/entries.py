@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 from starlette.responses import Response
 
 from app.api.deps import (
+    JsonBody,
     NewsroomReader,
     OptionalIdempotencyKey,
     Precondition,
@@ -28,14 +29,15 @@ from app.domain.model import EPOCH_MAX, MAX_ID, Entry
 from app.domain.preconditions import etag
 from app.domain.search import QUERY_MAX
 from app.errors import Gone
+from app.routing import Router
 from app.services.idempotency import Reply
 from app.state import entries_of
 
-router = APIRouter(prefix="/api/liveblogs/{slug}/entries", tags=["entries"])
+router = Router(prefix="/api/liveblogs/{slug}/entries", tags=["entries"])
 # A resource of its own rather than `q` on the entry list: that list also serves the `since`
 # feed, which a search cannot be combined with, so here every well-formed search is answered
 # (200, or 404 for an unknown liveblog) instead of refusing some combinations of parameters.
-search_router = APIRouter(prefix="/api/liveblogs/{slug}/search", tags=["entries"])
+search_router = Router(prefix="/api/liveblogs/{slug}/search", tags=["entries"])
 
 PAGE_LIMIT_MAX = 100
 
@@ -53,13 +55,14 @@ def _created(slug: str, entry: Entry) -> Reply:
     "",
     status_code=201,
     response_model=EntryOut,
-    responses=problems(400, 401, 403, 404, 409, 410, 413, 422, 429, 503),
+    responses=problems(400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 503),
 )
 async def create_entry(
     request: Request,
     slug: SlugPath,
     body: EntryCreate,
     caller: Publisher,
+    _sent_as_json: JsonBody,
     key: OptionalIdempotencyKey,
 ) -> Response:
     entry = await entries_of(request).create(
@@ -146,7 +149,7 @@ async def get_entry(request: Request, slug: SlugPath, entry_id: EntryId) -> Resp
 @router.patch(
     "/{entry_id}",
     response_model=EntryOut,
-    responses=problems(400, 401, 403, 404, 409, 412, 413, 422, 428, 429, 503),
+    responses=problems(400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 429, 503),
 )
 async def update_entry(
     request: Request,
@@ -154,6 +157,7 @@ async def update_entry(
     entry_id: EntryId,
     body: EntryPatch,
     caller: Publisher,
+    _sent_as_json: JsonBody,
     if_match: Precondition,
 ) -> Response:
     """Change some fields. With If-Match, only if nobody changed the entry since (else 412)."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import (
+    JsonBody,
     OptionalIdempotencyKey,
     Precondition,
     admin_writer,
@@ -16,10 +17,11 @@ from app.api.responses import json_response, problems, reply_response, versioned
 from app.api.schemas import LiveblogCreate, LiveblogList, LiveblogOut, LiveblogPatch, SlugPath
 from app.auth.principal import Principal
 from app.domain.model import Liveblog
+from app.routing import Router
 from app.services.idempotency import Reply
 from app.state import liveblogs_of
 
-router = APIRouter(prefix="/api/liveblogs", tags=["liveblogs"])
+router = Router(prefix="/api/liveblogs", tags=["liveblogs"])
 
 Creator = Annotated[Principal, Depends(admin_writer("creating a liveblog"))]
 Editor = Annotated[
@@ -37,10 +39,14 @@ def _created(liveblog: Liveblog) -> Reply:
     "",
     status_code=201,
     response_model=LiveblogOut,
-    responses=problems(400, 401, 403, 409, 413, 422, 429, 503),
+    responses=problems(400, 401, 403, 409, 413, 415, 422, 429, 503),
 )
 async def create_liveblog(
-    request: Request, body: LiveblogCreate, caller: Creator, key: OptionalIdempotencyKey
+    request: Request,
+    body: LiveblogCreate,
+    caller: Creator,
+    _sent_as_json: JsonBody,
+    key: OptionalIdempotencyKey,
 ) -> Response:
     liveblog = await liveblogs_of(request).create(
         slug=body.slug,
@@ -68,10 +74,15 @@ async def get_liveblog(request: Request, slug: SlugPath) -> Response:
 @router.patch(
     "/{slug}",
     response_model=LiveblogOut,
-    responses=problems(400, 401, 403, 404, 412, 413, 422, 428, 429, 503),
+    responses=problems(400, 401, 403, 404, 412, 413, 415, 422, 428, 429, 503),
 )
 async def update_liveblog(
-    request: Request, slug: SlugPath, body: LiveblogPatch, caller: Editor, if_match: Precondition
+    request: Request,
+    slug: SlugPath,
+    body: LiveblogPatch,
+    caller: Editor,
+    _sent_as_json: JsonBody,
+    if_match: Precondition,
 ) -> Response:
     liveblog = await liveblogs_of(request).update(
         slug, body.model_dump(exclude_unset=True), by=caller, if_match=if_match

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import PlainTextResponse, Response
 
 from app import metrics
 from app.api.responses import json_response, problems
 from app.errors import Forbidden, problem
+from app.routing import Router
 
-router = APIRouter(tags=["operations"])
+router = Router(tags=["operations"])
 
 
 @router.get("/healthz")
@@ -54,7 +55,8 @@ async def readyz(request: Request) -> Response:
     response_class=PlainTextResponse,
 )
 async def metrics_page(request: Request) -> Response:
-    """Prometheus metrics (README "Metrics"). Open to LIVEBLOG_METRICS_ALLOWED_NETWORKS (empty:
+    """Prometheus metrics (docs/operations.md "Metrics"). Open to LIVEBLOG_METRICS_ALLOWED_NETWORKS
+    (empty:
     anyone); never rate-limited."""
     allowed = request.app.state.settings.metrics_networks
     if allowed:

@@ -92,6 +92,7 @@ _MEANING = {
     410: "The entry was deleted (`entry` holds its tombstone), or, for a replayed POST, purged.",
     412: "If-Match names an old version: `current_version` and `current` show the current one.",
     413: "Request or entry body too large.",
+    415: "The body was not sent as JSON: send it with `Content-Type: application/json`.",
     422: "Invalid field values (`errors` lists them), or an Idempotency-Key reused for "
     "another request.",
     428: "If-Match is required on this server (LIVEBLOG_REQUIRE_IF_MATCH).",

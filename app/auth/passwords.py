@@ -5,7 +5,8 @@ recommended minimum), about 20 ms of one core. Hashes made with other parameters
 older defaults: 64 MiB, 3 passes, 4 lanes) still verify, since a hash carries its parameters, and
 are replaced with today's at the next sign-in (`needs_rehash`).
 
-Bounds, per process, so that no number of sign-ins from any number of addresses can take the
+Bounds, per server (a `PasswordChecks` each app builds from its settings and hands to its
+sessions and accounts), so that no number of sign-ins from any number of addresses can take the
 readers' CPU or memory (issue 22):
 - at most `concurrent` hashes at once (LIVEBLOG_PASSWORD_CHECKS_CONCURRENT), on a thread pool of
   that size: argon2-cffi releases the GIL, so a hash takes a core, never the event loop;
@@ -13,7 +14,8 @@ readers' CPU or memory (issue 22):
 - at most `per_second` hashes started per second on average (LIVEBLOG_PASSWORD_CHECKS_PER_SECOND),
   in bursts of at most `concurrent + queue`: a token bucket across all addresses.
 A check past them is refused at once, never hashed: PasswordChecksBusy, a 503 with Retry-After.
-A place is taken before anything else is done for the request (`checking`), so a refused
+A place is taken before anything else is done for the request (`PasswordChecks.checking`), so
+a refused
 sign-in is not counted as a failure by the back-off (throttle.py), and a place that was not
 used for a hash gives its token back.
 
@@ -166,6 +168,28 @@ class PasswordChecks:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    @contextmanager
+    def checking(self) -> Iterator[Check]:
+        """A place for one password hash, taken now: raises PasswordChecksBusy at once past the
+        bounds. Take it before doing anything else for the request; an unused place is given
+        back."""
+        check = self.reserve()
+        try:
+            yield check
+        finally:
+            check.close()
+
+    async def hash_password(self, password: str) -> str:
+        with self.checking() as check:
+            return await check.hash(password)
+
+    async def verify_password(self, stored: str | None, password: str) -> bool:
+        """Whether `password` matches `stored` (None: an unknown user, checked for equal time)."""
+        if len(password) > MAX_LENGTH:
+            return False
+        with self.checking() as check:
+            return await check.verify(stored, password)
+
 
 class Check:
     """One place for one hash (`PasswordChecks.reserve`); `checking()` releases it if unused."""
@@ -193,41 +217,6 @@ class Check:
         if not self._used:
             self._used = True
             self._checks._release(used=False)
-
-
-_checks = PasswordChecks()
-
-
-def configure(concurrent: int, queue: int, per_second: float) -> None:
-    """This process's bounds (the app's lifespan calls it with the settings; the CLI keeps the
-    defaults, which let its one hash through)."""
-    global _checks
-    previous, _checks = _checks, PasswordChecks(concurrent, queue, per_second)
-    previous.close()
-
-
-@contextmanager
-def checking() -> Iterator[Check]:
-    """A place for one password hash, taken now: raises PasswordChecksBusy at once past the
-    bounds. Take it before doing anything else for the request; an unused place is given back."""
-    check = _checks.reserve()
-    try:
-        yield check
-    finally:
-        check.close()
-
-
-async def hash_password(password: str) -> str:
-    with checking() as check:
-        return await check.hash(password)
-
-
-async def verify_password(stored: str | None, password: str) -> bool:
-    """Whether `password` matches `stored` (None: an unknown user, checked for equal time)."""
-    if len(password) > MAX_LENGTH:
-        return False
-    with checking() as check:
-        return await check.verify(stored, password)
 
 
 @functools.cache

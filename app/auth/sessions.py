@@ -20,11 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.auth.passwords import (
+    PasswordChecks,
     PasswordChecksBusy,
     WeakPassword,
     check_strength,
-    checking,
-    hash_password,
     needs_rehash,
 )
 from app.auth.principal import Principal, Role
@@ -61,10 +60,17 @@ def _hash(cookie: str) -> str:
 
 class Sessions:
     def __init__(
-        self, db: Database, throttle: SignInThrottle, *, idle: timedelta, lifetime: timedelta
+        self,
+        db: Database,
+        throttle: SignInThrottle,
+        checks: PasswordChecks,
+        *,
+        idle: timedelta,
+        lifetime: timedelta,
     ) -> None:
         self._db = db
         self._throttle = throttle
+        self._checks = checks  # this server's bound on password hashing
         self._idle = idle
         self._lifetime = lifetime
 
@@ -85,7 +91,7 @@ class Sessions:
             raise Unauthorized("Wrong username or password.", challenge=None)
         # The hash's place first: a sign-in refused for the server's load costs no back-off
         # count, no lookup and no hash.
-        with checking() as check:
+        with self._checks.checking() as check:
             await self._throttle.attempt(username, address)
             async with self._db.snapshot() as conn:
                 record = await rows.by_username(conn, username)
@@ -110,15 +116,14 @@ class Sessions:
                 await rows.set_password_hash(conn, record.id, rehashed)
         return cookie, User.of(record)
 
-    @staticmethod
-    async def _rehash(stored: str, password: str) -> str | None:
+    async def _rehash(self, stored: str, password: str) -> str | None:
         """A hash of the right password with today's parameters, if `stored` has others (made
         before the write transaction: a hash must not hold the database's write lock). Skipped
         while password checks are at their bound: the next sign-in will do it."""
         if not needs_rehash(stored):
             return None
         try:
-            return await hash_password(password)
+            return await self._checks.hash_password(password)
         except PasswordChecksBusy:
             return None
 
@@ -171,7 +176,7 @@ class Sessions:
         except WeakPassword as error:
             raise Unprocessable(str(error)) from None
         username, guesser = session.user.username, f"session:{session.id}"
-        with checking() as check:
+        with self._checks.checking() as check:
             try:
                 await self._throttle.attempt(username, guesser)
             except TooManyRequests as error:
@@ -188,7 +193,7 @@ class Sessions:
         await self._throttle.succeeded(username, guesser)
         if new == current:
             raise Unprocessable("The new password is the same as the current one.")
-        password_hash = await hash_password(new)
+        password_hash = await self._checks.hash_password(new)
         async with self._db.write() as conn:
             await rows.set_password_hash(conn, record.id, password_hash)
             return await rows.end_sessions(conn, record.id, keep=session.id)

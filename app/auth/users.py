@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.auth.passwords import WeakPassword, check_strength, hash_password
+from app.auth.passwords import PasswordChecks, WeakPassword, check_strength
 from app.auth.principal import Role
 from app.domain.model import AUTHOR_MAX, utcnow
 from app.errors import Conflict, NotFound, Unprocessable
@@ -62,9 +62,16 @@ def normalize_username(username: str) -> str:
 
 
 class UserAccounts:
-    def __init__(self, db: Database, on_signed_out: OnSignedOut | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        on_signed_out: OnSignedOut | None = None,
+        checks: PasswordChecks | None = None,
+    ) -> None:
         self._db = db
         self._on_signed_out = on_signed_out
+        # The server's bound on password hashing; the CLI's one hash needs none of its own.
+        self._checks = checks or PasswordChecks()
 
     async def create(
         self, username: str, password: str, role: Role, display_name: str | None = None
@@ -79,7 +86,7 @@ class UserAccounts:
         name = " ".join((display_name or username).split())
         if not name or len(name) > AUTHOR_MAX or "\x00" in name:
             raise Unprocessable(f"A display name has 1 to {AUTHOR_MAX} characters.")
-        password_hash = await _strong_hash(password)
+        password_hash = await self._strong_hash(password)
         try:
             async with self._db.write() as conn:
                 record = await rows.insert_user(
@@ -168,7 +175,7 @@ class UserAccounts:
             by_id,
             "Change your own password on the 'Your account' page: it asks for the current one.",
         )
-        password_hash = await _strong_hash(password)
+        password_hash = await self._strong_hash(password)
         async with self._db.write() as conn:
             record = await rows.set_password(conn, name, password_hash)
         if record is None:
@@ -189,14 +196,13 @@ class UserAccounts:
         if self._on_signed_out is not None:
             await self._on_signed_out(user_id)
 
-
-async def _strong_hash(password: str) -> str:
-    """The password's hash; raises Unprocessable with check_strength's sentence if it is weak."""
-    try:
-        check_strength(password)
-    except WeakPassword as error:
-        raise Unprocessable(str(error)) from None
-    return await hash_password(password)
+    async def _strong_hash(self, password: str) -> str:
+        """The password's hash; raises Unprocessable with check_strength's sentence if weak."""
+        try:
+            check_strength(password)
+        except WeakPassword as error:
+            raise Unprocessable(str(error)) from None
+        return await self._checks.hash_password(password)
 
 
 async def _an_admin_stays(conn: AsyncConnection, by_id: int) -> None:

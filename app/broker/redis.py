@@ -129,10 +129,14 @@ class RedisBroker(Broker):
         self._publishing = asyncio.create_task(self._publish_forever(), name="redis publish")
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *([self._publishing] if self._publishing else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        tasks = {*self._tasks, *([self._publishing] if self._publishing else [])}
+        # Cancelled until they end: redis-py's PubSub.get_message can swallow a cancellation
+        # that arrives while it waits (its own timeout), and the subscriber would go on
+        # listening (seen with redis-py 8.1 when a broker stops right after it started).
+        while tasks:
+            for task in tasks:
+                task.cancel()
+            _, tasks = await asyncio.wait(tasks, timeout=0.1)
         self._tasks = []
         self._deliver = None
         await self._subscriber.aclose()
@@ -194,7 +198,7 @@ class RedisBroker(Broker):
             connection: Any = None
             replies: asyncio.Task[None] | None = None
             try:
-                connection = await pool.get_connection("PUBLISH")
+                connection = await pool.get_connection()
                 replies = asyncio.create_task(self._discard_replies(connection))
                 while True:
                     batch = [await self._outbox.get()]
@@ -219,7 +223,10 @@ class RedisBroker(Broker):
                 log.log(level, "publishing to Redis failed (%s); reconnecting", error)
             finally:
                 if replies is not None:
+                    # Ended before the connection is closed: a read still running would hold
+                    # the connection (disconnect waits for it), and stop() with it.
                     replies.cancel()
+                    await asyncio.wait([replies])
                 if connection is not None:
                     await connection.disconnect()
                     await pool.release(connection)

@@ -2,9 +2,11 @@
 safe, put back and moved.
 
 Backup and restore work on the embedded SQLite database; PostgreSQL has its own tools
-(README: "Backups and restore"), after which `liveblog rotate-epochs` tells readers the history
-changed. `copy` moves everything to another database (README: "Running at scale"); `export`
-and `import` move one liveblog as a JSON document (README: "Export and import").
+(docs/operations.md: "Backups and restore"), after which `liveblog rotate-epochs` tells readers the
+history
+changed. `copy` moves everything to another database (docs/operations.md: "Running at scale");
+`export`
+and `import` move one liveblog as a JSON document (docs/operations.md: "Export and import").
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.cli.storage import on_database
-from app.settings import Settings
+from app.cli.storage import held, on_database, upgrade
+from app.settings import COPY_TO, Settings
 
 if TYPE_CHECKING:
     from app.cli import Subcommands
@@ -30,8 +32,8 @@ if TYPE_CHECKING:
 
 POSTGRES_BACKUP = (
     "backup and restore work on the embedded SQLite database; for PostgreSQL use pg_dump, and "
-    "to restore: stop every process, pg_restore, `liveblog rotate-epochs`, start (README: "
-    '"Backups")'
+    "to restore: stop every process, pg_restore, `liveblog rotate-epochs`, start (docs/"
+    'operations.md, "Backups and restore")'
 )
 
 
@@ -59,7 +61,7 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     try:
-        with sqlite_files.in_use(settings.database_url):
+        with held(settings.database_url, settings.database_setting):
             summary = sqlite_files.backup(settings.database_url, Path(args.file))
     except sqlite_files.NotSqlite:
         print(f"error: {POSTGRES_BACKUP}", file=sys.stderr)
@@ -97,7 +99,7 @@ def _restore(settings: Settings, args: argparse.Namespace) -> int:
 
     logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the output to the point
     try:
-        with sqlite_files.in_use(settings.database_url, exclusive=True):
+        with held(settings.database_url, settings.database_setting, exclusive=True):
             restored = sqlite_files.restore(settings.database_url, Path(args.file), prepare)
     except sqlite_files.NotSqlite:
         print(f"error: {POSTGRES_BACKUP}", file=sys.stderr)
@@ -136,24 +138,23 @@ def _rotate_epochs(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-COPY_TO = "LIVEBLOG_COPY_TO"
-
-
 def _copy(settings: Settings, args: argparse.Namespace) -> int:
     from app.errors import ServiceUnavailable
     from app.services.transfer import NotCopied, copy_database
     from app.settings import check_database_url, redact_url
-    from app.storage import migrate, sqlite_files
+    from app.storage import sqlite_files
     from app.storage.db import Database
 
-    target_url = args.to or os.environ.get(COPY_TO, "")
+    target_url, target_setting = (
+        (args.to, "--to") if args.to else (os.environ.get(COPY_TO, ""), COPY_TO)
+    )
     if not target_url:
         print(f"error: say where to copy to: --to DATABASE_URL, or {COPY_TO}", file=sys.stderr)
         return 2
     try:
         check_database_url(target_url)
     except ValueError as error:
-        print(f"error: --to: {error}", file=sys.stderr)
+        print(f"error: {target_setting}: {error}", file=sys.stderr)
         return 2
     if target_url == settings.database_url:
         print("error: --to names the database this install already uses", file=sys.stderr)
@@ -204,11 +205,11 @@ def _copy(settings: Settings, args: argparse.Namespace) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the output to the point
     try:
         with (
-            sqlite_files.in_use(source_url),
-            sqlite_files.in_use(target_url, exclusive=True),
+            held(source_url, settings.database_setting),
+            held(target_url, target_setting, exclusive=True),
         ):
-            migrate.upgrade(source_url)
-            migrate.upgrade(target_url)
+            upgrade(source_url, settings.database_setting)
+            upgrade(target_url, target_setting)
             return asyncio.run(run())
     except sqlite_files.InUse as error:
         print(f"error: {error}", file=sys.stderr)

@@ -21,9 +21,8 @@ log = logging.getLogger(__name__)
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     """`settings` already holds --host, --port and --workers, validated (cli.main)."""
     from app import server
+    from app.cli.storage import held, upgrade
     from app.main import create_app
-    from app.storage import migrate
-    from app.storage.sqlite_files import in_use
 
     if settings.workers > 1 and not settings.has_shared_broker:
         workers = "--workers " if args.workers is not None else "LIVEBLOG_WORKERS="
@@ -36,8 +35,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     # The database is in use from the migration on (`liveblog restore` refuses meanwhile); the
     # app's lifespan holds its own mark, which is what the workers of --workers hold.
-    with in_use(settings.database_url):
-        migrate.upgrade(settings.database_url)
+    with held(settings.database_url, settings.database_setting):
+        upgrade(settings.database_url, settings.database_setting)
         with _served_heads_kept(settings.database_url):
             if settings.workers > 1:
                 # Each worker reads the same LIVEBLOG_* environment; only the socket is shared.
@@ -92,11 +91,10 @@ def _served_heads_kept(url: str) -> Iterator[None]:
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    from app.storage import migrate
-    from app.storage.sqlite_files import in_use
+    from app.cli.storage import held, upgrade
 
-    with in_use(settings.database_url):
-        migrate.upgrade(settings.database_url)
+    with held(settings.database_url, settings.database_setting):
+        upgrade(settings.database_url, settings.database_setting)
     print(f"database is at the latest schema ({redacted(settings.database_url)})")
     return 0
 

@@ -14,6 +14,7 @@ from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.cli import Subcommands
+    from app.storage.db import Database
 
 T = TypeVar("T")
 
@@ -21,6 +22,9 @@ T = TypeVar("T")
 def _token_create(settings: Settings, args: argparse.Namespace) -> int:
     from app.auth.principal import Scope
     from app.auth.tokens import NameTaken, TokenSpec, create_token
+    from app.broker.memory import MemoryBroker
+    from app.errors import NotFound
+    from app.services.liveblogs import LiveblogService
 
     spec = TokenSpec(
         name=args.name.strip(),
@@ -32,8 +36,22 @@ def _token_create(settings: Settings, args: argparse.Namespace) -> int:
     if problems:
         print("error: " + "; ".join(problems), file=sys.stderr)
         return 2
+
+    async def create(db: Database) -> str:
+        liveblogs = LiveblogService(db, MemoryBroker())  # only read: no news to publish
+        missing = [
+            slug for slug in dict.fromkeys(spec.liveblogs) if not await liveblogs.exists(slug)
+        ]
+        if missing:
+            slugs = " or ".join(repr(slug) for slug in missing)
+            raise NotFound(f"--liveblog: no liveblog has the slug {slugs}; create it first")
+        return await create_token(db, spec)
+
     try:
-        token = on_database(settings, lambda db: create_token(db, spec))
+        token = on_database(settings, create)
+    except NotFound as error:  # nothing was created
+        print(f"error: {error.detail}", file=sys.stderr)
+        return 2
     except NameTaken:
         print(
             f"error: a token named {spec.name!r} already exists (revoked tokens keep their "

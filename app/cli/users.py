@@ -5,12 +5,12 @@ always make a new one."""
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from app.cli import prompts
 from app.cli.storage import on_database
 from app.settings import Settings
 
@@ -26,8 +26,8 @@ def _read_password(args: argparse.Namespace) -> str | None:
     if not sys.stdin.isatty():
         print("error: no terminal to ask for a password; use --password-stdin", file=sys.stderr)
         return None
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Password again: ") != first:
+    first = prompts.secret("Password: ")
+    if prompts.secret("Password again: ") != first:
         print("error: the two passwords differ", file=sys.stderr)
         return None
     return first

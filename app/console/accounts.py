@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from app.auth.principal import Role
@@ -21,8 +21,9 @@ from app.console import schemas
 from app.console.deps import PageSession, Writer, WriterSession
 from app.console.pages import render_page as render
 from app.errors import NotFound
+from app.routing import Router
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = Router(prefix="/console", include_in_schema=False)
 
 MANAGING = "managing users"
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Request
+from fastapi import Header, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
@@ -25,12 +25,13 @@ from app.domain import markdown
 from app.domain.drafts import Draft, DraftState
 from app.domain.model import Entry, Status, iso_utc, parse_id
 from app.errors import Gone, NotFound, PayloadTooLarge, Unprocessable
+from app.routing import Router
 from app.services.drafts import DraftContent
 from app.services.idempotency import Once, Reply, checked_key, fingerprint
 from app.services.writes import parse_if_match
 from app.state import drafts_of, entries_of, liveblogs_of
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = Router(prefix="/console", include_in_schema=False)
 
 JSON = "application/json"
 

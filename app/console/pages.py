@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import Form, Query, Request
 from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
@@ -35,6 +35,7 @@ from app.domain.model import MAX_ID, SLUG_RE, Liveblog
 from app.domain.search import QUERY_MAX
 from app.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from app.ratelimit import client_address
+from app.routing import Router
 from app.services.drafts import DraftService
 from app.services.entries import EntryService, Page
 from app.services.liveblogs import LiveblogService
@@ -44,7 +45,7 @@ STATIC_DIR = CONSOLE_DIR / "static"
 LIST_SIZE = 50  # published entries per page of the workspace's list ("Load older" for more)
 LIST_MAX = 1000  # what a refresh reloads at most, however far back the journalist has paged
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = Router(prefix="/console", include_in_schema=False)
 
 
 def build_templates() -> Jinja2Templates:

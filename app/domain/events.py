@@ -2,7 +2,7 @@
 
 An event is encoded to its JSON text frame exactly once, where it is made; every reader and
 every broker hop then carries the same string. The frame shapes are the wire protocol
-documented in README.md ("Event protocol").
+documented in docs/api.md ("Event protocol").
 """
 
 from __future__ import annotations

@@ -53,8 +53,6 @@ def utcnow() -> datetime:
 
 def iso_utc(moment: datetime, timespec: str = "milliseconds") -> str:
     """ISO 8601 in UTC with a `Z`, millisecond precision (what browsers parse natively)."""
-    if moment.tzinfo is None:  # SQLite hands back naive datetimes; we only ever store UTC.
-        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 

@@ -15,9 +15,13 @@ replaced under it (a file copied over it while it was stopped): see services/epo
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Resume(StrEnum):
@@ -83,14 +87,9 @@ def went_back(
         if head < served.seq:
             return f"its head seq {head} is below seq {served.seq} already served in epoch {epoch}"
         return None
-    if rotated_at is None or _utc(rotated_at) <= _utc(served.since):
+    if rotated_at is None or rotated_at <= served.since:
         return f"its epoch {epoch} is older than epoch {served.epoch} already served"
     return None
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; only UTC is ever stored.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def bounded(changed: int, limit: int) -> Resume:
@@ -111,3 +110,31 @@ RESYNC_DETAIL = {
     "(a restore or a copy), so its seqs name other changes now. Reload the entries through "
     "REST and resume from the new epoch.",
 }
+
+
+def refusal_detail(
+    decision: Resume, since: int, epoch: str | None, current_epoch: str, head: int
+) -> str:
+    """Why a resume from `since` (of `epoch`) cannot be served, for a REST client (409)."""
+    if decision is Resume.AHEAD:
+        where = f"since={since} is ahead of this liveblog's head seq {head}. "
+    elif epoch is None:
+        where = (
+            f"since={since} came without an epoch, and this liveblog's epoch was replaced "
+            f"(now {current_epoch!r}). "
+        )
+    else:
+        where = f"epoch {epoch!r} is not this liveblog's ({current_epoch!r}). "
+    return where + RESYNC_DETAIL[decision]
+
+
+def catch_up(decision: Resume, replay: Sequence[T], resync: Callable[[], T]) -> list[T]:
+    """What a follower is sent once the changes after its position are read: the replay (each
+    changed object's current state, in seq order), nothing (already current), or one resync
+    telling it to reload (too far behind, ahead of the server, or another history). The
+    WebSocket edge sends this to one reader; a hub's channel to all of its readers."""
+    if decision is Resume.REPLAY:
+        return list(replay)
+    if decision is Resume.LIVE:
+        return []
+    return [resync()]

@@ -4,7 +4,7 @@ The id is the request's `X-Request-ID` when that is 1–128 safe characters (let
 `. _ : -`: what proxies and tracing tools send, and nothing that could break a log line or a
 header), else a fresh one (32 hex digits). It is echoed in the response's `X-Request-ID` (the
 101 of an upgrade, or its refusal, included) and set in `logs.REQUEST_ID`, so every line logged
-while the request is handled carries it (README, "Logs").
+while the request is handled carries it (docs/operations.md, "Logs").
 
 Only the id goes into the context, never a header's raw value: a hostile one is dropped here.
 """

@@ -8,7 +8,7 @@ The reader page satisfies the policy as it is: no inline script (its JSON-LD blo
 script), no inline style, its WebSocket on its own origin (CSP 3 lets 'self' match ws:/wss: of
 the same host). The API docs (/docs, app/web/api_docs.py) serve Swagger UI from this machine
 and start it from a file of ours; they get a policy of their own only because Swagger UI's
-stylesheet draws its icons with data: images (README, "Security headers").
+stylesheet draws its icons with data: images (docs/operations.md, "Security headers").
 """
 
 from __future__ import annotations

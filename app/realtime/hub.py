@@ -3,8 +3,9 @@
 The broker hands every event to `Hub.deliver`. A channel passes an event on only if it is the
 next in its liveblog's sequence (`last_seq + 1`): older ones are duplicates and are dropped,
 and a jump means the broker lost or reordered something, so the channel reads what it missed
-from storage (one compacted snapshot, see services/changes.py) before going on. Readers
-therefore see every change, in seq order, exactly once, whatever the broker did.
+from storage (one compacted snapshot, see services/changes.py) before going on (the rules:
+domain/sequence.py). Readers therefore see every change, in seq order, exactly once, whatever
+the broker did.
 
 A channel starts by reading its liveblog's head, before any reader takes its own snapshot, so
 nothing published between the two is lost (see `join`).
@@ -35,7 +36,8 @@ from typing import Any
 
 from app import metrics
 from app.domain.events import Event
-from app.domain.resume import Resume
+from app.domain.resume import Resume, catch_up
+from app.domain.sequence import Arrival, Position, arrival
 from app.realtime.protocol import resync
 from app.realtime.reader import Reader
 from app.realtime.receipts import DeliveryTally
@@ -94,21 +96,19 @@ class Channel:
 
     def _accept(self, event: Event) -> None:
         assert self.last_seq is not None
-        if event.epoch is not None and event.epoch != self.epoch:
-            if event.epoch not in self._retired:
-                # A history this channel has not seen: storage says where it stands.
+        here = Position(self.epoch, self.last_seq, tuple(self._retired))
+        match arrival(here, event.seq, event.epoch):
+            case Arrival.NEXT:
+                self.last_seq = event.seq
+                self._fan_out(event)
+            case Arrival.GAP | Arrival.NEW_HISTORY as why:
+                # Storage says what was missed (or where the new history stands) first.
+                if why is Arrival.GAP:
+                    metrics.BROKER_GAPS_REPAIRED.inc()
                 self._pending.append(event)
                 self._start_fill()
-            return
-        if event.seq <= self.last_seq:
-            return
-        if event.seq == self.last_seq + 1:
-            self.last_seq = event.seq
-            self._fan_out(event)
-            return
-        self._pending.append(event)
-        metrics.BROKER_GAPS_REPAIRED.inc()
-        self._start_fill()
+            case Arrival.DUPLICATE | Arrival.OLD_HISTORY:
+                pass
 
     def _start_fill(self) -> None:
         self._filling = asyncio.create_task(self._fill(), name=f"fill {self.slug}")
@@ -186,12 +186,12 @@ class Channel:
     def _apply(self, changes: ChangeSet) -> None:
         assert self.last_seq is not None
         decision = changes.decision
-        if decision is Resume.REPLAY:
-            for event in changes.events:
-                self._fan_out(event)
-        elif decision is not Resume.LIVE:
+        if decision not in (Resume.REPLAY, Resume.LIVE):
             metrics.RESYNCS.labels(decision.value).inc()
-            self._fan_out(resync(self.slug, changes.head, changes.liveblog.epoch, decision))
+        head, epoch = changes.head, changes.liveblog.epoch
+        told = catch_up(decision, changes.events, lambda: resync(self.slug, head, epoch, decision))
+        for event in told:
+            self._fan_out(event)
         if decision in (Resume.EPOCH_CHANGED, Resume.AHEAD):
             # A new or rewound history: its head is where live events continue from, even
             # below the old last_seq (the resync just sent lowered every reader's floor too).

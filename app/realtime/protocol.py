@@ -1,6 +1,6 @@
 """The reader-facing wire protocol as code: message types and close codes.
 
-README.md ("Event protocol") documents exactly these; change both together.
+docs/api.md ("Event protocol") documents exactly these; change both together.
 
 Server → client text frames, JSON:
     {"type": "hello", "liveblog": slug, "seq": HEAD, "epoch": E}      first frame, always

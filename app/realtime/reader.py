@@ -56,6 +56,7 @@ class Reader:
         if floor is None:
             self._hold(message)
             return
+        # domain/sequence.py's reader_takes, inlined: this runs once per reader per event.
         if message.seq <= floor:
             if not message.resets:
                 return  # already covered by this reader's catch-up

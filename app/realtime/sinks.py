@@ -32,7 +32,7 @@ class Outgoing:
     """An event as it leaves this process: encoded once, shared by every reader.
 
     `wire` is the complete server-to-client WebSocket text frame. Server frames are not masked
-    and we do not compress (README: "Event protocol"), so these bytes are the same for every
+    and we do not compress (docs/api.md: "Event protocol"), so these bytes are the same for every
     connection and can be written to each as they are.
     """
 

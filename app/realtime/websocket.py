@@ -10,6 +10,7 @@ hub writes to the reader's sink itself (reader.py).
 Before any of that, the upgrade is admitted or refused with an HTTP answer, so a refusal costs
 no reader state and no catch-up read: an Origin outside LIVEBLOG_ALLOWED_ORIGINS (403), an
 address over its upgrade rate or socket count (429), a process at LIVEBLOG_MAX_READERS (503).
+An upgrade to a path with no socket at all is refused the same way, 404 (`unknown_paths`).
 """
 
 from __future__ import annotations
@@ -384,3 +385,16 @@ def _by_code(counts: Counter[int]) -> str:
 async def liveblog_socket(websocket: WebSocket, slug: str) -> None:
     connections: LiveConnections = websocket.app.state.live
     await connections.serve(websocket, slug)
+
+
+# Upgrades to any other path. Its router goes after every other one (main.py): Starlette would
+# close such a socket before accepting it, which the client sees as a bare 403, "forbidden",
+# for what is a mistyped path.
+unknown_paths = APIRouter()
+
+
+@unknown_paths.websocket("/{path:path}")
+async def unknown_socket(websocket: WebSocket, path: str) -> None:
+    await _refuse(
+        websocket, 404, "No WebSocket at this path; a reader connects to /ws/liveblogs/{slug}."
+    )

@@ -23,7 +23,7 @@ HEADLINE_CHARS = 110
 
 def clock(moment: datetime) -> str:
     """Server-side fallback for readers without JavaScript; the client shows local times."""
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
     if moment.date() == datetime.now(UTC).date():
         return moment.strftime("%H:%M UTC")
     return moment.strftime("%-d %b %Y, %H:%M UTC")

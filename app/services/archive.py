@@ -5,7 +5,8 @@ The document holds what readers were shown: the liveblog and its published entri
 content, bylines, flags, corrections and times (and the console's Markdown behind a body), oldest
 first. Not in it: ids, seqs, epochs, deleted entries, drafts, revisions, tokens, users. An
 import is a new liveblog: new ids, seqs 1..N in the document's order, a new epoch, every body
-sanitized as any write is, in one transaction (all or nothing). README.md, "Export and import",
+sanitized as any write is, in one transaction (all or nothing). docs/operations.md, "Export and
+import",
 documents the format.
 
 On SQLite that transaction holds the database's one write lock for as long as it runs (about

@@ -1,8 +1,9 @@
 """Drafts, review and scheduling: the console's entries that are not public yet.
 
-Every change commits, then tells every process's console sockets that the liveblog's list
-changed (a control message; readers hear nothing). Publishing goes through
-`EntryService.publish_draft`, which makes it one ordinary create for readers.
+Every change is a write (unit_of_work.py) that tells every process's console sockets, once it
+has committed, that the liveblog's drafts changed (readers hear nothing). Publishing goes
+through `EntryService.publish_draft`, which makes it one ordinary create for readers (and
+consoles hear of it through that entry's event).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 from app.auth.principal import Principal, Role
 from app.broker.base import Broker
-from app.broker.control import console_changed
 from app.domain import entries as rules
 from app.domain.drafts import SCHEDULE_GRACE, UNPUBLISHED, Draft, DraftState, contributor_may_edit
 from app.domain.model import Entry
@@ -22,6 +22,7 @@ from app.domain.preconditions import IfMatch
 from app.errors import Conflict, Forbidden, LiveblogEnded, NotFound, Unprocessable
 from app.services.entries import EntryService
 from app.services.idempotency import Once
+from app.services.unit_of_work import Write, Writes
 from app.services.writes import check_version, utcnow
 from app.storage import drafts as rows, liveblogs as liveblog_rows, users as user_rows
 from app.storage.db import Database
@@ -47,7 +48,7 @@ class DraftContent:
 class DraftService:
     def __init__(self, db: Database, broker: Broker, entries: EntryService) -> None:
         self._db = db
-        self._broker = broker
+        self._writes = Writes(db, broker)
         self._entries = entries
 
     def _columns(self, content: DraftContent) -> dict[str, Any]:
@@ -59,9 +60,6 @@ class DraftService:
             "key_event": content.key_event,
             "pinned": content.pinned,
         }
-
-    async def _notify(self, slug: str) -> None:
-        await self._broker.publish_control(console_changed(slug))
 
     async def _liveblog_id(self, conn: Any, slug: str) -> int:
         liveblog = await liveblog_rows.get(conn, slug)
@@ -133,12 +131,14 @@ class DraftService:
             raise Unprocessable("Publish a new entry directly, not as a draft.")
         columns = self._columns(content)
         now = utcnow()
-        async with self._db.write() as conn:
-            liveblog = await liveblog_rows.get(conn, slug)
+
+        async def work(write: Write) -> Draft:
+            liveblog = await liveblog_rows.get(write.conn, slug)
             if liveblog is None:
                 raise NotFound(f"No liveblog with slug {slug!r}.")
-            draft = await rows.insert(
-                conn,
+            write.tell_consoles(slug)
+            return await rows.insert(
+                write.conn,
                 liveblog_id=liveblog.id,
                 state=state.value,
                 publish_at=publish_at,
@@ -150,8 +150,8 @@ class DraftService:
                 updated_at=now,
                 **columns,
             )
-        await self._notify(slug)
-        return draft
+
+        return await self._writes.run(work)
 
     async def _change(
         self,
@@ -166,26 +166,25 @@ class DraftService:
     ) -> Draft:
         """Apply `fields` under the draft's row lock; `new_time` moves a scheduled entry's time
         (decided on the locked state: the entry may have been unscheduled meanwhile)."""
-        async with self._db.write() as conn:
-            draft = await self._existing(conn, slug, draft_id, lock=True)
+
+        async def work(write: Write) -> Draft:
+            draft = await self._existing(write.conn, slug, draft_id, lock=True)
             self._require_editable(draft, by, slug)
             check_version(f"Draft {draft_id}", draft.version, draft.as_json(), if_match)
             if draft.state not in allowed:
                 raise Conflict(f"Draft {draft_id} is {draft.state.value}; it cannot be {action}.")
+            changes = {
+                **fields,
+                "updated_at": utcnow(),
+                "updated_by_id": by.id,
+                "updated_by_name": by.name,
+            }
             if new_time is not None and draft.state is DraftState.SCHEDULED:
-                fields = {**fields, "publish_at": self._publish_at(new_time)}
-            changed = await rows.change(
-                conn,
-                draft_id,
-                {
-                    **fields,
-                    "updated_at": utcnow(),
-                    "updated_by_id": by.id,
-                    "updated_by_name": by.name,
-                },
-            )
-        await self._notify(slug)
-        return changed
+                changes["publish_at"] = self._publish_at(new_time)
+            write.tell_consoles(slug)
+            return await rows.change(write.conn, draft_id, changes)
+
+        return await self._writes.run(work)
 
     async def update(
         self,
@@ -260,11 +259,13 @@ class DraftService:
         )
 
     async def delete(self, slug: str, draft_id: int, *, by: Principal) -> None:
-        async with self._db.write() as conn:
-            draft = await self._existing(conn, slug, draft_id, lock=True)
+        async def work(write: Write) -> None:
+            draft = await self._existing(write.conn, slug, draft_id, lock=True)
             self._require_editable(draft, by, slug)
-            await rows.remove(conn, draft_id)
-        await self._notify(slug)
+            await rows.remove(write.conn, draft_id)
+            write.tell_consoles(slug)
+
+        await self._writes.run(work)
 
     async def publish(
         self,
@@ -278,11 +279,11 @@ class DraftService:
         """An editor publishes a draft (from any unpublished state) now; `if_match` names the
         version they reviewed (a contributor may have changed it since)."""
         by.require_role(Role.EDITOR, "publishing")
-        entry = await self._entries.publish_draft(
+        # The entry's event tells every console (main.py: deliver), with its seq: no second
+        # word of it as a draft change.
+        return await self._entries.publish_draft(
             slug, draft_id, states=UNPUBLISHED, by=by, once=once, if_match=if_match
         )
-        await self._notify(slug)
-        return entry
 
     async def next_due_time(self) -> datetime | None:
         """When the soonest scheduled entry is due (None: nothing is scheduled)."""
@@ -341,13 +342,16 @@ class DraftService:
             return False
         except (Conflict, NotFound):
             return False  # another process published it, or it was unscheduled meanwhile
-        await self._notify(slug)
-        return True
+        return True  # consoles heard of it through the entry's event
 
     async def _return_unpublished(self, slug: str, draft: Draft, note: str) -> None:
         """A due entry that cannot go out goes back to the drafts, with `note` saying why."""
-        async with self._db.write() as conn:
-            claimed = await rows.unschedule_if_due(conn, draft.id, note)
-        if claimed:
+
+        async def work(write: Write) -> bool:
+            claimed = await rows.unschedule_if_due(write.conn, draft.id, note)
+            if claimed:
+                write.tell_consoles(slug)
+            return claimed
+
+        if await self._writes.run(work):
             log.warning("scheduled entry %d of %s returned to drafts: %s", draft.id, slug, note)
-            await self._notify(slug)

@@ -1,14 +1,10 @@
-"""Writing entries: each change takes the next seq in its transaction and is published after commit.
-
-Pinning: a liveblog has at most one pinned entry. Pinning one unpins the other in the same
-transaction, as its own change with its own seq (readers see the unpin first, then the pin).
-"""
+"""Entries: writing them (each change takes the next seq in its transaction, entry_transaction.py,
+and is published after commit, unit_of_work.py) and reading them (pages, search, since)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,11 +13,11 @@ from app.auth.principal import Principal
 from app.broker.base import Broker
 from app.domain import entries as rules, search as search_rules
 from app.domain.drafts import DraftState
-from app.domain.events import ENTRY_CREATED, ENTRY_DELETED, ENTRY_UPDATED, Event, entry_event
+from app.domain.events import ENTRY_DELETED, ENTRY_UPDATED
 from app.domain.model import Entry, Liveblog
 from app.domain.preconditions import IfMatch
-from app.domain.resume import RESYNC_DETAIL, Resume, plan
-from app.domain.revisions import Actor, Revision, RevisionKind, entry_changes
+from app.domain.resume import Resume, plan, refusal_detail
+from app.domain.revisions import Revision, RevisionKind
 from app.errors import (
     Conflict,
     Gone,
@@ -31,8 +27,9 @@ from app.errors import (
     PayloadTooLarge,
     Unprocessable,
 )
-from app.services.idempotency import Once, forget, refuse_once, write_once
-from app.services.publish import publish_committed
+from app.services.entry_transaction import TOMBSTONE, EntryTransaction
+from app.services.idempotency import Once, forget, refuse_once
+from app.services.unit_of_work import Write, Writes
 from app.services.writes import Unchanged, check_version, utcnow
 from app.storage import (
     drafts as draft_rows,
@@ -41,17 +38,6 @@ from app.storage import (
     revisions as revision_rows,
 )
 from app.storage.db import Database
-
-TOMBSTONE: dict[str, Any] = {
-    "title": None,
-    "body": "",
-    "author": None,
-    "pinned": False,
-    "key_event": False,
-    "correction": None,
-    "source": None,
-    "deleted": True,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,95 +63,6 @@ class Since:
     next_since: int | None  # more changes follow: ask again with since=next_since
 
 
-class _Transaction:
-    """One write transaction: its sequence numbers, its author, and the events to publish."""
-
-    def __init__(
-        self,
-        conn: AsyncConnection,
-        slug: str,
-        liveblog_id: int,
-        first_seq: int,
-        epoch: str,
-        by: Actor,
-    ) -> None:
-        self.conn = conn
-        self.slug = slug
-        self.liveblog_id = liveblog_id
-        self.epoch = epoch
-        self.by = by
-        self._unused_seq: int | None = first_seq
-        self.events: list[Event] = []
-
-    async def next_seq(self) -> int:
-        if self._unused_seq is not None:
-            seq, self._unused_seq = self._unused_seq, None
-            return seq
-        taken = await liveblog_rows.next_seq(self.conn, self.slug)
-        assert taken is not None
-        return taken[1]
-
-    async def create(
-        self,
-        *,
-        title: str | None,
-        body: str,
-        author: str | None,
-        pinned: bool,
-        key_event: bool,
-        source: str | None,
-        now: datetime | None = None,
-    ) -> Entry:
-        """A new entry as one change (pinning it unpins the others first): seq, revision, event."""
-        if pinned:
-            await self.unpin_others()
-        entry = await rows.insert(
-            self.conn,
-            liveblog_id=self.liveblog_id,
-            seq=await self.next_seq(),
-            title=title,
-            body=body,
-            author=author,
-            pinned=pinned,
-            key_event=key_event,
-            now=now or utcnow(),
-            source=source,
-        )
-        entry = replace(entry, epoch=self.epoch)
-        await self.record(None, entry, RevisionKind.CREATED)
-        self.events.append(entry_event(ENTRY_CREATED, self.slug, self.epoch, entry))
-        return entry
-
-    async def change(self, before: Entry, fields: dict[str, Any], kind: str) -> Entry:
-        """Apply `fields` to an existing entry as one change: seq, revision, event."""
-        after = await rows.apply_change(
-            self.conn, before.id, await self.next_seq(), utcnow(), fields
-        )
-        after = replace(after, epoch=self.epoch)
-        revision = RevisionKind.DELETED if kind == ENTRY_DELETED else RevisionKind.UPDATED
-        await self.record(before, after, revision)
-        self.events.append(entry_event(kind, self.slug, self.epoch, after))
-        return after
-
-    async def record(self, before: Entry | None, after: Entry, kind: RevisionKind) -> None:
-        await revision_rows.record(
-            self.conn,
-            liveblog_id=self.liveblog_id,
-            entry_id=after.id,
-            seq=after.seq,
-            kind=kind,
-            version=after.version,
-            at=after.updated_at,
-            by=self.by,
-            changes=entry_changes(before, after),
-        )
-
-    async def unpin_others(self, keep: int | None = None) -> None:
-        for pinned in await rows.pinned(self.conn, self.liveblog_id):
-            if pinned.id != keep:
-                await self.change(pinned, {"pinned": False}, ENTRY_UPDATED)
-
-
 def _subject(entry: Entry) -> str:
     """How an Idempotency-Key names the entry its POST made."""
     return f"entry:{entry.id}"
@@ -184,7 +81,7 @@ def _check_version(entry: Entry, if_match: IfMatch | None) -> None:
 class EntryService:
     def __init__(self, db: Database, broker: Broker, *, max_body_bytes: int) -> None:
         self._db = db
-        self._broker = broker
+        self._writes = Writes(db, broker)
         self._max_body_bytes = max_body_bytes
 
     def clean_body(self, raw: str) -> str:
@@ -197,17 +94,17 @@ class EntryService:
             raise Unprocessable(str(error), extra=_about_body(error)) from None
 
     async def _begin(
-        self, conn: AsyncConnection, slug: str, by: Principal, *, new_entry: bool = False
-    ) -> _Transaction:
+        self, write: Write, slug: str, by: Principal, *, new_entry: bool = False
+    ) -> EntryTransaction:
         """Take the seq. A `new_entry` is refused while the liveblog has ended (LiveblogEnded):
         readers were told the coverage is over. Edits, corrections and deletions go on."""
         # The seq bump is the transaction's first write: see storage.liveblogs.next_seq.
-        taken = await liveblog_rows.next_seq(conn, slug)
+        taken = await liveblog_rows.next_seq(write.conn, slug)
         if taken is None:
             raise NotFound(f"No liveblog with slug {slug!r}.")
         if new_entry and taken.ended:
             raise LiveblogEnded(slug)
-        return _Transaction(conn, slug, taken.liveblog_id, taken.seq, taken.epoch, by.actor)
+        return EntryTransaction(write, slug, taken.liveblog_id, taken.seq, taken.epoch, by.actor)
 
     async def create(
         self,
@@ -234,11 +131,10 @@ class EntryService:
             # Sanitized before the write's transaction (it may take a while for a big body);
             # a refusal is kept under the key like any other.
             await refuse_once(self._db, once, refusal)
-        events: list[Event] = []
 
-        async def work(conn: AsyncConnection) -> Entry:
-            tx = await self._begin(conn, slug, by, new_entry=True)
-            entry = await tx.create(
+        async def work(write: Write) -> Entry:
+            tx = await self._begin(write, slug, by, new_entry=True)
+            return await tx.create(
                 title=rules.clean_optional_text(title),
                 body=clean_body,
                 author=rules.clean_optional_text(author),
@@ -246,12 +142,8 @@ class EntryService:
                 key_event=key_event,
                 source=source,
             )
-            events[:] = tx.events
-            return entry
 
-        entry = await write_once(self._db, once, work, subject=_subject)
-        await publish_committed(self._broker, events)
-        return entry
+        return await self._writes.run(work, once=once, subject=_subject)
 
     async def publish_draft(
         self,
@@ -277,10 +169,10 @@ class EntryService:
             PreconditionFailed: the draft changed since the version `if_match` names.
             Conflict: the draft is no longer in one of `states` (published already, say).
         """
-        events: list[Event] = []
 
-        async def work(conn: AsyncConnection) -> Entry:
-            tx = await self._begin(conn, slug, by, new_entry=True)
+        async def work(write: Write) -> Entry:
+            tx = await self._begin(write, slug, by, new_entry=True)
+            conn = write.conn
             now = utcnow()
             if if_match is not None:
                 # Locked until commit: the version compared is the one published.
@@ -310,12 +202,9 @@ class EntryService:
                 now=now,
             )
             await draft_rows.set_entry(conn, draft_id, entry.id)
-            events[:] = tx.events
             return entry
 
-        entry = await write_once(self._db, once, work, subject=_subject)
-        await publish_committed(self._broker, events)
-        return entry
+        return await self._writes.run(work, once=once, subject=_subject)
 
     async def update(
         self,
@@ -338,23 +227,21 @@ class EntryService:
         for name in ("title", "author", "correction"):
             if name in changes:
                 changes[name] = rules.clean_optional_text(changes[name])
-        try:
-            async with self._db.write() as conn:
-                tx = await self._begin(conn, slug, by)
-                current = await self._existing(tx, entry_id)
-                _check_version(current, if_match)
-                if current.deleted:
-                    raise Conflict(f"Entry {entry_id} was deleted; it can no longer be edited.")
-                fields = {k: v for k, v in changes.items() if getattr(current, k) != v}
-                if not fields:
-                    raise Unchanged
-                if fields.get("pinned"):
-                    await tx.unpin_others(keep=entry_id)
-                entry = await tx.change(current, fields, ENTRY_UPDATED)
-        except Unchanged:
-            return await self.get(slug, entry_id)
-        await publish_committed(self._broker, tx.events)
-        return entry
+
+        async def work(write: Write) -> Entry:
+            tx = await self._begin(write, slug, by)
+            current = await self._existing(tx, entry_id)
+            _check_version(current, if_match)
+            if current.deleted:
+                raise Conflict(f"Entry {entry_id} was deleted; it can no longer be edited.")
+            fields = {k: v for k, v in changes.items() if getattr(current, k) != v}
+            if not fields:
+                raise Unchanged
+            if fields.get("pinned"):
+                await tx.unpin_others(keep=entry_id)
+            return await tx.change(current, fields, ENTRY_UPDATED)
+
+        return await self._writes.run(work, unchanged=lambda: self.get(slug, entry_id))
 
     async def delete(
         self,
@@ -370,39 +257,43 @@ class EntryService:
         `purge` (a legal takedown; the edge checks it is an admin's) also erases the entry's
         revisions, leaving one `purged` revision that records who did it and when.
         """
-        try:
-            async with self._db.write() as conn:
-                tx = await self._begin(conn, slug, by)
-                current = await self._existing(tx, entry_id)
-                _check_version(current, if_match)
-                if current.deleted and not purge:
-                    raise Unchanged
-                entry = current
-                if not current.deleted:
-                    entry = await tx.change(current, dict(TOMBSTONE), ENTRY_DELETED)
-                if purge:
-                    await revision_rows.erase_entry(conn, tx.liveblog_id, entry_id)
-                    # The POST's stored response holds the content too.
-                    purged = Gone(f"Entry {entry_id} was deleted and its history erased.")
-                    await forget(conn, _subject(entry), purged)
-                    await revision_rows.record(
-                        conn,
-                        liveblog_id=tx.liveblog_id,
-                        entry_id=entry_id,
-                        seq=entry.seq,
-                        kind=RevisionKind.PURGED,
-                        version=entry.version,
-                        at=utcnow(),
-                        by=tx.by,
-                        changes={},
-                    )
-                if not tx.events:
-                    # Only the history changed: readers see nothing, so give the seq back.
-                    await liveblog_rows.give_back_seq(conn, tx.liveblog_id)
-        except Unchanged:
-            return await self.get(slug, entry_id)
-        await publish_committed(self._broker, tx.events)
-        return entry
+
+        async def work(write: Write) -> Entry:
+            tx = await self._begin(write, slug, by)
+            current = await self._existing(tx, entry_id)
+            _check_version(current, if_match)
+            if current.deleted and not purge:
+                raise Unchanged
+            entry = current
+            if not current.deleted:
+                entry = await tx.change(current, dict(TOMBSTONE), ENTRY_DELETED)
+            if purge:
+                await self._purge(tx, entry)
+            if not write.events:
+                # Only the history changed: readers see nothing, so give the seq back.
+                await liveblog_rows.give_back_seq(write.conn, tx.liveblog_id)
+            return entry
+
+        return await self._writes.run(work, unchanged=lambda: self.get(slug, entry_id))
+
+    @staticmethod
+    async def _purge(tx: EntryTransaction, entry: Entry) -> None:
+        """Erase a deleted entry's revisions (and the stored response of the POST that made
+        it, which holds its content too), leaving one `purged` revision: who, and when."""
+        await revision_rows.erase_entry(tx.conn, tx.liveblog_id, entry.id)
+        purged = Gone(f"Entry {entry.id} was deleted and its history erased.")
+        await forget(tx.conn, _subject(entry), purged)
+        await revision_rows.record(
+            tx.conn,
+            liveblog_id=tx.liveblog_id,
+            entry_id=entry.id,
+            seq=entry.seq,
+            kind=RevisionKind.PURGED,
+            version=entry.version,
+            at=utcnow(),
+            by=tx.by,
+            changes={},
+        )
 
     async def revisions(self, slug: str, entry_id: int) -> tuple[Entry, list[Revision]]:
         """The entry (deleted or not) and its revisions, oldest first."""
@@ -411,7 +302,7 @@ class EntryService:
             return entry, await revision_rows.of_entry(conn, liveblog.id, entry_id)
 
     @staticmethod
-    async def _existing(tx: _Transaction, entry_id: int) -> Entry:
+    async def _existing(tx: EntryTransaction, entry_id: int) -> Entry:
         entry = await rows.get(tx.conn, tx.liveblog_id, entry_id)
         if entry is None:
             raise NotFound(f"No entry {entry_id} in liveblog {tx.slug!r}.")
@@ -496,17 +387,8 @@ class EntryService:
             rotated = liveblog.epoch_rotated_at is not None
             decision = plan(since, liveblog.seq, epoch, liveblog.epoch, rotated)
             if decision in (Resume.EPOCH_CHANGED, Resume.AHEAD):
-                if decision is Resume.AHEAD:
-                    where = f"since={since} is ahead of this liveblog's head seq {liveblog.seq}. "
-                elif epoch is None:
-                    where = (
-                        f"since={since} came without an epoch, and this liveblog's epoch was "
-                        f"replaced (now {liveblog.epoch!r}). "
-                    )
-                else:
-                    where = f"epoch {epoch!r} is not this liveblog's ({liveblog.epoch!r}). "
                 raise Conflict(
-                    where + RESYNC_DETAIL[decision],
+                    refusal_detail(decision, since, epoch, liveblog.epoch, liveblog.seq),
                     extra={"reason": decision.value, "epoch": liveblog.epoch, "seq": liveblog.seq},
                 )
             entries = await rows.changed_after(conn, liveblog.id, since, limit + 1)

@@ -19,7 +19,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Generic, NoReturn, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -180,15 +180,24 @@ SWEEP_INTERVAL_SECONDS = 600
 SWEEP_BATCH = 500
 
 
+async def delete_expired_keys(db: Database, now: datetime | None = None) -> int:
+    """Delete every key expired by `now` (default: now), SWEEP_BATCH to a transaction so
+    that none holds the database long; returns how many."""
+    moment = now or utcnow()
+    total = 0
+    while True:
+        async with db.write() as conn:
+            deleted = await rows.delete_expired(conn, moment, SWEEP_BATCH)
+        total += deleted
+        if deleted < SWEEP_BATCH:
+            return total
+
+
 async def sweep_expired_keys(db: Database) -> None:
     """Delete expired keys every few minutes, for the life of the process."""
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
         try:
-            while True:
-                async with db.write() as conn:
-                    deleted = await rows.delete_expired(conn, utcnow(), SWEEP_BATCH)
-                if deleted < SWEEP_BATCH:
-                    break
+            await delete_expired_keys(db)
         except Exception:
             log.warning("could not delete expired idempotency keys", exc_info=True)

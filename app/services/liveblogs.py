@@ -14,8 +14,8 @@ from app.domain.model import Liveblog, Status
 from app.domain.preconditions import IfMatch
 from app.domain.revisions import RevisionKind, liveblog_changes
 from app.errors import Conflict, NotFound
-from app.services.idempotency import Once, write_once
-from app.services.publish import publish_committed
+from app.services.idempotency import Once
+from app.services.unit_of_work import Write, Writes
 from app.services.writes import Unchanged, check_version, utcnow
 from app.storage import liveblogs as rows, revisions as revision_rows
 from app.storage.db import Database
@@ -24,7 +24,7 @@ from app.storage.db import Database
 class LiveblogService:
     def __init__(self, db: Database, broker: Broker) -> None:
         self._db = db
-        self._broker = broker
+        self._writes = Writes(db, broker)
 
     async def create(
         self,
@@ -37,17 +37,17 @@ class LiveblogService:
     ) -> Liveblog:
         """Store a new liveblog. Raises Replayed when `once` was used before (idempotency.py)."""
 
-        async def work(conn: AsyncConnection) -> Liveblog:
+        async def work(write: Write) -> Liveblog:
             try:
                 liveblog = await rows.insert(
-                    conn, slug=slug, title=title, description=description, now=utcnow()
+                    write.conn, slug=slug, title=title, description=description, now=utcnow()
                 )
             except rows.DuplicateSlug:
                 raise Conflict(f"A liveblog with slug {slug!r} already exists.") from None
-            await _record(conn, None, liveblog, seq=0, by=by)
+            await _record(write.conn, None, liveblog, seq=0, by=by)
             return liveblog
 
-        return await write_once(self._db, once, work)
+        return await self._writes.run(work, once=once)
 
     async def get(self, slug: str) -> Liveblog:
         async with self._db.snapshot() as conn:
@@ -74,29 +74,29 @@ class LiveblogService:
     ) -> Liveblog:
         """Apply a PATCH: a change takes the next seq and is pushed as `liveblog.updated`."""
         now = utcnow()
-        try:
-            async with self._db.write() as conn:
-                taken = await rows.next_seq(conn, slug)
-                if taken is None:
-                    raise NotFound(f"No liveblog with slug {slug!r}.")
-                liveblog_id, seq, _epoch, _ended = taken
-                current = await rows.get(conn, slug)
-                assert current is not None
-                # As GET shows it: the head before this transaction's own seq bump.
-                shown = replace(current, seq=seq - 1).as_json()
-                check_version(f"Liveblog {slug!r}", current.version, shown, if_match, current.epoch)
-                fields = {k: v for k, v in changes.items() if getattr(current, k) != v}
-                if not fields:
-                    raise Unchanged
-                if "status" in fields:
-                    fields["status"] = Status(fields["status"]).value
-                    fields["ended_at"] = now if fields["status"] == Status.ENDED else None
-                updated = await rows.apply_change(conn, liveblog_id, seq, now, fields)
-                await _record(conn, current, updated, seq=seq, by=by)
-        except Unchanged:
-            return await self.get(slug)
-        await publish_committed(self._broker, [liveblog_event(updated, seq)])
-        return updated
+
+        async def work(write: Write) -> Liveblog:
+            taken = await rows.next_seq(write.conn, slug)
+            if taken is None:
+                raise NotFound(f"No liveblog with slug {slug!r}.")
+            liveblog_id, seq, _epoch, _ended = taken
+            current = await rows.get(write.conn, slug)
+            assert current is not None
+            # As GET shows it: the head before this transaction's own seq bump.
+            shown = replace(current, seq=seq - 1).as_json()
+            check_version(f"Liveblog {slug!r}", current.version, shown, if_match, current.epoch)
+            fields = {k: v for k, v in changes.items() if getattr(current, k) != v}
+            if not fields:
+                raise Unchanged
+            if "status" in fields:
+                fields["status"] = Status(fields["status"]).value
+                fields["ended_at"] = now if fields["status"] == Status.ENDED else None
+            updated = await rows.apply_change(write.conn, liveblog_id, seq, now, fields)
+            await _record(write.conn, current, updated, seq=seq, by=by)
+            write.publish(liveblog_event(updated, seq))
+            return updated
+
+        return await self._writes.run(work, unchanged=lambda: self.get(slug))
 
 
 async def _record(

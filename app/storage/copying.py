@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.storage import entries as entry_rows
-from app.storage.db import Database, aware
+from app.storage.db import Database
 from app.storage.models import Base
 
 # Rows per INSERT … ON CONFLICT and per transaction.
@@ -75,14 +75,10 @@ def _select(table: Table) -> Any:
 
 
 async def rows_of(conn: AsyncConnection, table: Table) -> AsyncIterator[list[dict[str, Any]]]:
-    """The rows to copy, BATCH at a time, datetimes made timezone-aware (SQLite's are naive)."""
+    """The rows to copy, BATCH at a time (their datetimes aware of UTC: models.UtcDateTime)."""
     result = await conn.stream(_select(table))
     async for partition in result.mappings().partitions(BATCH):
-        yield [{key: _aware(value) for key, value in row.items()} for row in partition]
-
-
-def _aware(value: Any) -> Any:
-    return aware(value) if isinstance(value, datetime) else value
+        yield [dict(row) for row in partition]
 
 
 async def unstorable(conn: AsyncConnection) -> list[Unstorable]:

@@ -26,9 +26,8 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 from sqlalchemy import CursorResult, event, text
 from sqlalchemy.engine import make_url
@@ -91,17 +90,6 @@ def inserted_id(result: CursorResult[Any]) -> int:
     assert key is not None
     new_id: int = key[0]
     return new_id
-
-
-@overload
-def aware(moment: datetime) -> datetime: ...
-@overload
-def aware(moment: None) -> None: ...
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands datetimes back naive; every one we store is UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 def sqlite_file(url: str) -> Path | None:

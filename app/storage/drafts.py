@@ -10,7 +10,7 @@ from sqlalchemy import Row, delete, func, insert as insert_into, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.drafts import Draft, DraftState
-from app.storage.db import aware, inserted_id
+from app.storage.db import inserted_id
 from app.storage.models import DraftRow, LiveblogRow
 
 _COLUMNS = DraftRow.__table__.c
@@ -27,14 +27,14 @@ def _draft(row: Row[Any]) -> Draft:
         author=row.author,
         pinned=row.pinned,
         key_event=row.key_event,
-        publish_at=aware(row.publish_at),
+        publish_at=row.publish_at,
         note=row.note,
         created_by_id=row.created_by_id,
         created_by_name=row.created_by_name,
         updated_by_id=row.updated_by_id,
         updated_by_name=row.updated_by_name,
-        created_at=aware(row.created_at),
-        updated_at=aware(row.updated_at),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
         version=row.version,
         entry_id=row.entry_id,
     )
@@ -147,7 +147,7 @@ async def next_due_time(conn: AsyncConnection) -> datetime | None:
     result = await conn.execute(
         select(func.min(DraftRow.publish_at)).where(DraftRow.state == DraftState.SCHEDULED.value)
     )
-    return aware(result.scalar_one_or_none())
+    return result.scalar_one_or_none()
 
 
 async def due(conn: AsyncConnection, now: datetime, limit: int) -> list[tuple[str, Draft]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -19,7 +19,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from app.domain.model import AUTHOR_MAX, EPOCH_MAX, SLUG_MAX, TITLE_MAX
 
@@ -35,6 +37,26 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment, stored in UTC and always read back aware of it: SQLite keeps no zone and hands
+    back naive datetimes, which are made UTC here, once, for every column of every table (the
+    schema is unchanged: the same TIMESTAMP WITH TIME ZONE / DATETIME as before)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        # Nothing naive is ever written by the app; a naive value can only mean UTC here.
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
 
 
 # Ids and seqs are 64-bit (migration 0004). SQLite's rowid alias must be spelt INTEGER to
@@ -55,9 +77,9 @@ class LiveblogRow(Base):
     head_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     # Seq of the latest change to the liveblog's own fields (0: unchanged since creation).
     meta_seq: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # Bumped by every change to the liveblog's own fields: its ETag, compared by If-Match.
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Names the history head_seq counts in; replaced when that history may have been (a
@@ -67,9 +89,7 @@ class LiveblogRow(Base):
     # When `epoch` was last replaced (a restore, a copy, `rotate-epochs`, or `liveblog serve`
     # finding the database older than what it served); NULL while the liveblog keeps the epoch
     # it was created with. Migration 0009.
-    epoch_rotated_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    epoch_rotated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class EntryRow(Base):
@@ -110,8 +130,8 @@ class EntryRow(Base):
     author: Mapped[str | None] = mapped_column(String(AUTHOR_MAX), nullable=True)
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     key_event: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     # A note shown with the entry after an edit ("Correction: …"); plain text.
@@ -120,7 +140,7 @@ class EntryRow(Base):
     # body came as HTML (the API) or was last changed as HTML.
     source: Mapped[str | None] = mapped_column(Text, nullable=True)
     # When the words last changed (not the flags): readers' "Updated". NULL: never edited.
-    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    edited_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class TokenRow(Base):
@@ -133,13 +153,13 @@ class TokenRow(Base):
     # SHA-256 of the token. Tokens are 256 random bits, so a fast hash is enough: there is no
     # password to guess, and verification stays one indexed lookup.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     scope: Mapped[str] = mapped_column(String(16), default="admin")
     # Slugs a publish token may write to; NULL: every liveblog. Slugs never change.
     liveblogs: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class RevisionRow(Base):
@@ -158,7 +178,7 @@ class RevisionRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(Integer)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Who: the kind of principal ("token", later "user"), its id, and its name at the time.
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int] = mapped_column(BigInteger)
@@ -177,8 +197,8 @@ class IdempotencyRow(Base):
     owner: Mapped[str] = mapped_column(String(64))  # the principal's key, e.g. "token:12"
     key: Mapped[str] = mapped_column(String(255))
     fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, path and body
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     # The response, written in the same transaction as the write it guards (NULL only inside
     # that transaction, so never seen by another).
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -198,9 +218,9 @@ class UserRow(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, with its parameters
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Kept, not deleted: revisions name the user behind each change.
-    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class SessionRow(Base):
@@ -215,9 +235,9 @@ class SessionRow(Base):
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # idle expiry
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # absolute expiry
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())  # idle expiry
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())  # absolute expiry
 
 
 class DraftRow(Base):
@@ -244,7 +264,7 @@ class DraftRow(Base):
     author: Mapped[str | None] = mapped_column(String(AUTHOR_MAX), nullable=True)
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     key_event: Mapped[bool] = mapped_column(Boolean, default=False)
-    publish_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    publish_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # Why an editor returned it to its contributor.
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_by_id: Mapped[int] = mapped_column(BigInteger)
@@ -252,7 +272,7 @@ class DraftRow(Base):
     # The last user to change it: a scheduled entry is published in their name.
     updated_by_id: Mapped[int] = mapped_column(BigInteger)
     updated_by_name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
     entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -9,7 +9,6 @@ from sqlalchemy import delete, insert as insert_into, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.revisions import Actor, Changes, Revision, RevisionKind
-from app.storage.db import aware
 from app.storage.models import RevisionRow
 
 # Built once: every write records a revision, and a fresh statement costs SQLAlchemy a cache key.
@@ -58,7 +57,7 @@ async def of_entry(conn: AsyncConnection, liveblog_id: int, entry_id: int) -> li
             seq=row.seq,
             kind=RevisionKind(row.kind),
             version=row.version,
-            at=aware(row.changed_at),
+            at=row.changed_at,
             by=Actor(row.actor_type, row.actor_id, row.actor_name),
             changes={name: (pair[0], pair[1]) for name, pair in row.changes.items()},
         )

@@ -9,7 +9,8 @@ liveblogs table at start, every RECORD_EVERY seconds and at shutdown, the file r
 when a head moved. Never a write per event, and nothing on the serving processes' hot path: the
 `serve` process itself records, beside its workers.
 
-Its limits (README, "Backups and restore"): a server killed without its shutdown (SIGKILL, a
+Its limits (docs/operations.md, "Backups and restore"): a server killed without its shutdown
+(SIGKILL, a
 power cut) leaves the record up to RECORD_EVERY seconds behind, so a database older by only the
 changes of those seconds is not noticed; nor is one copied back together with its record. There
 is no record for PostgreSQL: no file beside it, and many processes on many machines serve it.

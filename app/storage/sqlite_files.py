@@ -84,9 +84,10 @@ def in_use(url: str, *, exclusive: bool = False) -> Iterator[None]:
     Raises InUse at once, without waiting: shared, while a restore runs; exclusive, while any
     other process has the database open. A database that is not a SQLite file has no such lock.
     """
-    try:
-        database = database_path(url)
-    except NotSqlite:
+    database = sqlite_file(url)
+    if database is None:
+        # Not under `except NotSqlite`: whatever the block raises would be reported as raised
+        # while handling it.
         yield
         return
     database.parent.mkdir(parents=True, exist_ok=True)

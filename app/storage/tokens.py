@@ -10,7 +10,7 @@ from sqlalchemy import Row, insert as insert_into, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.storage.db import aware, inserted_id
+from app.storage.db import inserted_id
 from app.storage.models import TokenRow
 
 
@@ -36,10 +36,10 @@ def _record(row: Row[Any]) -> TokenRecord:
         name=row.name,
         scope=row.scope,
         liveblogs=row.liveblogs,
-        created_at=aware(row.created_at),
-        expires_at=aware(row.expires_at),
-        last_used_at=aware(row.last_used_at),
-        revoked_at=aware(row.revoked_at),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Row, delete, insert as insert_into, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.storage.db import aware, inserted_id
+from app.storage.db import inserted_id
 from app.storage.models import SessionRow, UserRow
 
 
@@ -46,8 +46,8 @@ def _user(row: Row[Any]) -> UserRecord:
         display_name=row.display_name,
         role=row.role,
         password_hash=row.password_hash,
-        created_at=aware(row.created_at),
-        disabled_at=aware(row.disabled_at),
+        created_at=row.created_at,
+        disabled_at=row.disabled_at,
     )
 
 
@@ -209,9 +209,9 @@ async def session_by_hash(conn: AsyncConnection, token_hash: str) -> SessionReco
         id=row.session_id,
         user=_user(row),
         csrf_token=row.csrf_token,
-        created_at=aware(row.session_created_at),
-        last_seen_at=aware(row.last_seen_at),
-        expires_at=aware(row.expires_at),
+        created_at=row.session_created_at,
+        last_seen_at=row.last_seen_at,
+        expires_at=row.expires_at,
     )
 
 

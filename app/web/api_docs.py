@@ -9,8 +9,9 @@ blank without internet, and it needs a loose Content-Security-Policy. This page 
 - The start-up code is a static file of ours (`static/api-docs.js`), not an inline script.
 
 So the page satisfies the docs policy in `app/middleware/security_headers.py`: scripts, styles
-and connections from our own origin only. ReDoc (/redoc) is turned off (README, "Security
-headers"): one browsable UI is enough, and ReDoc would need inline styles and blob: workers.
+and connections from our own origin only. ReDoc (/redoc) is turned off (docs/operations.md,
+"Security headers"): one browsable UI is enough, and ReDoc would need inline styles and blob:
+workers.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from importlib import resources
 from pathlib import Path
 
 import fastapi_offline
-from fastapi import APIRouter, Request
+from fastapi import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from app import render
 from app.errors import NotFound
+from app.routing import Router
 from app.web.pages import STATIC_DIR
 
 DOCS_PATH = "/docs"
@@ -66,7 +68,7 @@ PAGE = """<!doctype html>
 </html>
 """
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 
 @cache

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
@@ -17,6 +17,7 @@ from app import render
 from app.domain.model import SLUG_RE, parse_id
 from app.errors import NotFound
 from app.render import entry_path, page_path
+from app.routing import Router
 from app.services.pages import read_entry_page, read_reader_page
 from app.web import seo
 
@@ -27,7 +28,7 @@ PAGE_SIZE = 20
 # lets a CDN absorb a rush of readers arriving at once.
 PAGE_CACHE = "public, max-age=5, stale-while-revalidate=30"
 
-router = APIRouter(include_in_schema=False)
+router = Router(include_in_schema=False)
 
 
 def build_templates() -> Jinja2Templates:

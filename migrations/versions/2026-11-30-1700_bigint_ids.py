@@ -1,7 +1,8 @@
 """64-bit ids and seqs on PostgreSQL (SQLite's INTEGER is 64-bit already).
 
 On PostgreSQL `ALTER COLUMN … TYPE bigint` rewrites each table under an ACCESS EXCLUSIVE lock:
-writes and reads of that table wait until it is done (README, "Upgrading"). The downgrade refuses
+writes and reads of that table wait until it is done (docs/operations.md, "Upgrading"). The
+downgrade refuses
 when a value no longer fits 32 bits, rather than failing half-way or truncating.
 
 Revision ID: 0004_bigint_ids

@@ -1,5 +1,6 @@
 """Configuration: every LIVEBLOG_* value and settings flag checked at start-up, refused in one
-line naming it and what it accepts; `liveblog config`; the README's table of settings."""
+line naming it and what it accepts; `liveblog config`; the table of settings in
+docs/operations.md."""
 
 from __future__ import annotations
 
@@ -229,13 +230,14 @@ def test_version(tmp_path: Path) -> None:
     assert (result.returncode, result.stdout) == (0, f"liveblog {__version__}\n")
 
 
-def test_readme_lists_every_setting() -> None:
-    """The README's configuration table has one row per Settings field, no more, no fewer."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_list_every_setting() -> None:
+    """docs/operations.md's configuration table has one row per Settings field, no more, no
+    fewer."""
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    section = operations.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `(LIVEBLOG_\w+)` \|", section, re.MULTILINE)
     assert len(rows) == len(set(rows)), "a setting has two rows"
     fields = {env_name(field) for field in Settings.model_fields}
     missing, stale = sorted(fields - set(rows)), sorted(set(rows) - fields)
-    assert not missing, f"add a row to the README's configuration table for {missing}"
-    assert not stale, f"the README's configuration table lists unknown settings {stale}"
+    assert not missing, f"add a row to docs/operations.md's configuration table for {missing}"
+    assert not stale, f"docs/operations.md's configuration table lists unknown settings {stale}"

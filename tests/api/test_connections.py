@@ -34,6 +34,16 @@ def closed_by_server(sock: socket.socket, within: float) -> bool:
         return True
 
 
+def cut_by(sockets: list[socket.socket], deadline: float) -> int:
+    """How many of `sockets` the server has closed by `deadline` (monotonic), waiting for each
+    until then: returns as soon as the last one is closed."""
+    return sum(closed_by_server(sock, max(0.01, deadline - time.monotonic())) for sock in sockets)
+
+
+# Time a server is allowed beyond a request deadline before a connection counts as not cut.
+CUT_SLACK = 1.0
+
+
 async def test_half_open_connections_are_cut_at_the_deadline(
     isolated_server: Callable[..., LiveServer],
 ) -> None:
@@ -46,10 +56,11 @@ async def test_half_open_connections_are_cut_at_the_deadline(
             started = time.monotonic()
             assert (await client.get("/healthz")).status_code == 200
             assert time.monotonic() - started < 1.0
-        await asyncio.sleep(seconds(2.5))
-        cut = await asyncio.to_thread(
-            lambda: sum(closed_by_server(sock, 0.5) for sock in sockets[:50])
-        )
+        # Each head deadline runs from the server's accepting the connection, and it accepts in
+        # the order they were opened: all 500 before the probe just answered. Wait for the cuts
+        # themselves, up to the deadline and some slack, rather than a fixed time.
+        deadline = time.monotonic() + 2 + seconds(CUT_SLACK)
+        cut = await asyncio.to_thread(cut_by, sockets[:50], deadline)
         assert cut == 50
     finally:
         for sock in sockets:
@@ -69,7 +80,8 @@ async def test_at_the_cap_trickling_connections_make_room(
         await reader.wait_for(lambda s: bool(s.messages), what="hello")
         sockets = [half_open(server.port) for _ in range(20)]
         try:
-            await asyncio.sleep(0.2)
+            # No wait for the server to take them in: it accepts connections in the order they
+            # were opened, so it has counted these 20 before it sees a probe opened after them.
             for _ in range(5):
                 async with httpx.AsyncClient(base_url=server.url, timeout=5) as probe:
                     assert (await probe.get("/healthz")).status_code == 200
@@ -99,11 +111,13 @@ async def test_trickled_bodies_neither_outlive_the_deadline_nor_hold_the_cap(
     server = isolated_server(max_http_connections=5, http_request_timeout=2)
     sockets = [trickled_body(server.port) for _ in range(5)]
     try:
-        await asyncio.sleep(0.2)
+        # The server accepts connections in the order they were opened: it has counted these
+        # five before it sees the probe (no wait needed for that), and their deadlines run
+        # from then.
         async with httpx.AsyncClient(base_url=server.url, timeout=5) as probe:
             assert (await probe.get("/healthz")).status_code == 200
-        await asyncio.sleep(seconds(2.5))
-        cut = await asyncio.to_thread(lambda: sum(closed_by_server(s, 0.5) for s in sockets))
+        deadline = time.monotonic() + 2 + seconds(CUT_SLACK)
+        cut = await asyncio.to_thread(cut_by, sockets, deadline)
         assert cut == 5
     finally:
         for sock in sockets:

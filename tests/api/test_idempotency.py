@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
+from app.services import idempotency
 from tests.conftest import NewLiveblog
-from tests.harness import LiveServer, api_client, create_token, problem
+from tests.harness import LiveServer, api_client, create_token, on_database_of, problem
 
 REPLAYED = "idempotent-replayed"
 
@@ -184,7 +186,7 @@ async def test_a_retry_after_a_crash_is_replayed(
 ) -> None:
     """POST → 201, the server is SIGKILLed and restarted, the retry with the same key is
     replayed: the same body, still one entry."""
-    server = isolated_server(**database)
+    server = isolated_server(**database, process=True)
     token = create_token(server.data_dir, env=server.env)
     headers = key()
     entry = {"title": "Before the crash", "body": "<p>Stored.</p>"}
@@ -236,3 +238,35 @@ async def test_a_purged_entry_is_not_replayed_nor_published_again(
     assert "erased" in problem(retry, 410)["detail"]
     assert "witness" not in retry.text
     assert await entry_count(api, slug) == (0, 2)
+
+
+ENTRY = {"title": "Kept once", "body": "<p>Once.</p>"}
+
+
+async def test_expired_keys_are_swept_in_batches(
+    isolated_server: Callable[..., LiveServer],
+    database: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The sweep deletes every expired key, a few to a transaction, and leaves the rest: a
+    retry of a swept key is a new request, one of a kept key still a replay."""
+    server = isolated_server(**database)
+    async with api_client(server, create_token(server.data_dir, env=server.env)) as api:
+        created = await api.post("/api/liveblogs", json={"slug": "swept", "title": "Swept"})
+        assert created.status_code == 201, created.text
+        keys = [key() for _ in range(5)]
+        for headers in keys:
+            posted = await api.post("/api/liveblogs/swept/entries", json=ENTRY, headers=headers)
+            assert posted.status_code == 201, posted.text
+        monkeypatch.setattr(idempotency, "SWEEP_BATCH", 2)  # 5 keys: three transactions
+
+        def sweep(at: datetime) -> int:
+            return on_database_of(server.env, lambda db: idempotency.delete_expired_keys(db, at))
+
+        assert sweep(datetime.now(UTC)) == 0  # none has expired
+        kept = await api.post("/api/liveblogs/swept/entries", json=ENTRY, headers=keys[0])
+        assert kept.headers.get(REPLAYED) == "true"
+        assert sweep(datetime.now(UTC) + timedelta(days=365)) == 5
+        again = await api.post("/api/liveblogs/swept/entries", json=ENTRY, headers=keys[0])
+        assert again.status_code == 201 and REPLAYED not in again.headers
+        assert await entry_count(api, "swept") == (6, 6)

@@ -1,4 +1,5 @@
-"""Structured logs of a real server: request ids, JSON lines, no secrets (README, "Logs")."""
+"""Structured logs of a real server: request ids, JSON lines, no secrets (docs/operations.md,
+"Logs")."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -14,11 +15,16 @@ from typing import Any
 import httpx
 import orjson
 
+from app.auth.principal import Principal, Scope
+from app.broker.memory import MemoryBroker
+from app.services.liveblogs import LiveblogService
+from app.storage.db import Database
 from tests.harness import (
     LiveServer,
     api_client,
     cli,
     create_token,
+    on_database_of,
     problem,
     seconds,
 )
@@ -37,6 +43,19 @@ def listed(data_dir: Path, env: dict[str, str] | None = None) -> dict[str, dict[
     return {row["name"]: row for row in rows}
 
 
+def create_liveblogs(data_dir: Path, *slugs: str) -> None:
+    """Create liveblogs in the database of `data_dir`, in this process, as an admin would."""
+    by = Principal("token", 1, "tests", Scope.ADMIN, None)
+
+    async def create(db: Database) -> None:
+        for slug in slugs:
+            await LiveblogService(db, MemoryBroker()).create(
+                slug=slug, title=slug.title(), description="", by=by
+            )
+
+    on_database_of({**os.environ, "LIVEBLOG_DATA_DIR": str(data_dir)}, create)
+
+
 def parse_time(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     assert parsed.tzinfo is not None, value
@@ -48,6 +67,7 @@ def test_list_shows_scope_liveblogs_and_dates_but_never_the_secret(tmp_path: Pat
     (admin, all liveblogs, no expiry) token are listed, as JSON and as a table, with every
     column; neither token nor its hash appears."""
     name = f"freelancer-{uuid.uuid4().hex[:8]}"
+    create_liveblogs(tmp_path, "summit", "election")
     made = cli(
         tmp_path, "token", "create", "--name", name, "--scope", "publish",
         "--liveblog", "summit", "--liveblog", "election", "--expires-at", "2099-01-02T03:04:05",
@@ -112,6 +132,29 @@ def test_bad_combinations_are_usage_errors(tmp_path: Path) -> None:
     assert expired.returncode == 2
     assert "expir" in expired.stderr.lower()
     assert listed(tmp_path) == {}
+
+
+def test_a_liveblog_that_does_not_exist_is_refused_naming_it(tmp_path: Path) -> None:
+    """--liveblog SLUG for a liveblog that does not exist (a typo, or not created yet): one
+    line naming the slug, exit code 2, no token created; the ones that exist are not named."""
+    create_liveblogs(tmp_path, "summit")
+    result = cli(
+        tmp_path, "token", "create", "--name", "desk", "--scope", "publish",
+        "--liveblog", "summit", "--liveblog", "sumit",
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        "error: --liveblog: no liveblog has the slug 'sumit'; create it first\n"
+    )
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert listed(tmp_path) == {}
+
+    made = cli(
+        tmp_path, "token", "create", "--name", "desk", "--scope", "publish",
+        "--liveblog", "summit",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert listed(tmp_path)["desk"]["liveblogs"] == ["summit"]
 
 
 def test_revoke_keeps_the_row_and_marks_it(tmp_path: Path) -> None:

@@ -31,22 +31,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-@pytest.fixture(autouse=True)
-def unbounded_password_checks() -> Iterator[None]:
+@pytest.fixture
+def unbounded_password_checks() -> Iterator[passwords.PasswordChecks]:
     """This test process hashes dozens of passwords in a second, more than a server's default
-    rate lets through (app/auth/passwords.py): no per-second limit here, defaults back after."""
-    default = passwords.PasswordChecks()
-    passwords.configure(concurrent=2, queue=64, per_second=0)
-    yield
-    passwords.configure(default.concurrent, default.queue, default.per_second)
-    default.close()
+    rate lets through (app/auth/passwords.py): no per-second limit here."""
+    checks = passwords.PasswordChecks(concurrent=2, queue=64, per_second=0)
+    yield checks
+    checks.close()
 
 
 @pytest.fixture
-async def accounts(database_url: str) -> AsyncIterator[UserAccounts]:
+async def accounts(
+    database_url: str, unbounded_password_checks: passwords.PasswordChecks
+) -> AsyncIterator[UserAccounts]:
     db = Database(database_url)
     try:
-        yield UserAccounts(db)
+        yield UserAccounts(db, checks=unbounded_password_checks)
     finally:
         await db.dispose()
 

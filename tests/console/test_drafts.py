@@ -76,6 +76,22 @@ async def hello_of(reader: Subscriber) -> dict[str, Any]:
     return hello
 
 
+async def marker(api: httpx.AsyncClient, reader: Subscriber, slug: str) -> int:
+    """A later event on `slug`, once `reader` has it; returns its seq.
+
+    A change of the liveblog's description (liveblog.updated) through the token API takes the
+    next seq after every write that committed before it, and a reader gets events in seq order:
+    once this one is in, any earlier event (a duplicate create, say) would be too.
+    """
+    changed = await api.patch(
+        f"/api/liveblogs/{slug}", json={"description": f"mark {uuid.uuid4()}"}
+    )
+    assert changed.status_code == 200, changed.text
+    seq: int = changed.json()["seq"]
+    await reader.wait_for_seq(seq)
+    return seq
+
+
 def json_ld(html: str) -> dict[str, Any]:
     found = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     assert found, "the reader page has no JSON-LD"
@@ -138,18 +154,23 @@ async def test_unpublished_entries_reach_nothing_public(
 
         ids = [draft["id"], review["id"], scheduled["id"]]
         await assert_nothing_public(public, slug, head, ids)
+        assert reader.messages == [hello] and reader.last_seq == head
         async with Subscriber(database_server, slug, since=0) as catching_up:
             await hello_of(catching_up)
-            await asyncio.sleep(0.2)  # a replay would follow the hello at once
-            assert [m["type"] for m in catching_up.messages] == ["hello"]
-        assert reader.messages == [hello] and reader.last_seq == head
 
-        # The socket was live all along: the next public entry is the first thing it gets.
-        posted = await newsroom_api.post(
-            f"/api/liveblogs/{slug}/entries", json={"title": "Public", "body": "<p>Out</p>"}
-        )
-        assert posted.status_code == 201, posted.text
-        await reader.wait_for_seq(head + 1)
+            # The socket was live all along: the next public entry is the first thing it gets.
+            # For the reader catching up from 0 it is the marker: a replay is sent right after
+            # the hello, before any live event, so once this entry is in, a replay would be too.
+            posted = await newsroom_api.post(
+                f"/api/liveblogs/{slug}/entries", json={"title": "Public", "body": "<p>Out</p>"}
+            )
+            assert posted.status_code == 201, posted.text
+            await reader.wait_for_seq(head + 1)
+            await catching_up.wait_for_seq(head + 1)
+            assert [(m["type"], m["seq"]) for m in catching_up.messages] == [
+                ("hello", head),
+                ("entry.created", head + 1),
+            ]
         assert [(e["type"], e["seq"], e["entry"]["title"]) for e in reader.events] == [
             ("entry.created", head + 1, "Public")
         ]
@@ -178,16 +199,21 @@ async def test_publishing_a_draft_is_one_create_at_publish_time(
     head = await head_seq(public, slug)
     async with Subscriber(database_server, slug) as reader:
         await hello_of(reader)
-        await asyncio.sleep(1.0)  # publish time well after the draft's creation
+        # Time is what is tested here: the entry must carry the time it was published, not the
+        # draft's, so the two must be told apart by well over the 0.5 s allowed below.
+        await asyncio.sleep(1.0)
         before = datetime.now(UTC)
         response = await console.post(f"/console/liveblogs/{slug}/drafts/{draft['id']}/publish")
         after = datetime.now(UTC)
         assert response.status_code == 201, response.text
         entry = response.json()
         assert entry["seq"] == head + 1
-        await reader.wait_for_seq(head + 1)
-        await asyncio.sleep(0.3)  # time for a duplicate to show
-        assert [(e["type"], e["seq"]) for e in reader.events] == [("entry.created", head + 1)]
+        # A later event on the liveblog: a duplicate create would have come before it.
+        assert await marker(newsroom_api, reader, slug) == head + 2
+        assert [(e["type"], e["seq"]) for e in reader.events] == [
+            ("entry.created", head + 1),
+            ("liveblog.updated", head + 2),
+        ]
     sent = reader.events[0]["entry"]
     assert sent["id"] == entry["id"] and "source" not in sent
     assert (sent["title"], sent["author"], sent["key_event"]) == (
@@ -200,7 +226,7 @@ async def test_publishing_a_draft_is_one_create_at_publish_time(
     assert before - timedelta(seconds=0.5) <= created <= after + timedelta(seconds=0.5)
     assert created - parse_time(draft["created_at"]) >= timedelta(seconds=0.9)
 
-    assert await head_seq(public, slug) == head + 1
+    assert await head_seq(public, slug) == head + 2  # the entry, then the marker
     assert [e["id"] for e in await entries_of(public, slug)] == [entry["id"], earlier.json()["id"]]
     listed = (await console.get(items)).text
     assert f'data-kind="draft" data-id="{draft["id"]}"' not in listed
@@ -209,7 +235,10 @@ async def test_publishing_a_draft_is_one_create_at_publish_time(
 
 
 async def test_a_draft_pressed_twice_is_published_once(
-    database_server: LiveServer, console: ConsoleClient, public: httpx.AsyncClient
+    database_server: LiveServer,
+    console: ConsoleClient,
+    public: httpx.AsyncClient,
+    newsroom_api: httpx.AsyncClient,
 ) -> None:
     """Two concurrent publishes, then a click with a new key: one entry, 409s; the key replays."""
     slug = await console_liveblog(console)
@@ -234,13 +263,15 @@ async def test_a_draft_pressed_twice_is_published_once(
         loser_again = await console.post(path, headers=keys[1 - won])
         assert problem(loser_again, 409) == pressed[1 - won].json()
 
-        await reader.wait_for_seq(head + 1)
-        await asyncio.sleep(0.3)
-        assert [(e["type"], e["entry"]["id"]) for e in reader.events] == [
-            ("entry.created", entry["id"])
+        # Every press has been answered; a later event proves any create they made is in.
+        assert await marker(newsroom_api, reader, slug) == head + 2
+        assert [(e["type"], e["seq"]) for e in reader.events] == [
+            ("entry.created", head + 1),
+            ("liveblog.updated", head + 2),
         ]
+        assert reader.events[0]["entry"]["id"] == entry["id"]
     assert [e["id"] for e in await entries_of(public, slug)] == [entry["id"]]
-    assert await head_seq(public, slug) == head + 1
+    assert await head_seq(public, slug) == head + 2  # the entry, then the marker
 
 
 async def test_a_draft_published_twice_at_once_with_one_key_makes_one_entry(
@@ -261,7 +292,10 @@ async def test_a_draft_published_twice_at_once_with_one_key_makes_one_entry(
 
 
 async def test_publish_pressed_twice_at_once_makes_one_entry(
-    database_server: LiveServer, console: ConsoleClient, public: httpx.AsyncClient
+    database_server: LiveServer,
+    console: ConsoleClient,
+    public: httpx.AsyncClient,
+    newsroom_api: httpx.AsyncClient,
 ) -> None:
     """Publish (a new entry) pressed twice at once with one Idempotency-Key: one entry."""
     slug = await console_liveblog(console)
@@ -276,11 +310,14 @@ async def test_publish_pressed_twice_at_once_makes_one_entry(
         assert [r.status_code for r in pressed] == [201, 201, 201], [r.text for r in pressed]
         assert len({r.json()["id"] for r in pressed}) == 1
         assert sum(r.headers.get(REPLAYED) == "true" for r in pressed) == 2
-        await reader.wait_for_seq(head + 1)
-        await asyncio.sleep(0.3)
-        assert [e["type"] for e in reader.events] == ["entry.created"]
+        # Every press has been answered; a later event proves any create they made is in.
+        assert await marker(newsroom_api, reader, slug) == head + 2
+        assert [(e["type"], e["seq"]) for e in reader.events] == [
+            ("entry.created", head + 1),
+            ("liveblog.updated", head + 2),
+        ]
     assert [e["title"] for e in await entries_of(public, slug)] == ["Goal!"]
-    assert await head_seq(public, slug) == head + 1
+    assert await head_seq(public, slug) == head + 2  # the entry, then the marker
 
 
 async def test_editing_a_draft_with_a_stale_if_match_is_412_with_current(

@@ -206,7 +206,7 @@ async def test_editors_cross_processes_and_a_dead_process_expires(
     """B on process 2 opens X: A on process 1 sees it; null, close and SIGKILL each clear it."""
     settings = {"database_url": postgres_url, "broker_url": redis_url}
     one = isolated_server(**settings, broker_channel=broker_channel)
-    two = isolated_server(**settings, broker_channel=broker_channel)
+    two = isolated_server(**settings, broker_channel=broker_channel, process=True)
     (ann, _), (ed, ed_name) = await two_editors(one)
     async with AsyncExitStack() as stack:
         a_console = await signed_in(stack, one, ann)

@@ -102,31 +102,43 @@ async def test_publish_at_with_an_offset_is_stored_as_the_same_instant(
 ) -> None:
     """publish_at written at -05:00 two hours ahead is that instant in UTC, and not published."""
     slug = await console_liveblog(console)
-    due = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
-    written = due.astimezone(EST).isoformat()
-    assert written.endswith("-05:00")
-    draft = (
-        await console.post(
-            f"/console/liveblogs/{slug}/drafts",
-            compose("Embargoed", state="scheduled", publish_at=written),
-        )
-    ).json()
-    assert draft["state"] == "scheduled", draft
-    assert parse_time(draft["publish_at"]) == due, (draft["publish_at"], due)
+    async with Subscriber(desk.server, slug) as reader:
+        await reader.wait_for(lambda r: bool(r.messages), what="hello")
+        due = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+        written = due.astimezone(EST).isoformat()
+        assert written.endswith("-05:00")
+        draft = (
+            await console.post(
+                f"/console/liveblogs/{slug}/drafts",
+                compose("Embargoed", state="scheduled", publish_at=written),
+            )
+        ).json()
+        assert draft["state"] == "scheduled", draft
+        assert parse_time(draft["publish_at"]) == due, (draft["publish_at"], due)
 
-    path = f"/console/liveblogs/{slug}/drafts/{draft['id']}"
-    later = due + timedelta(minutes=30)
-    rescheduled = await console.post(
-        f"{path}/schedule", {"publish_at": later.astimezone(EST).isoformat()}
-    )
-    assert rescheduled.status_code == 200, rescheduled.text
-    # Read back from storage, after a few scheduler rounds (every 0.5 s): still that instant,
-    # still scheduled. (An offset dropped on SQLite read 3 h in the past: published at once.)
-    await asyncio.sleep(seconds(1.5))
+        path = f"/console/liveblogs/{slug}/drafts/{draft['id']}"
+        later = due + timedelta(minutes=30)
+        rescheduled = await console.post(
+            f"{path}/schedule", {"publish_at": later.astimezone(EST).isoformat()}
+        )
+        assert rescheduled.status_code == 200, rescheduled.text
+        # An offset dropped on SQLite would read hours in the past: published at once. A marker
+        # due now proves a scheduler pass after the reschedule: the scheduler publishes what is
+        # due soonest first, so that pass would have published the entry before the marker.
+        marker = await console.post(
+            f"/console/liveblogs/{slug}/drafts",
+            compose("Marker", state="scheduled", publish_at=datetime.now(UTC).isoformat()),
+        )
+        assert marker.status_code == 201, marker.text
+        await reader.wait_for_seq(1)
+        assert [(e["type"], e["entry"]["title"]) for e in reader.events] == [
+            ("entry.created", "Marker")
+        ]
+    # Read back from storage: still that instant, still scheduled.
     stored = (await read(console, path)).json()
     assert (stored["state"], parse_time(stored["publish_at"])) == ("scheduled", later), stored
     async with api_client(desk.server) as public:
-        assert await entries_of(public, slug) == []
+        assert [e["title"] for e in await entries_of(public, slug)] == ["Marker"]
 
 
 async def test_publish_at_out_of_range_or_beyond_a_year_is_422_never_500(
@@ -279,6 +291,8 @@ async def test_slow_markdown_is_rendered_off_the_event_loop(
     assert len(PATHOLOGICAL.encode()) <= BODY_LIMIT
     stop = asyncio.Event()
 
+    polled = asyncio.Event()
+
     async def poll_health(http: httpx.AsyncClient) -> list[float]:
         waits: list[float] = []
         while not stop.is_set():
@@ -286,12 +300,14 @@ async def test_slow_markdown_is_rendered_off_the_event_loop(
             response = await http.get("/healthz")
             waits.append(time.monotonic() - started)
             assert response.status_code == 200
+            polled.set()
             await asyncio.sleep(0.05)
         return waits
 
     async with api_client(console.server) as http:
         polling = asyncio.create_task(poll_health(http))
-        await asyncio.sleep(0.1)
+        # The probe is under way (its connection open) before the renders start.
+        await asyncio.wait_for(polled.wait(), seconds(10))
         started = time.monotonic()
         previews = await asyncio.gather(
             *(
@@ -345,8 +361,9 @@ async def test_garbage_on_redis_leaves_both_processes_serving(
 ) -> None:
     """Malformed control messages and events on Redis: entries still cross processes in 1 s."""
     settings = {"database_url": postgres_url, "broker_url": redis_url}
-    a = isolated_server(**settings, broker_channel=broker_channel)
-    b = isolated_server(**settings, broker_channel=broker_channel)  # after a: each migrates
+    # Processes of their own, as in production: the garbage crosses between them.
+    a = isolated_server(**settings, broker_channel=broker_channel, process=True)
+    b = isolated_server(**settings, broker_channel=broker_channel, process=True)  # after a
     async with AsyncExitStack() as stack:
         to_a = await stack.enter_async_context(writer(a))
         response = await to_a.post("/api/liveblogs", json={"slug": "wire", "title": "Wire"})
@@ -359,7 +376,14 @@ async def test_garbage_on_redis_leaves_both_processes_serving(
                 assert hostile.publish(f"{broker_channel}:control", payload) == 2
             for payload in events_garbage("wire"):
                 assert hostile.publish(f"{broker_channel}:events", payload) == 2
-        await asyncio.sleep(seconds(0.5))  # both processes have read it all by now
+        # Each process reads both channels on one subscription, in the order Redis took the
+        # messages: once it has logged the last one ("not json", the second malformed message
+        # on the events channel), it has read them all.
+        last = f"ignoring a malformed message on {broker_channel}:events"
+        deadline = time.monotonic() + seconds(5)
+        while not all(live.log().count(last) >= 2 for live in (a, b)):
+            assert time.monotonic() < deadline, [live.log()[-2000:] for live in (a, b)]
+            await asyncio.sleep(0.05)
 
         for seq in (1, 2):
             posted = await to_a.post(

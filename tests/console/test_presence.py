@@ -63,7 +63,9 @@ def shared_pair(
         }
         servers = []
         for name in "ab":  # one after the other: each migrates at start-up
-            live = LiveServer(tmp_path_factory.mktemp(f"presence-{name}"), **settings).start()
+            live = LiveServer(
+                tmp_path_factory.mktemp(f"presence-{name}"), process=True, **settings
+            ).start()
             stack.callback(live.stop)
             servers.append(live)
         yield servers[0], servers[1]
@@ -203,8 +205,8 @@ async def test_readers_now_sums_processes_and_forgets_a_killed_one(
 ) -> None:
     """Readers summed over A and B, consoles not counted; a SIGKILLed B expires in ~8 s."""
     settings = {"database_url": postgres_url, "broker_url": redis_url}
-    a = isolated_server(**settings, broker_channel=broker_channel)
-    b = isolated_server(**settings, broker_channel=broker_channel)
+    a = isolated_server(**settings, broker_channel=broker_channel, process=True)
+    b = isolated_server(**settings, broker_channel=broker_channel, process=True)
     username = create_user(a, "editor")
     async with AsyncExitStack() as stack:
         console = await signed_in(stack, a, username)

@@ -64,6 +64,21 @@ def created(reader: Subscriber) -> list[dict[str, Any]]:
     return [e for e in reader.events if e["type"] == "entry.created"]
 
 
+async def schedule_marker(console: ConsoleClient, slug: str, at: datetime | None = None) -> None:
+    """Schedule an entry titled "Marker" at `at` (default: now, so it is due at once).
+
+    The scheduler publishes what is due soonest first, in passes one after another, each reading
+    what is due when it starts. So the pass that publishes the marker began after it was saved
+    and after its time; an entry still scheduled then with an earlier time would go out in that
+    same pass, before the marker. Once readers have the marker, what has not come never will.
+    """
+    await save_draft(console, slug, "Marker", "scheduled", publish_at=iso(at or utc_in(0)))
+
+
+def titled(reader: Subscriber, title: str) -> bool:
+    return any(e["entry"]["title"] == title for e in created(reader))
+
+
 async def test_a_scheduled_entry_appears_on_time_exactly_once(
     server: LiveServer, console: ConsoleClient, public: httpx.AsyncClient
 ) -> None:
@@ -77,14 +92,19 @@ async def test_a_scheduled_entry_appears_on_time_exactly_once(
         assert parse_time(draft["publish_at"]) == due.replace(microsecond=0)
         await reader.wait_for_seq(head + 1, timeout=6)
         arrived = datetime.now(UTC)
-        await asyncio.sleep(seconds(2.0))  # any second publish would show by now
+        # A later scheduler pass: a second publish of the entry would come before the marker.
+        await schedule_marker(console, slug)
+        await reader.wait_for_seq(head + 2)
     assert arrived - due < timedelta(seconds=seconds(2.0)), arrived - due
-    assert [(e["seq"], e["entry"]["title"]) for e in created(reader)] == [(head + 1, "On the hour")]
+    assert [(e["seq"], e["entry"]["title"]) for e in created(reader)] == [
+        (head + 1, "On the hour"),
+        (head + 2, "Marker"),
+    ]
     assert reader.events == created(reader)
     # Published at its time, not before (created_at is shown to the millisecond).
-    entry = created(reader)[0]["entry"]
+    entry, mark = (event["entry"] for event in created(reader))
     assert parse_time(entry["created_at"]) >= due - timedelta(milliseconds=1)
-    assert [e["id"] for e in await entries_of(public, slug)] == [entry["id"]]
+    assert [e["id"] for e in await entries_of(public, slug)] == [mark["id"], entry["id"]]
     items = (await console.get(f"/console/liveblogs/{slug}/items")).text
     assert f'data-kind="draft" data-id="{draft["id"]}"' not in items
     assert f'data-kind="entry" data-id="{entry["id"]}"' in items
@@ -103,10 +123,15 @@ async def test_an_entry_unscheduled_before_its_time_is_never_published(
         response = await console.post(f"/console/liveblogs/{slug}/drafts/{draft['id']}/unschedule")
         assert response.status_code == 200, response.text
         assert (response.json()["state"], response.json()["publish_at"]) == ("draft", None)
-        await asyncio.sleep((due - datetime.now(UTC)).total_seconds() + seconds(1.5))
-        assert reader.events == []
-    assert await entries_of(public, slug) == []
-    assert await head_seq(public, slug) == head
+        # Due after the entry's time: the pass that publishes the marker found the entry's time
+        # passed too, and would have published the entry first had it still been scheduled.
+        await schedule_marker(console, slug, due + timedelta(seconds=0.5))
+        await reader.wait_for(lambda r: titled(r, "Marker"), timeout=10, what="the marker")
+        assert [(e["type"], e["seq"], e["entry"]["title"]) for e in reader.events] == [
+            ("entry.created", head + 1, "Marker")
+        ]
+    assert [e["title"] for e in await entries_of(public, slug)] == ["Marker"]
+    assert await head_seq(public, slug) == head + 1  # the marker's
     items = (await console.get(f"/console/liveblogs/{slug}/items")).text
     assert f'data-kind="draft" data-id="{draft["id"]}" data-version="2" data-state="draft"' in items
 
@@ -155,7 +180,11 @@ async def test_a_time_missed_while_down_is_published_once_at_start(
         due = utc_in(3.0)
         draft = await save_draft(console, slug, "While we slept", "scheduled", publish_at=iso(due))
     first.stop()
-    await asyncio.sleep((due - datetime.now(UTC)).total_seconds() + 0.5)
+    assert datetime.now(UTC) < due, "stopped too late: the entry's time was not missed"
+    # Time is what is tested: the entry's time must pass while no server runs.
+    await asyncio.sleep((due - datetime.now(UTC)).total_seconds())
+    while datetime.now(UTC) <= due:
+        await asyncio.sleep(0.01)
 
     again = LiveServer(first.data_dir).start()
     try:
@@ -163,15 +192,20 @@ async def test_a_time_missed_while_down_is_published_once_at_start(
             # since=0: whether it went out before or after this reader connected, it sees it.
             reader = await stack.enter_async_context(Subscriber(again, slug, since=0))
             await reader.wait_for_seq(1, timeout=5)
-            await asyncio.sleep(seconds(1.0))  # a second publish would show by now
-            assert [(e["type"], e["seq"]) for e in reader.events] == [("entry.created", 1)]
-            entry = reader.events[0]["entry"]
-            assert entry["title"] == "While we slept"
-            assert parse_time(entry["created_at"]) > due
-            assert [e["id"] for e in await entries_of(public, slug)] == [entry["id"]]
-            assert await head_seq(public, slug) == 1
-        async with ConsoleClient(again) as console:
+            console = await stack.enter_async_context(ConsoleClient(again))
             assert (await console.sign_in(username)).status_code == 303
+            # A later scheduler pass: a second publish of the entry would come before the marker.
+            await schedule_marker(console, slug)
+            await reader.wait_for_seq(2)
+            assert [(e["type"], e["seq"]) for e in reader.events] == [
+                ("entry.created", 1),
+                ("entry.created", 2),
+            ]
+            entry, mark = (event["entry"] for event in reader.events)
+            assert (entry["title"], mark["title"]) == ("While we slept", "Marker")
+            assert parse_time(entry["created_at"]) > due
+            assert [e["id"] for e in await entries_of(public, slug)] == [mark["id"], entry["id"]]
+            assert await head_seq(public, slug) == 2
             items = (await console.get(f"/console/liveblogs/{slug}/items")).text
             assert f'data-kind="draft" data-id="{draft["id"]}"' not in items
     finally:
@@ -189,8 +223,8 @@ async def test_two_schedulers_publish_each_entry_exactly_once(
         "broker_channel": broker_channel,
         "scheduler_interval_seconds": 0.05,  # both poll often: they really race for each entry
     }
-    a = isolated_server(**settings)
-    b = isolated_server(**settings)
+    a = isolated_server(**settings, process=True)  # two processes, as in production
+    b = isolated_server(**settings, process=True)
     username = create_user(a)
     async with ConsoleClient(a) as console, api_client(b) as public, AsyncExitStack() as stack:
         assert (await console.sign_in(username)).status_code == 303
@@ -203,15 +237,21 @@ async def test_two_schedulers_publish_each_entry_exactly_once(
             await save_draft(console, slug, title, "scheduled", publish_at=iso(at))
         for reader in readers:
             await reader.wait_for_seq(5, timeout=8)
-        await asyncio.sleep(seconds(1.0))  # any duplicate would show by now
+        # A later pass of whichever scheduler wins the marker: a duplicate of any of the five
+        # that had committed by then comes before it. (Each process's passes run one after
+        # another, and both are woken by the marker's save and poll every 0.05 s.)
+        await schedule_marker(console, slug)
+        for reader in readers:
+            await reader.wait_for_seq(6)
 
         for reader in readers:
-            assert [e["seq"] for e in reader.events] == [1, 2, 3, 4, 5]
-            assert sorted(e["entry"]["title"] for e in created(reader)) == titles
-            assert len(created(reader)) == 5
+            assert [e["seq"] for e in reader.events] == [1, 2, 3, 4, 5, 6]
+            assert sorted(e["entry"]["title"] for e in created(reader)[:5]) == titles
+            assert created(reader)[5]["entry"]["title"] == "Marker"
+            assert len(created(reader)) == 6
         listed = await entries_of(public, slug)
-        assert sorted(e["title"] for e in listed) == titles
-        assert len({e["id"] for e in listed}) == 5
-        assert await head_seq(public, slug) == 5
+        assert sorted(e["title"] for e in listed) == sorted([*titles, "Marker"])
+        assert len({e["id"] for e in listed}) == 6
+        assert await head_seq(public, slug) == 6
         items = (await console.get(f"/console/liveblogs/{slug}/items")).text
         assert 'data-kind="draft"' not in items

@@ -76,6 +76,7 @@ async def test_a_spray_is_hashed_one_at_a_time_and_the_rest_refused_at_once(
     than one hash at a time, those past the queue refused with 503 + Retry-After quickly and
     unhashed, /healthz fast throughout, and the owner signs in once the spray is over."""
     server = isolated_server(
+        process=True,  # the password-check gate is per process
         trusted_proxies="127.0.0.1",
         password_checks_concurrent=1,
         password_checks_queue=2,
@@ -140,6 +141,7 @@ async def test_the_rate_across_addresses_refuses_unhashed_and_then_lets_the_owne
     from a fifth address, is 503 with Retry-After; so is a password change, the same bound's;
     after Retry-After the owner's password is checked again."""
     server = isolated_server(
+        process=True,  # the password-check gate is per process
         trusted_proxies="127.0.0.1",
         password_checks_concurrent=1,
         password_checks_queue=3,
@@ -181,9 +183,11 @@ async def test_hashes_with_the_old_parameters_still_verify_and_are_due_a_rehash(
     """A hash made with argon2-cffi's defaults (64 MiB, 3 passes, 4 lanes: this project's until
     issue 22) still verifies, and is due a rehash at sign-in; today's hash is not."""
     old = PasswordHasher().hash(PASSWORD)
-    assert await passwords.verify_password(old, PASSWORD)
-    assert not await passwords.verify_password(old, "not the password")
+    checks = passwords.PasswordChecks()
+    assert await checks.verify_password(old, PASSWORD)
+    assert not await checks.verify_password(old, "not the password")
     assert passwords.needs_rehash(old)
-    new = await passwords.hash_password(PASSWORD)
+    new = await checks.hash_password(PASSWORD)
+    checks.close()
     assert new.startswith("$argon2id$v=19$m=19456,t=2,p=1$"), new
     assert not passwords.needs_rehash(new)

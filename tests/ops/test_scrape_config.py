@@ -1,7 +1,8 @@
 """deploy/prometheus.yml and the compose file that runs it: Prometheus accepts the config, and it
 scrapes every Liveblog replica directly, which lets it read their /metrics.
 
-No Docker engine runs here (README "Running at scale"), so the compose file itself is only read.
+No Docker engine runs here (docs/operations.md "Running at scale"), so the compose file itself is
+only read.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def test_a_lowered_open_file_limit_is_raised_at_start(tmp_path: Path) -> None:
         pytest.skip(f"the hard open-file limit here is only {hard}")
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
     try:
-        server = LiveServer(tmp_path / "server").start()
+        server = LiveServer(tmp_path / "server", process=True).start()
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     try:

@@ -17,7 +17,7 @@ async def test_every_201_survives_sigkill_and_readers_resume(
 ) -> None:
     """Kill -9 mid-stream: every acknowledged entry is there after restart, and a reader that
     resumes with its last seq gets exactly what it missed."""
-    server = isolated_server()
+    server = isolated_server(process=True)
     acknowledged: dict[int, dict[str, object]] = {}
     async with writer(server) as api:
         await api.post("/api/liveblogs", json={"slug": "crash", "title": "Crash"})

@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event, State
 
 from tests.harness import LiveServer, StalledReader, Subscriber, seconds, writer
+
+
+class CountsPings(ClientConnection):
+    """A client connection that counts the pings it receives (websockets answers each)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pings = 0
+
+    def process_event(self, event: Event) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.PING:
+            self.pings += 1
+        super().process_event(event)
 
 
 @pytest.mark.slow
@@ -19,9 +38,17 @@ async def test_peer_that_never_answers_pings_is_dropped(
     async with writer(server) as api:
         await api.post("/api/liveblogs", json={"slug": "pings", "title": "Pings"})
     dead = await asyncio.to_thread(StalledReader, server, "pings")
-    async with Subscriber(server, "pings") as alive:  # websockets answers pings by itself
-        await asyncio.sleep(seconds(1.5))
-        assert not alive.closed
+    url = f"{server.ws_url}/ws/liveblogs/pings"
+    async with websockets.connect(url, create_connection=CountsPings) as alive:
+        assert isinstance(alive, CountsPings)
+        # The server sends its next ping only once the last one's pong came within the timeout
+        # (else it closes with 1011): a third ping shows two pongs in time, no guessing how long
+        # that takes.
+        deadline = time.monotonic() + seconds(5)
+        while alive.pings < 3:
+            assert time.monotonic() < deadline, f"{alive.pings} pings in 5 s"
+            await asyncio.sleep(0.02)
+        assert alive.state is State.OPEN
     _, code, reason = await asyncio.to_thread(dead.drain)
     assert code == 1011
     assert "ping timeout" in reason

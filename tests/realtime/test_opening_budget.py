@@ -123,7 +123,7 @@ async def test_a_connection_reset_before_it_is_accepted_costs_no_request(
 ) -> None:
     """Most of a reset storm is reset before the server accepts it. Such a connection has no
     peer left to name: it is closed at accept (counted as `reset`), never set up or parsed."""
-    server = isolated_server()
+    server = isolated_server(process=True)
     assert server.process is not None
     before = await read_metrics(server)
     server.process.send_signal(signal.SIGSTOP)  # its accept queue fills, nothing is accepted

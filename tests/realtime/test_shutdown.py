@@ -24,7 +24,7 @@ async def test_sigterm_with_a_stalled_reader_exits_within_two_seconds(
 ) -> None:
     """The stalled reader has megabytes waiting in its buffers, so its close frame can never
     be delivered: it is cut, and the others get the documented 1012."""
-    server = isolated_server(reader_queue_size=100_000)
+    server = isolated_server(reader_queue_size=100_000, process=True)
     async with writer(server) as client:
         await client.post("/api/liveblogs", json={"slug": "closing", "title": "Closing"})
         stalled = StalledReader(server, "closing")

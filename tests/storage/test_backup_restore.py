@@ -1,6 +1,7 @@
 """`liveblog backup` and `liveblog restore` on the embedded database, with a server writing.
 
-PostgreSQL is backed up with its own tools (README: "Backups"); what Liveblog adds there,
+PostgreSQL is backed up with its own tools (docs/operations.md: "Backups"); what Liveblog adds
+there,
 `liveblog rotate-epochs`, is tested on both databases in tests/realtime/test_epochs.py.
 """
 
@@ -14,17 +15,37 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.harness import LiveServer, Subscriber, cli, problem, writer
+from tests.harness import LiveServer, Subscriber, cli, problem, seconds, writer
 
 POSTS = 200
 POSTERS = 8
 AFTER_BACKUP = 3  # posts each poster makes once the backup has finished
 MAX_PER_POSTER = 2_000  # the bound on a poster, however long the backup takes
 SLUGS = ("north", "south")
+
+
+async def every_entry(api: httpx.AsyncClient, slug: str) -> dict[str, Any]:
+    """The liveblog's entries page by page (`next_before`), all of them: how many a backup
+    holds depends on how far the writers got while it ran. Returns the first page's members
+    ("seq", "epoch") with "entries" holding every entry."""
+    first: dict[str, Any] = {}
+    entries: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 100}
+    while True:
+        response = await api.get(f"/api/liveblogs/{slug}/entries", params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        first = first or page
+        entries += page["entries"]
+        if page["next_before"] is None:
+            return {**first, "entries": entries}
+        params["before"] = page["next_before"]
 
 
 def stored(path: Path) -> dict[str, tuple[int, str, dict[int, int]]]:
@@ -95,7 +116,12 @@ async def test_backup_while_posting_restores_every_acknowledged_entry(
                 after += backup_done.is_set()
 
         posters = [asyncio.create_task(poster(number)) for number in range(POSTERS)]
+        deadline = time.monotonic() + seconds(30)
         while len(acknowledged) < POSTS // 4:
+            stopped = [task for task in posters if task.done()]
+            if stopped:
+                await asyncio.gather(*stopped)  # a poster stops this early only on a failure
+            assert time.monotonic() < deadline, f"{len(acknowledged)} posts in 30 s"
             await asyncio.sleep(0.005)
         started = time.monotonic()
         backup = await asyncio.to_thread(
@@ -125,7 +151,7 @@ async def test_backup_while_posting_restores_every_acknowledged_entry(
     server.start()
     async with writer(server) as api:
         for slug, (head, epoch, entries) in copy.items():
-            page = (await api.get(f"/api/liveblogs/{slug}/entries", params={"limit": 100})).json()
+            page = await every_entry(api, slug)
             assert page["seq"] == head and page["epoch"] != epoch
             assert {entry["id"] for entry in page["entries"]} == set(entries)
             more = await api.post(f"/api/liveblogs/{slug}/entries", json={"body": "<p>on</p>"})
@@ -267,7 +293,7 @@ async def test_serve_gives_new_epochs_to_a_database_copied_back_under_it(
     copied over liveblog.db while the server is stopped (no `liveblog restore`): serve gives
     each liveblog it holds older a new epoch and logs why, so a reader that sends `since`
     alone, written on past its seq, gets a resync (WebSocket) or 409 (REST), not a replay."""
-    server = isolated_server()
+    server = isolated_server(process=True)  # `liveblog serve` keeps the served heads
     backup_file = tmp_path / "older.db"
     slugs = ("copied", "steady")
     async with writer(server) as api:

@@ -90,7 +90,8 @@ EMBED_PAGE = """<!doctype html>
 @pytest.fixture(scope="session")
 def newsroom_site() -> Iterator[str]:
     """Another origin on loopback, like a newsroom's own site: it hosts images (`/photo.png`)
-    and a page embedding a liveblog with the README's snippet (`/embed?origin=…&slug=…`)."""
+    and a page embedding a liveblog with the snippet of docs/reader-page.md
+    (`/embed?origin=…&slug=…`)."""
     picture = _png(320, 180)
 
     class Handler(BaseHTTPRequestHandler):

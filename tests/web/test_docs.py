@@ -112,7 +112,7 @@ async def test_docs_assets_are_served_here_with_their_types(
 
     assert (await anonymous.get("/docs/assets/redoc.standalone.js")).status_code == 404
     assert (await anonymous.get("/docs/assets/..%2Fcore.py")).status_code == 404
-    assert (await anonymous.get("/redoc")).status_code == 404  # turned off (README)
+    assert (await anonymous.get("/redoc")).status_code == 404  # turned off (docs/operations.md)
 
     document = await anonymous.get("/openapi.json")
     assert document.status_code == 200

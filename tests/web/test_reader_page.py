@@ -318,7 +318,7 @@ async def test_page_resumes_after_a_server_restart(
 ) -> None:
     """Killed and restarted server, entries posted before the page reconnects: after it
     reconnects it shows exactly those entries, each once."""
-    server = isolated_server()
+    server = isolated_server(process=True)
     async with writer(server) as api:
         await api.post("/api/liveblogs", json={"slug": "restart", "title": "Restart"})
         await post(api, "restart", title="Before the crash")
@@ -347,7 +347,7 @@ async def test_too_far_behind_reloads_through_rest(
     browser: Browser, isolated_server: Callable[..., LiveServer]
 ) -> None:
     """A reconnect beyond the catch-up limit gets "resync": the page reloads through REST."""
-    server = isolated_server(catchup_limit=3)
+    server = isolated_server(catchup_limit=3, process=True)
     async with writer(server) as api:
         await api.post("/api/liveblogs", json={"slug": "far", "title": "Far behind"})
         first = await post(api, "far", title="Seen")
@@ -431,7 +431,8 @@ async def test_embed_snippet_on_another_site(
     newsroom_site: str,
     artifacts: Path,
 ) -> None:
-    """The README's embed snippet on another origin loads the entries and stays live."""
+    """The embed snippet of docs/reader-page.md on another origin loads the entries and stays
+    live."""
     slug = await new_liveblog(description="Embedded coverage.")
     await post(api, slug, title="Already published", pinned=True)
     page = await browser.new_page(viewport={"width": 390, "height": 800})
@@ -455,7 +456,7 @@ async def test_ended_liveblog_stops_reconnecting(
     browser: Browser, isolated_server: Callable[..., LiveServer]
 ) -> None:
     """Once a liveblog has ended, a dropped connection is not retried."""
-    server = isolated_server()
+    server = isolated_server(process=True)
     async with writer(server) as api:
         await api.post("/api/liveblogs", json={"slug": "over", "title": "Over"})
         last = await post(api, "over", title="Last entry")

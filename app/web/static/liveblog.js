@@ -3,7 +3,7 @@
 // Works on the server-rendered page (/liveblogs/{slug}) and as an embed on any site:
 //   <div data-liveblog="summit" data-origin="https://live.example.org"></div>
 //   <script src="https://live.example.org/static/liveblog.js" defer></script>
-// The protocol it speaks is README.md's "Event protocol": resume with since=<last seq applied>.
+// The protocol it speaks is docs/api.md's "Event protocol": resume with since=<last seq applied>.
 (() => {
   "use strict";
 
@@ -16,7 +16,7 @@
   // How far below the top of the stream the reader may be and still see new entries arrive
   // in place; further down, they wait behind the "new updates" button.
   const AT_TOP_SLACK_PX = 120;
-  // Close codes after which reconnecting cannot help (README: close codes).
+  // Close codes after which reconnecting cannot help (docs/api.md: close codes).
   const FINAL_CLOSE_CODES = new Set([4400, 4404]);
 
   const clockFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
@@ -84,7 +84,7 @@
       this.slug = root.dataset.liveblog;
       this.origin = (root.dataset.origin || window.location.origin).replace(/\/$/, "");
       this.seq = root.dataset.seq === undefined ? null : Number(root.dataset.seq);
-      this.epoch = root.dataset.epoch || null; // the history `seq` counts in (README: epochs)
+      this.epoch = root.dataset.epoch || null; // the history `seq` counts in (docs/api.md: epochs)
       this.status = root.dataset.status || "live";
       this.socket = null;
       this.attempt = 0;
