@@ -27,7 +27,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app import logs, metrics
 from app.domain.model import EPOCH_MAX, SLUG_RE
-from app.domain.resume import Resume
+from app.domain.resume import Resume, catch_up
 from app.errors import TooManyRequests, problem
 from app.http_protocol import OpeningBudget
 from app.ratelimit import UPGRADES, RateLimit, client_address
@@ -218,17 +218,17 @@ class LiveConnections:
         if changes is None:  # deleted between join and snapshot
             await self._close(websocket, CloseCode.NOT_FOUND)
             return False, CloseCode.NOT_FOUND
-        epoch = changes.liveblog.epoch
-        await websocket.send_text(hello(slug, changes.head, epoch))
-        if changes.decision is Resume.REPLAY:
+        epoch, head, decision = changes.liveblog.epoch, changes.head, changes.decision
+        await websocket.send_text(hello(slug, head, epoch))
+        if decision is Resume.REPLAY:
             metrics.CATCHUPS.inc()
-            for event in changes.events:
-                await websocket.send_text(event.frame)
-        elif changes.decision is not Resume.LIVE:
-            metrics.RESYNCS.labels(changes.decision.value).inc()
-            await websocket.send_text(resync(slug, changes.head, epoch, changes.decision).frame)
+        elif decision is not Resume.LIVE:
+            metrics.RESYNCS.labels(decision.value).inc()
+        for event in catch_up(
+            decision, changes.events, lambda: resync(slug, head, epoch, decision)
+        ):
+            await websocket.send_text(event.frame)
 
-        head = changes.head
         del changes  # a catch-up can be large; the reader may stay for hours
         reader.start(head)
         # From here the hub writes to the reader's sink; nothing is left for this handler to
