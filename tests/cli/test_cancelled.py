@@ -30,10 +30,14 @@ CTRL_D = b"\x04"
 
 # Runs `python -m app ARGS…` with its standard input, a terminal, as its controlling terminal
 # (the session is new: subprocess's start_new_session), as a shell would.
-AT_A_TERMINAL = (
-    "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+# Ctrl-C interrupts, as at any terminal: a test run started in the background by a
+# non-interactive shell (as CI may start it) hands its children SIGINT ignored, and Python
+# keeps an ignored SIGINT ignored.
+INTERRUPTIBLE = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
     "os.execv(sys.executable, [sys.executable, '-m', 'app', *sys.argv[1:]])"
 )
+AT_A_TERMINAL = "import fcntl, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); " + INTERRUPTIBLE
 
 
 @contextlib.contextmanager
@@ -104,7 +108,7 @@ def test_ctrl_c_while_a_command_works_is_one_line(tmp_path: Path) -> None:
     export = tmp_path / "export.json"
     os.mkfifo(export)  # `import` waits in its read of this until a writer sends the document
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "import", str(export)],
+        [sys.executable, "-c", INTERRUPTIBLE, "import", str(export)],
         cwd=ROOT,
         env={**os.environ, "LIVEBLOG_DATA_DIR": str(tmp_path)},
         stdout=subprocess.PIPE,
