@@ -11,6 +11,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from app import __version__, errors
 from app.api import entries as entries_api, liveblogs as liveblogs_api, ops
@@ -44,7 +45,7 @@ from app.realtime.hub import Hub
 from app.realtime.presence import ReaderPresence
 from app.realtime.receipts import DeliveryTally, ReceiptLedger
 from app.realtime.websocket import LiveConnections
-from app.server import reader_capacity
+from app.server import HeapFrozenAtStartup, reader_capacity
 from app.services.changes import ChangeSet, read_changes
 from app.services.drafts import DraftService
 from app.services.entries import EntryService
@@ -57,6 +58,12 @@ from app.storage.sqlite_files import in_use
 from app.web import api_docs, pages
 
 log = logging.getLogger(__name__)
+
+
+def served_app() -> ASGIApp:
+    """The app factory each worker of `liveblog serve --workers` runs (its settings from the
+    environment), its start-up heap frozen as `server.run` freezes a single process's."""
+    return HeapFrozenAtStartup(create_app())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

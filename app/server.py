@@ -82,18 +82,11 @@ class HeapFrozenAtStartup:
         await self.app(scope, receive, send_after_freezing)
 
 
-def served_app() -> ASGIApp:
-    """The app factory each worker of `--workers` runs (settings from the environment)."""
-    from app.main import create_app  # here: app.main imports this module
-
-    return HeapFrozenAtStartup(create_app())
-
-
 def run(app: FastAPI | str, settings: Settings) -> None:
     """Serve `app` until SIGINT/SIGTERM, with the options Liveblog's fan-out relies on.
 
     With `settings.workers` above 1, `app` must be the import string of an app factory
-    ("app.server:served_app"): each worker process builds its own app (and its own settings,
+    ("app.main:served_app"): each worker process builds its own app (and its own settings,
     from the same environment).
     """
     limit = raise_open_file_limit()

@@ -40,7 +40,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         with _served_heads_kept(settings.database_url):
             if settings.workers > 1:
                 # Each worker reads the same LIVEBLOG_* environment; only the socket is shared.
-                server.run("app.server:served_app", settings)
+                server.run("app.main:served_app", settings)
             else:
                 server.run(create_app(settings), settings)
     return 0
