@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness import LiveServer, create_token, seconds
+from tests.harness import LiveServer, create_token, migrated, seconds
 from tests.services import (  # noqa: F401  (fixtures for the tests that need the services)
     broker_channel,
     fresh_postgres_database,
@@ -114,3 +114,15 @@ def database_server(
 def database_token(database_server: LiveServer) -> str:
     """An admin token of `database_server`."""
     return create_token(database_server.data_dir, env=database_server.env)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated database of each kind, for tests of services and storage without a server
+    (PostgreSQL is requested only here, so SQLite runs need none)."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'liveblog.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    migrated(url)
+    return url

@@ -44,6 +44,7 @@ from app.auth import tokens
 from app.auth.principal import Role, Scope
 from app.auth.tokens import TokenSpec
 from app.auth.users import User, UserAccounts
+from app.cli.storage import on_database
 from app.main import create_app
 from app.server import uvicorn_options
 from app.settings import Settings
@@ -118,23 +119,17 @@ def migrated(database_url: str) -> None:
 
 def on_database_of(env: Mapping[str, str], use: Callable[[Database], Awaitable[T]]) -> T:
     """Run `use` against the database of a server started with `env`, in this process, as the
-    CLI would (migrated first): milliseconds where starting the CLI takes a second or two. In a
-    thread of its own, so that sync and async tests alike may call it."""
+    CLI does (cli.storage.on_database: migrated first): milliseconds where starting the CLI
+    takes a second or two. In a thread of its own, so that sync and async tests alike may call
+    it, and one at a time (the migration's alembic context is per process)."""
     settings = settings_of(env)
 
-    async def run() -> T:
-        db = Database(settings.database_url)
-        try:
-            return await use(db)
-        finally:
-            await db.dispose()
-
-    def migrate_and_run() -> T:
-        migrated(settings.database_url)
-        return asyncio.run(run())
+    def locked() -> T:
+        with _MIGRATING:
+            return on_database(settings, use)
 
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="test-db") as pool:
-        return pool.submit(migrate_and_run).result(timeout=seconds(60))
+        return pool.submit(locked).result(timeout=seconds(60))
 
 
 def create_token(

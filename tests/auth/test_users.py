@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,22 +12,10 @@ from app.auth import passwords
 from app.auth.principal import Role
 from app.auth.users import User, UserAccounts
 from app.errors import Conflict
-from app.storage import migrate
 from app.storage.db import Database
 
 PASSWORD = "correct horse battery staple"
 ROUNDS = 5  # each round a fresh pair: an interleaving that loses would show in one of them
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated database of each kind (requested only here, so SQLite runs need no PostgreSQL)."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'liveblog.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    migrate.upgrade(url)
-    return url
 
 
 @pytest.fixture

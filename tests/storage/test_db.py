@@ -3,28 +3,15 @@ write leaves behind."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from app.domain.model import utcnow
-from app.storage import liveblogs as liveblog_rows, migrate
+from app.storage import liveblogs as liveblog_rows
 from app.storage.db import Database
 
 
 class Refused(Exception):
     """Raised inside a write to roll it back."""
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A migrated database of each kind (requested only here, so SQLite runs need no PostgreSQL)."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'liveblog.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    migrate.upgrade(url)
-    return url
 
 
 async def head(db: Database) -> int:

@@ -4,28 +4,15 @@ alike: one column type does it for every table (app/storage/models.py, UtcDateTi
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import DateTime
 
 from app.auth.principal import Principal, Scope
 from app.broker.memory import MemoryBroker
 from app.services.entries import EntryService
 from app.services.liveblogs import LiveblogService
-from app.storage import migrate
 from app.storage.db import Database
 from app.storage.models import Base, UtcDateTime
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'liveblog.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    migrate.upgrade(url)
-    return url
 
 
 def test_every_datetime_column_is_utc() -> None:
