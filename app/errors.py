@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
+import weakref
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -249,19 +250,23 @@ async def _on_http_error(request: Request, error: Exception) -> Response:
     return problem(error.status_code, detail, headers=headers)
 
 
+# Per app, made at its first 405: (path pattern, the methods served there) for each API path.
+_allow_tables: weakref.WeakKeyDictionary[Any, list[tuple[re.Pattern[str], list[str]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _allowed_methods(request: Request, said: str | None) -> list[str]:
     """Every method the API serves at this path, read off the OpenAPI document (FastAPI nests
     its routes, so the router has no flat list); other paths keep what Starlette said."""
-    table: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
-        request.app.state, "allow_table", None
-    )
+    table = _allow_tables.get(request.app)
     if table is None:
         table = []
         for template, operations in request.app.openapi().get("paths", {}).items():
             pattern = re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
             served = {method.upper() for method in operations}
             table.append((pattern, sorted(served | ({"HEAD"} if "GET" in served else set()))))
-        request.app.state.allow_table = table
+        _allow_tables[request.app] = table
     for pattern, allowed in table:
         if pattern.fullmatch(request.url.path):
             return allowed

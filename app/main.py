@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
@@ -21,7 +21,6 @@ from app.auth.sessions import Sessions
 from app.auth.throttle import SignInThrottle
 from app.auth.tokens import TokenCheck
 from app.auth.users import UserAccounts
-from app.body_limit import RequestSizeLimit
 from app.broker import control, create_broker
 from app.broker.base import Control
 from app.console import (
@@ -35,7 +34,7 @@ from app.console.editing import EditorPresence
 from app.console.headers import ConsoleHeaders
 from app.console.socket import ConsoleSockets
 from app.domain.events import Event
-from app.http_protocol import DeadlineHttpProtocol
+from app.middleware.body_limit import RequestSizeLimit
 from app.middleware.http_metrics import HttpMetrics
 from app.middleware.request_id import RequestId
 from app.middleware.security_headers import SecurityHeaders
@@ -45,16 +44,19 @@ from app.realtime.hub import Hub
 from app.realtime.presence import ReaderPresence
 from app.realtime.receipts import DeliveryTally, ReceiptLedger
 from app.realtime.websocket import LiveConnections
-from app.server import HeapFrozenAtStartup, reader_capacity
 from app.services.changes import ChangeSet, read_changes
 from app.services.drafts import DraftService
 from app.services.entries import EntryService
 from app.services.idempotency import Replayed, sweep_expired_keys
 from app.services.liveblogs import LiveblogService
 from app.services.scheduler import Scheduler, sweep_sessions
+from app.serving.http_protocol import DeadlineHttpProtocol
+from app.serving.server import HeapFrozenAtStartup, reader_capacity
 from app.settings import Settings
+from app.state import Parts, State
 from app.storage.db import Database
 from app.storage.sqlite_files import in_use
+from app.supervisor import Loop, Supervisor
 from app.web import api_docs, pages
 
 log = logging.getLogger(__name__)
@@ -72,124 +74,150 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     connection_limits = DeadlineHttpProtocol.configure(settings)
 
     @asynccontextmanager
-    async def running(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
-        broker = create_broker(settings.broker_url, settings.broker_channel)
-        shared_redis = settings.broker_url if settings.has_shared_broker else None
+    async def lifespan(app: FastAPI) -> AsyncIterator[State]:
+        """Builds the parts, yields them as every request's state (app/state.py), and takes
+        them down in reverse order: what is entered on `stack` last is left first."""
+        async with AsyncExitStack() as stack:
+            # Held while this process has the database open: `liveblog restore` refuses meanwhile.
+            stack.enter_context(in_use(settings.database_url))
+            db = Database(settings.database_url)
+            stack.push_async_callback(db.dispose)
+            broker = create_broker(settings.broker_url, settings.broker_channel)
+            shared_redis = settings.broker_url if settings.has_shared_broker else None
 
-        async def fetch_changes(
-            slug: str, since: int | None, epoch: str | None
-        ) -> ChangeSet | None:
-            return await read_changes(db, slug, since, epoch, settings.catchup_limit)
+            async def fetch_changes(
+                slug: str, since: int | None, epoch: str | None
+            ) -> ChangeSet | None:
+                return await read_changes(db, slug, since, epoch, settings.catchup_limit)
 
-        # The reader side.
-        tally = DeliveryTally()  # what this process's readers were sent, for receipts
-        hub = Hub(fetch_changes, watch_interval=settings.broker_fallback_poll_seconds, tally=tally)
-        presence = ReaderPresence(broker, hub.reader_counts)
-        receipts = ReceiptLedger()  # every process's tallies, added up
+            # The reader side.
+            tally = DeliveryTally()  # what this process's readers were sent, for receipts
+            hub = Hub(
+                fetch_changes, watch_interval=settings.broker_fallback_poll_seconds, tally=tally
+            )
+            presence = ReaderPresence(broker, hub.reader_counts)
+            receipts = ReceiptLedger()  # every process's tallies, added up
 
-        # The writers' side: services, and the console's sessions, sockets and scheduler.
-        liveblogs = LiveblogService(db, broker)
-        entries = EntryService(db, broker, max_body_bytes=settings.max_entry_body_bytes)
-        drafts = DraftService(db, broker, entries)
-        scheduler = Scheduler(drafts, settings.scheduler_interval_seconds)
-        throttle = SignInThrottle(prefix=settings.broker_channel, redis_url=shared_redis)
-        password_checks = passwords.PasswordChecks(
-            settings.password_checks_concurrent,
-            settings.password_checks_queue,
-            settings.password_checks_per_second,
-        )
-        sessions = Sessions(
-            db,
-            throttle,
-            password_checks,
-            idle=timedelta(hours=settings.session_idle_hours),
-            lifetime=timedelta(days=settings.session_max_days),
-        )
-        editors = EditorPresence(broker)
-        consoles = ConsoleSockets(sessions, presence, liveblogs.exists, editors, receipts)
+            # The writers' side: services, and the console's sessions, sockets and scheduler.
+            strict = settings.require_if_match
+            liveblogs = LiveblogService(db, broker, require_if_match=strict)
+            entries = EntryService(
+                db, broker, max_body_bytes=settings.max_entry_body_bytes, require_if_match=strict
+            )
+            drafts = DraftService(db, broker, entries)
+            scheduler = Scheduler(drafts, settings.scheduler_interval_seconds)
+            throttle = SignInThrottle(prefix=settings.broker_channel, redis_url=shared_redis)
+            stack.push_async_callback(throttle.close)
+            password_checks = passwords.PasswordChecks(
+                settings.password_checks_concurrent,
+                settings.password_checks_queue,
+                settings.password_checks_per_second,
+            )
+            stack.callback(password_checks.close)
+            sessions = Sessions(
+                db,
+                throttle,
+                password_checks,
+                idle=timedelta(hours=settings.session_idle_hours),
+                lifetime=timedelta(days=settings.session_max_days),
+            )
+            editors = EditorPresence(broker)
+            consoles = ConsoleSockets(sessions, presence, liveblogs.exists, editors, receipts)
 
-        async def tell_every_process(user_id: int) -> None:
-            await broker.publish_control(control.user_disabled(user_id))
+            # What the broker brings: every process's events, and control messages beside them.
+            def deliver(event: Event) -> None:
+                hub.deliver(event)
+                consoles.changed(event.liveblog, event.seq)
 
-        # What the broker brings: every process's events, and control messages beside them.
-        def deliver(event: Event) -> None:
-            hub.deliver(event)
-            consoles.changed(event.liveblog, event.seq)
+            def console_changed(message: Control) -> None:
+                consoles.on_console_changed(message)
+                scheduler.wake()  # a draft was (perhaps) scheduled: its time may be the next
 
-        def console_changed(message: Control) -> None:
-            consoles.on_console_changed(message)
-            scheduler.wake()  # a draft was (perhaps) scheduled: its time may be the next
+            on_control = control.dispatcher(
+                {
+                    control.READERS: presence.receive,
+                    control.CONSOLE_CHANGED: console_changed,
+                    control.USER_DISABLED: consoles.on_user_disabled,
+                    control.EDITORS: editors.receive,
+                    control.RECEIPTS: receipts.receive,
+                }
+            )
+            await broker.start(deliver, hub.link_changed, on_control)
+            stack.push_async_callback(broker.stop)
+            stack.callback(hub.close)
 
-        on_control = control.dispatcher(
-            {
-                control.READERS: presence.receive,
-                control.CONSOLE_CHANGED: console_changed,
-                control.USER_DISABLED: consoles.on_user_disabled,
-                control.EDITORS: editors.receive,
-                control.RECEIPTS: receipts.receive,
+            # Every background loop, restarted if it fails (app/supervisor.py); left first.
+            background = await stack.enter_async_context(
+                Supervisor(
+                    [
+                        Loop("idempotency_sweep", lambda: sweep_expired_keys(db)),
+                        Loop("scheduler", scheduler.run_forever),
+                        Loop("session_sweep", lambda: sweep_sessions(sessions)),
+                        Loop("reader_counts", presence.report_forever),
+                        Loop("console_sockets", consoles.run_forever),
+                        Loop("console_editors", editors.announce_forever),
+                        Loop("delivery_receipts", lambda: tally.report_forever(broker)),
+                        Loop("dummy_password_hash", passwords.prepare, forever=False),
+                    ]
+                )
+            )
+            yield {
+                "parts": Parts(
+                    settings=settings,
+                    db=db,
+                    broker=broker,
+                    hub=hub,
+                    live=LiveConnections(
+                        fetch_changes,
+                        hub,
+                        settings,
+                        reader_capacity(settings),
+                        connection_limits.openings,
+                    ),
+                    tokens=TokenCheck(db, settings.token_cache_seconds),
+                    write_limiter=RateLimit(
+                        WRITES,
+                        settings.write_rate,
+                        settings.write_burst,
+                        prefix=settings.broker_channel,
+                        redis_url=shared_redis,
+                    ),
+                    liveblogs=liveblogs,
+                    entries=entries,
+                    drafts=drafts,
+                    sessions=sessions,
+                    users=UserAccounts(db, broker, password_checks),
+                    console_sockets=consoles,
+                    templates=pages.build_templates(),
+                    console_templates=console_pages.build_templates(),
+                    background=background,
+                )
             }
-        )
-        await broker.start(deliver, hub.link_changed, on_control)
 
-        state = app.state
-        state.settings = settings
-        state.db = db
-        state.broker = broker
-        state.hub = hub
-        state.tokens = TokenCheck(db, settings.token_cache_seconds)
-        state.write_limiter = RateLimit(
-            WRITES,
-            settings.write_rate,
-            settings.write_burst,
-            prefix=settings.broker_channel,
-            redis_url=shared_redis,
-        )
-        state.liveblogs = liveblogs
-        state.entries = entries
-        state.drafts = drafts
-        state.live = LiveConnections(
-            fetch_changes, hub, settings, reader_capacity(settings), connection_limits.openings
-        )
-        state.templates = pages.build_templates()
-        state.console_templates = console_pages.build_templates()
-        state.sessions = sessions
-        state.users = UserAccounts(db, tell_every_process, password_checks)
-        state.console_sockets = consoles
-        background = [
-            asyncio.create_task(sweep_expired_keys(db), name="idempotency-key sweep"),
-            asyncio.create_task(scheduler.run_forever(), name="scheduled entries"),
-            asyncio.create_task(sweep_sessions(sessions), name="session sweep"),
-            asyncio.create_task(presence.report_forever(), name="reader counts"),
-            asyncio.create_task(consoles.run_forever(), name="console sockets"),
-            asyncio.create_task(editors.announce_forever(), name="console editors"),
-            asyncio.create_task(tally.report_forever(broker), name="delivery receipts"),
-            asyncio.create_task(passwords.prepare(), name="dummy password hash"),
-        ]
-        try:
-            yield
-        finally:
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await throttle.close()
-            password_checks.close()
-            hub.close()
-            await broker.stop()
-            await db.dispose()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Held while this process has the database open: `liveblog restore` refuses meanwhile.
-        with in_use(settings.database_url):
-            async with running(app):
-                yield
-
+    # The middleware, outermost first: each sees what those after it answer.
+    middleware = [
+        # Logs and answers (500) what no handler took, once.
+        Middleware(errors.UnexpectedErrors),
+        # Counts and times every request, whatever answered it.
+        Middleware(HttpMetrics),
+        # Around everything that may log while handling a request (docs/operations.md, "Logs").
+        Middleware(RequestId),
+        # Reads are public, so sites that embed a liveblog (docs/reader-page.md: "Embedding")
+        # may fetch them from their own origin. Writes carry a token and are not opened to
+        # browsers on other origins.
+        Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET"]),
+        Middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors),
+        Middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes),
+        # The console's own policy (CSP, no-store) under /console. Innermost: the outer
+        # SecurityHeaders finds the console's CSP already set, and keeps it.
+        Middleware(ConsoleHeaders),
+    ]
     app = FastAPI(
         title="Liveblog",
         version=__version__,
         summary="Real-time liveblogs: durable entries pushed to every reader, gap-free.",
         lifespan=lifespan,
+        middleware=middleware,
         # Our own /docs, served from this machine (app/web/api_docs.py); no ReDoc.
         docs_url=None,
         redoc_url=None,
@@ -215,17 +243,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(
         "/console/static", StaticFiles(directory=console_pages.STATIC_DIR), name="console-static"
     )
-    app.add_middleware(ConsoleHeaders)
-    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
-    # Reads are public, so sites that embed a liveblog (docs/reader-page.md: "Embedding") may fetch
-    # them from
-    # their own origin. Writes carry a token and are not opened to browsers on other origins.
-    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET"])
-    # Around everything that may log while handling a request (docs/operations.md, "Logs").
-    app.add_middleware(RequestId)
-    # Counts and times every request, whatever answered it.
-    app.add_middleware(HttpMetrics)
-    # Outermost: logs and answers (500) what no handler took, once.
-    app.add_middleware(errors.UnexpectedErrors)
     return app

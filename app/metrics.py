@@ -106,10 +106,16 @@ DELIVERY_LATENCY = Histogram(
 CONNECTIONS_REFUSED = Counter(
     "liveblog_connections_refused",
     "Connections closed as soon as they were accepted, by reason: opening_budget (their address "
-    "is over its budget of openings, app/http_protocol.py), busy (LIVEBLOG_MAX_HTTP_CONNECTIONS "
-    "open and every one busy with a request: a bare 503), reset (reset by the client before it "
-    "was accepted).",
+    "is over its budget of openings, app/serving/http_protocol.py), busy "
+    "(LIVEBLOG_MAX_HTTP_CONNECTIONS open and every one busy with a request: a bare 503), reset "
+    "(reset by the client before it was accepted).",
     ["reason"],
+)
+BACKGROUND_RESTARTS = Counter(
+    "liveblog_background_restarts",
+    "Background loops that failed (raised, or ended) and were restarted after a back-off, by "
+    "loop (app/supervisor.py); /readyz is 503 while one waits for its restart.",
+    ["loop"],
 )
 
 

@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     )
     ws_direct_writes: bool = Field(
         default=True,
-        description="Write live events straight to each reader's socket (realtime/direct.py). "
+        description="Write live events straight to each reader's socket (serving/direct.py). "
         "Off: go through ASGI sends, slower; a switch for diagnosis.",
     )
 
@@ -172,7 +172,7 @@ class Settings(BaseSettings):
     # LIVEBLOG_UPGRADE_RATE a second (2,000 in any 20 s by default). The burst is sized for a
     # restart: 2,000 readers behind one NAT all come back at once (LIVEBLOG_MAX_SOCKETS_PER_
     # ADDRESS), which is also what one hostile host may spend before it is refused; the same
-    # budget, doubled, bounds connection openings at accept (app/http_protocol.py).
+    # budget, doubled, bounds connection openings at accept (app/serving/http_protocol.py).
     upgrade_rate: float = Field(
         default=100.0,
         ge=0,

@@ -46,7 +46,7 @@ from app.auth.tokens import TokenSpec
 from app.auth.users import User, UserAccounts
 from app.cli.storage import on_database
 from app.main import create_app
-from app.server import uvicorn_options
+from app.serving.server import uvicorn_options
 from app.settings import Settings
 from app.storage import migrate
 from app.storage.db import Database
@@ -207,8 +207,8 @@ class LiveServer:
     """A Liveblog server on a free loopback port with its own data directory and settings.
 
     By default it runs in this process: uvicorn in a thread of its own with the app built by
-    `create_app`, as `liveblog serve` serves it (app/server.py: `uvicorn_options`), started in
-    a few hundred milliseconds. `process=True` (or a PROCESS_WIDE setting) runs
+    `create_app`, as `liveblog serve` serves it (app/serving/server.py: `uvicorn_options`),
+    started in a few hundred milliseconds. `process=True` (or a PROCESS_WIDE setting) runs
     `python -m app serve` in a subprocess instead, for the tests that kill, signal or limit the
     process, or read what is per process (logs at other levels, absolute metric values). Either
     way its log lines at LIVEBLOG_LOG_LEVEL (warning) are in `log()`.

@@ -1,5 +1,6 @@
-"""A served app's start-up heap is frozen once it has started (app/server.py), so the garbage
-collector's full collections no longer walk it: each took 100 ms and more during a reset storm."""
+"""A served app's start-up heap is frozen once it has started (app/serving/server.py), so the
+garbage collector's full collections no longer walk it: each took 100 ms and more during a reset
+storm."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from app.server import HeapFrozenAtStartup
+from app.serving.server import HeapFrozenAtStartup
 
 
 @pytest.fixture

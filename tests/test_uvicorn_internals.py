@@ -1,4 +1,4 @@
-"""The uvicorn internals that app/realtime/direct.py and app/http_protocol.py build on.
+"""The uvicorn internals that app/serving/direct.py and app/serving/http_protocol.py build on.
 
 Both files subclass uvicorn's own protocol classes, which are not uvicorn's public API: they
 override its methods and call them through super(), copy one of them, and read and write its
@@ -24,12 +24,9 @@ from __future__ import annotations
 import ast
 import asyncio
 import dataclasses
-import hashlib
 import inspect
-import io
 import logging
 import textwrap
-import tokenize
 import tomllib
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -48,14 +45,15 @@ from uvicorn.server import ServerState
 from websockets.frames import Frame
 from websockets.server import ServerProtocol
 
-import app.http_protocol
-import app.realtime.direct
-from app.http_protocol import DeadlineHttpProtocol
-from app.realtime.direct import DirectWebSocketProtocol
+import app.serving.direct
+import app.serving.http_protocol
+from app.serving.direct import DirectWebSocketProtocol
+from app.serving.http_protocol import DeadlineHttpProtocol
+from tests.internals import fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
-DIRECT = "app/realtime/direct.py"
-HTTP = "app/http_protocol.py"
+DIRECT = "app/serving/direct.py"
+HTTP = "app/serving/http_protocol.py"
 
 # The uvicorn releases whose internals the entries below were checked against (pyproject.toml).
 BOUND = SpecifierSet(">=0.54,<0.55")
@@ -100,7 +98,7 @@ def _http(name: str, params: tuple[str, ...], why: str) -> Method:
 PROTOCOL_INIT = ("config", "server_state", "app_state", "_loop")
 
 RELIANCES: list[Method | Attribute] = [
-    # app/realtime/direct.py: DirectWebSocketProtocol(WebSocketsSansIOProtocol).
+    # app/serving/direct.py: DirectWebSocketProtocol(WebSocketsSansIOProtocol).
     _ws("__init__", PROTOCOL_INIT, "overridden: passes *args, **kwargs to super(), adds its state"),
     _ws(
         "handle_connect",
@@ -204,7 +202,7 @@ RELIANCES: list[Method | Attribute] = [
         None,
         "handle_connect reads response.status_code; dropped once detached",
     ),
-    # app/http_protocol.py: DeadlineHttpProtocol(HttpToolsProtocol).
+    # app/serving/http_protocol.py: DeadlineHttpProtocol(HttpToolsProtocol).
     _http(
         "__init__",
         PROTOCOL_INIT,
@@ -285,7 +283,7 @@ RELIANCES: list[Method | Attribute] = [
 ]
 
 # Per uvicorn method relied on: a digest of its source, comments and blank lines left out
-# (`_fingerprint`), taken from uvicorn FINGERPRINTS_FROM.
+# (tests/internals.py: `fingerprint`), taken from uvicorn FINGERPRINTS_FROM.
 FINGERPRINTS_FROM = "0.54.0"
 FINGERPRINTS = {
     "HttpToolsProtocol.__init__": "4947356efe5ffb64",
@@ -318,8 +316,8 @@ FINGERPRINTS = {
 
 # Liveblog's subclass of each uvicorn class, and the module it lives in.
 SUBCLASSES = {
-    WebSocketsSansIOProtocol: (DirectWebSocketProtocol, app.realtime.direct, DIRECT),
-    HttpToolsProtocol: (DeadlineHttpProtocol, app.http_protocol, HTTP),
+    WebSocketsSansIOProtocol: (DirectWebSocketProtocol, app.serving.direct, DIRECT),
+    HttpToolsProtocol: (DeadlineHttpProtocol, app.serving.http_protocol, HTTP),
 }
 
 
@@ -376,21 +374,6 @@ def _names(cls: type) -> set[str]:
             for function in _functions(klass).values():
                 names |= _self_assignments(function)
     return names
-
-
-def _fingerprint(function: Any) -> str:
-    """A digest of `function`'s source without comments, trailing spaces and blank lines.
-
-    The source as written, not an AST dump: the same on every Python version.
-    """
-    source = textwrap.dedent(inspect.getsource(function))
-    lines = source.splitlines()
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        if token.type == tokenize.COMMENT:
-            row, column = token.start
-            lines[row - 1] = lines[row - 1][:column]
-    kept = "\n".join(line.rstrip() for line in lines if line.strip())
-    return hashlib.sha256(kept.encode()).hexdigest()[:16]
 
 
 _MISSING = object()
@@ -549,7 +532,8 @@ def test_names_liveblog_adds_do_not_collide(base: type) -> None:
 
 
 def test_protocols_load_from_import_strings() -> None:
-    """uvicorn still takes the protocol classes as import strings, as app/server.py gives them."""
+    """uvicorn still takes the protocol classes as import strings, as app/serving/server.py gives
+    them."""
     config = _config(
         ws=f"{DirectWebSocketProtocol.__module__}:{DirectWebSocketProtocol.__qualname__}",
         http=f"{DeadlineHttpProtocol.__module__}:{DeadlineHttpProtocol.__qualname__}",
@@ -564,9 +548,7 @@ def test_uvicorn_sources_relied_on_are_unchanged() -> None:
     """The source of every uvicorn method relied on is the one its fingerprint was taken from."""
     relied = {_id(r): r for r in RELIANCES if isinstance(r, Method) and r.owner in SUBCLASSES}
     assert sorted(relied) == sorted(FINGERPRINTS), "FINGERPRINTS must list RELIANCES' methods"
-    now = {
-        name: _fingerprint(inspect.getattr_static(r.owner, r.name)) for name, r in relied.items()
-    }
+    now = {name: fingerprint(inspect.getattr_static(r.owner, r.name)) for name, r in relied.items()}
     changed = sorted(name for name in relied if now[name] != FINGERPRINTS[name])
     users = sorted({relied[name].user for name in changed})
     assert not changed, (

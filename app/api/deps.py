@@ -1,12 +1,12 @@
 """What routes get from the app: the services built in the lifespan, and who is asking.
 
-The order of a write's checks is the order of its dependencies: the token (401), what it may do
-(403, before any lookup, so a token learns nothing about liveblogs outside its scope), the rate
-limit (429), then the request's own headers (Content-Type: 415; Idempotency-Key, If-Match:
-400/428). FastAPI solves a route's dependencies in the order of its parameters, so a route
-lists its caller first.
+The order of a write's checks is the order of its dependencies: the token (401), the rate limit
+(429), then the request's own headers (Content-Type: 415; Idempotency-Key, If-Match: 400).
+FastAPI solves a route's dependencies in the order of its parameters, so a route lists its
+caller first. What the token may do (403), and whether If-Match is required (428), the services
+decide (auth/policy.py), before they look anything up.
 
-Few dependencies, each reading what it needs from `app.state` itself, and services looked up by
+Few dependencies, each reading its part of the app itself (app/state.py), and services looked up by
 plain functions (`entries_of`): FastAPI solves every dependency anew on each request, and the
 chain of small ones (token check, write limit, settings, service, each its own dependency) cost
 an entry's POST about 13% of its CPU.
@@ -15,7 +15,7 @@ an entry's POST about 13% of its CPU.
 from __future__ import annotations
 
 import email.message
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
@@ -23,15 +23,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import WithJsonSchema
 
 from app.api.responses import JSON
-from app.api.schemas import SlugPath
 from app.auth.principal import Principal
 from app.auth.tokens import TokenCheck
 from app.domain.preconditions import IfMatch
-from app.errors import PreconditionRequired, Unauthorized, UnsupportedMediaType
+from app.errors import Unauthorized, UnsupportedMediaType
 from app.ratelimit import RateLimit
 from app.services.idempotency import KEY_PATTERN, Once, Reply, checked_key, fingerprint
 from app.services.writes import parse_if_match
-from app.state import settings_of
+from app.state import settings_of, tokens_of, write_limiter_of
 
 T = TypeVar("T")
 
@@ -42,46 +41,19 @@ _bearer = HTTPBearer(auto_error=False, description="A token from `liveblog token
 BearerToken = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def _token_holder(
-    request: Request, credentials: HTTPAuthorizationCredentials | None
-) -> Principal:
+async def token_holder(request: Request, token: BearerToken) -> Principal:
     """The token's holder; raises 401 if the token is missing, unknown, revoked or expired."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    if token is None or token.scheme.lower() != "bearer":
         raise Unauthorized("Missing bearer token: send 'Authorization: Bearer <token>'.")
-    tokens: TokenCheck = request.app.state.tokens
-    return await tokens.principal(credentials.credentials)
+    tokens: TokenCheck = tokens_of(request)
+    return await tokens.principal(token.credentials)
 
 
-async def _count_write(request: Request, caller: Principal) -> None:
-    """Counts a write by `caller`; raises 429 past its write rate."""
-    limiter: RateLimit = request.app.state.write_limiter
+async def token_writer(request: Request, token: BearerToken) -> Principal:
+    """The token's holder, within its write rate (429 past it)."""
+    caller = await token_holder(request, token)
+    limiter: RateLimit = write_limiter_of(request)
     await limiter.check(caller.key)
-
-
-def admin_writer(action: str) -> Callable[..., Awaitable[Principal]]:
-    """A dependency: an admin token, within its write rate, for `action` ("creating …")."""
-
-    async def dependency(request: Request, token: BearerToken) -> Principal:
-        caller = await _token_holder(request, token)
-        caller.require_admin(action)
-        await _count_write(request, caller)
-        return caller
-
-    return dependency
-
-
-async def publisher(slug: SlugPath, request: Request, token: BearerToken) -> Principal:
-    """A token that may write entries of liveblog `slug`, within its write rate."""
-    caller = await _token_holder(request, token)
-    caller.require_liveblog(slug)
-    await _count_write(request, caller)
-    return caller
-
-
-async def liveblog_reader(slug: SlugPath, request: Request, token: BearerToken) -> Principal:
-    """A token that may see the newsroom's side (revisions) of liveblog `slug`."""
-    caller = await _token_holder(request, token)
-    caller.require_liveblog(slug)
     return caller
 
 
@@ -115,12 +87,11 @@ async def json_body(request: Request) -> None:
 # After the caller's dependency: a token is checked before what it sent (see the docstring).
 JsonBody = Annotated[None, Depends(json_body)]
 
-Publisher = Annotated[Principal, Depends(publisher)]
-NewsroomReader = Annotated[Principal, Depends(liveblog_reader)]
+TokenWriter = Annotated[Principal, Depends(token_writer)]
+TokenHolder = Annotated[Principal, Depends(token_holder)]
 
 
 async def if_match(
-    request: Request,
     header: Annotated[
         str | None,
         Header(
@@ -131,13 +102,6 @@ async def if_match(
         WithJsonSchema({"type": "string", "pattern": IF_MATCH_PATTERN}),
     ] = None,
 ) -> IfMatch | None:
-    if header is None:
-        if settings_of(request).require_if_match:
-            raise PreconditionRequired(
-                "This server requires If-Match on every change: GET the object, then send its "
-                'ETag, e.g. If-Match: "3" (LIVEBLOG_REQUIRE_IF_MATCH).'
-            )
-        return None
     return parse_if_match(header)
 
 

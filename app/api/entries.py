@@ -10,10 +10,10 @@ from starlette.responses import Response
 
 from app.api.deps import (
     JsonBody,
-    NewsroomReader,
     OptionalIdempotencyKey,
     Precondition,
-    Publisher,
+    TokenHolder,
+    TokenWriter,
 )
 from app.api.responses import json_response, problems, reply_response, versioned
 from app.api.schemas import (
@@ -61,7 +61,7 @@ async def create_entry(
     request: Request,
     slug: SlugPath,
     body: EntryCreate,
-    caller: Publisher,
+    caller: TokenWriter,
     _sent_as_json: JsonBody,
     key: OptionalIdempotencyKey,
 ) -> Response:
@@ -156,7 +156,7 @@ async def update_entry(
     slug: SlugPath,
     entry_id: EntryId,
     body: EntryPatch,
-    caller: Publisher,
+    caller: TokenWriter,
     _sent_as_json: JsonBody,
     if_match: Precondition,
 ) -> Response:
@@ -176,7 +176,7 @@ async def delete_entry(
     request: Request,
     slug: SlugPath,
     entry_id: EntryId,
-    caller: Publisher,
+    caller: TokenWriter,
     if_match: Precondition,
     purge: Annotated[
         bool,
@@ -187,8 +187,6 @@ async def delete_entry(
     ] = False,
 ) -> Response:
     """Replace the entry by a tombstone (readers get `entry.deleted`); revisions are kept."""
-    if purge:
-        caller.require_admin("purging an entry's history")
     entry = await entries_of(request).delete(
         slug, entry_id, by=caller, if_match=if_match, purge=purge
     )
@@ -201,11 +199,10 @@ async def delete_entry(
     responses=problems(401, 403, 404, 422),
 )
 async def list_revisions(
-    request: Request, slug: SlugPath, entry_id: EntryId, caller: NewsroomReader
+    request: Request, slug: SlugPath, entry_id: EntryId, caller: TokenHolder
 ) -> Response:
     """Who changed the entry, when, and what: every stored change, oldest first."""
-    entry, revisions = await entries_of(request).revisions(slug, entry_id)
-    caller.require_history_of(entry)
+    entry, revisions = await entries_of(request).revisions(slug, entry_id, by=caller)
     return json_response(
         {"entry_id": entry.id, "revisions": [revision.as_json() for revision in revisions]}
     )

@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends, Request
+from fastapi import Request
 from starlette.responses import Response
 
 from app.api.deps import (
     JsonBody,
     OptionalIdempotencyKey,
     Precondition,
-    admin_writer,
+    TokenWriter,
 )
 from app.api.responses import json_response, problems, reply_response, versioned
 from app.api.schemas import LiveblogCreate, LiveblogList, LiveblogOut, LiveblogPatch, SlugPath
-from app.auth.principal import Principal
 from app.domain.model import Liveblog
 from app.routing import Router
 from app.services.idempotency import Reply
 from app.state import liveblogs_of
 
 router = Router(prefix="/api/liveblogs", tags=["liveblogs"])
-
-Creator = Annotated[Principal, Depends(admin_writer("creating a liveblog"))]
-Editor = Annotated[
-    Principal, Depends(admin_writer("changing a liveblog (title, description, status)"))
-]
 
 
 def _created(liveblog: Liveblog) -> Reply:
@@ -44,7 +36,7 @@ def _created(liveblog: Liveblog) -> Reply:
 async def create_liveblog(
     request: Request,
     body: LiveblogCreate,
-    caller: Creator,
+    caller: TokenWriter,
     _sent_as_json: JsonBody,
     key: OptionalIdempotencyKey,
 ) -> Response:
@@ -80,7 +72,7 @@ async def update_liveblog(
     request: Request,
     slug: SlugPath,
     body: LiveblogPatch,
-    caller: Editor,
+    caller: TokenWriter,
     _sent_as_json: JsonBody,
     if_match: Precondition,
 ) -> Response:

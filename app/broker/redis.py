@@ -192,7 +192,14 @@ class RedisBroker(Broker):
     async def _publish_forever(self) -> None:
         """Send queued events on one connection, without waiting for Redis' replies between
         batches: while this process's loop is busy fanning out to its own readers, a wait for
-        each reply would cost one fan-out per round trip and hold the others' readers back."""
+        each reply would cost one fan-out per round trip and hold the others' readers back.
+
+        redis-py's public API always waits for the replies (`publish`, a pipeline's `execute`),
+        so this drives a connection of the client's pool by hand: get_connection, pack_commands,
+        send_packed_command, read_response, disconnect, release. Not redis-py's documented API:
+        tests/test_redis_internals.py checks each against the redis-py installed, and
+        pyproject.toml keeps redis-py within the major release checked.
+        """
         pool: Any = self._publisher.connection_pool  # redis-py types its pool only in part
         while True:
             connection: Any = None

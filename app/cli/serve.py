@@ -20,9 +20,9 @@ log = logging.getLogger(__name__)
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     """`settings` already holds --host, --port and --workers, validated (cli.main)."""
-    from app import server
     from app.cli.storage import held, upgrade
     from app.main import create_app
+    from app.serving import server
 
     if settings.workers > 1 and not settings.has_shared_broker:
         workers = "--workers " if args.workers is not None else "LIVEBLOG_WORKERS="

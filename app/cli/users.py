@@ -16,7 +16,9 @@ from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.auth.users import User, UserAccounts
+    from app.broker.base import Control
     from app.cli import Subcommands
+    from app.domain.events import Event
     from app.storage.db import Database
 
 
@@ -85,19 +87,23 @@ def _user_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _tell_servers(settings: Settings) -> Callable[[int], Awaitable[None]]:
-    """What to call once a user's sessions have all ended: servers sharing Redis close the
-    user's console sockets at once; in-process servers notice within seconds (their sockets
-    re-check sessions, which are gone already)."""
-    from app.broker.control import user_disabled
+class _ToServers:
+    """The outbox of an account change made here: servers sharing Redis close the user's
+    console sockets at once; others notice within seconds (their sockets re-check sessions,
+    which are gone already). An account change makes no events for readers."""
 
-    async def tell_servers(user_id: int) -> None:
-        if settings.has_shared_broker:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def publish(self, event: Event) -> None:
+        raise AssertionError("account changes make no events for readers")
+
+    async def publish_control(self, message: Control) -> None:
+        if self._settings.has_shared_broker:
             from app.broker.redis import send_control
 
-            await send_control(settings.broker_url, settings.broker_channel, user_disabled(user_id))
-
-    return tell_servers
+            settings = self._settings
+            await send_control(settings.broker_url, settings.broker_channel, message)
 
 
 def _change_account(
@@ -111,7 +117,7 @@ def _change_account(
     from app.errors import LiveblogError
 
     async def run(db: Database) -> User:
-        return await change(UserAccounts(db, _tell_servers(settings)))
+        return await change(UserAccounts(db, _ToServers(settings)))
 
     try:
         user = on_database(settings, run)

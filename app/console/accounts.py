@@ -14,6 +14,7 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
+from app.auth.policy import Action, refusal
 from app.auth.principal import Role
 from app.auth.sessions import Sessions
 from app.auth.users import USERNAME_RE, User, UserAccounts, normalize_username
@@ -22,14 +23,13 @@ from app.console.deps import PageSession, Writer, WriterSession
 from app.console.pages import render_page as render
 from app.errors import NotFound
 from app.routing import Router
+from app.state import sessions_of, users_of
 
 router = Router(prefix="/console", include_in_schema=False)
 
-MANAGING = "managing users"
-
 
 def _accounts(request: Request) -> UserAccounts:
-    accounts: UserAccounts = request.app.state.users
+    accounts: UserAccounts = users_of(request)
     return accounts
 
 
@@ -57,15 +57,16 @@ def _username(raw: str) -> str:
 
 @router.get("/users")
 async def users_page(request: Request, session: PageSession) -> Response:
-    if not session.user.role.includes(Role.ADMIN):
+    refused = refusal(session.principal, Action.MANAGE_USERS)
+    if refused is not None:
         return render(
             request,
             "not_found.html",
-            {"detail": "Only admins manage users.", "title": "Not allowed"},
+            {"detail": refused.detail, "title": "Not allowed"},
             403,
             session,
         )
-    users = await _accounts(request).list()
+    users = await _accounts(request).list(by=session.principal)
     return render(request, "users.html", {"users": users, "roles": list(Role)}, session=session)
 
 
@@ -79,16 +80,14 @@ async def account_page(request: Request, session: PageSession) -> Response:
 
 @router.post("/users/{username}/enable")
 async def enable_user(request: Request, username: str, by: Writer) -> Response:
-    by.require_role(Role.ADMIN, MANAGING)
-    return _user_json(await _accounts(request).enable(_username(username)))
+    return _user_json(await _accounts(request).enable(_username(username), by=by))
 
 
 @router.post("/users/{username}/role")
 async def change_role(
     request: Request, username: str, form: schemas.RoleIn, by: Writer
 ) -> Response:
-    by.require_role(Role.ADMIN, MANAGING)
-    user = await _accounts(request).set_role(_username(username), Role(form.role), by_id=by.id)
+    user = await _accounts(request).set_role(_username(username), Role(form.role), by=by)
     return _user_json(user)
 
 
@@ -96,8 +95,7 @@ async def change_role(
 async def set_password(
     request: Request, username: str, form: schemas.PasswordIn, by: Writer
 ) -> Response:
-    by.require_role(Role.ADMIN, MANAGING)
-    user = await _accounts(request).set_password(_username(username), form.password, by_id=by.id)
+    user = await _accounts(request).set_password(_username(username), form.password, by=by)
     return _user_json(user)
 
 
@@ -109,6 +107,6 @@ async def change_own_password(
     request: Request, form: schemas.OwnPasswordIn, _counted: Writer, session: WriterSession
 ) -> Response:
     # `_counted`: the write limit, as for every console write (the same session, resolved once).
-    sessions: Sessions = request.app.state.sessions
+    sessions: Sessions = sessions_of(request)
     ended = await sessions.change_password(session, form.current_password, form.new_password)
     return Response(orjson.dumps({"other_sessions_ended": ended}), media_type="application/json")

@@ -1,13 +1,13 @@
 """The console's writes: JSON in, JSON (or an HTML fragment) out, errors as problem+json.
 
-Every handler takes a `Writer` (deps.py: a live session that passed both CSRF checks), checks
-the role the action needs, turns the compose form's Markdown into HTML, and calls the same
-services as the API. Saving an edit sends If-Match; publishing sends an Idempotency-Key.
+Every handler takes a `Writer` (deps.py: a live session that passed both CSRF checks) and calls
+the same services as the API, which decide what the writer's role allows (auth/policy.py), the
+If-Match requirement and the size limits. Saving an edit sends If-Match; publishing sends an
+Idempotency-Key.
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,15 +21,21 @@ from app.auth.principal import Principal, Role
 from app.auth.users import USERNAME_RE, UserAccounts
 from app.console import schemas
 from app.console.deps import Reader, Writer
-from app.domain import markdown
 from app.domain.drafts import Draft, DraftState
 from app.domain.model import Entry, Status, iso_utc, parse_id
-from app.errors import Gone, NotFound, PayloadTooLarge, Unprocessable
+from app.errors import Gone, NotFound, Unprocessable
 from app.routing import Router
 from app.services.drafts import DraftContent
 from app.services.idempotency import Once, Reply, checked_key, fingerprint
 from app.services.writes import parse_if_match
-from app.state import drafts_of, entries_of, liveblogs_of
+from app.state import (
+    console_templates_of,
+    drafts_of,
+    entries_of,
+    liveblogs_of,
+    settings_of,
+    users_of,
+)
 
 router = Router(prefix="/console", include_in_schema=False)
 
@@ -53,25 +59,12 @@ def _field_error(field: str, message: str) -> dict[str, str]:
     return {"field": field, "in": "body", "message": message}
 
 
-async def _to_html(request: Request, source: str) -> str:
-    """The body's HTML, made off the event loop (a long or pathological Markdown text takes a
-    while, and the loop serves every reader), within the entry body's size limit."""
-    limit = request.app.state.settings.max_entry_body_bytes
-    size = len(source.encode())
-    if size > limit:
-        raise PayloadTooLarge(
-            f"Entry body is {size} bytes; the limit is {limit} bytes.",
-            extra={"errors": [_field_error("source", f"is over {limit} bytes")]},
-        )
-    return await asyncio.to_thread(markdown.to_html, source)
-
-
 async def _content(request: Request, form: schemas.Compose, by: Principal) -> DraftContent:
     # Left out, the author is the journalist; sent blank, there is none (a wire story, say).
     author = form.author if "author" in form.model_fields_set else by.name
     return DraftContent(
         title=form.title,
-        body=await _to_html(request, form.source),
+        body=await entries_of(request).from_markdown(form.source),
         source=form.source,
         author=author,
         key_event=form.key_event,
@@ -93,7 +86,7 @@ async def _once(request: Request, by: Principal, key: str | None) -> Once[Entry]
         by.key,
         key,
         fingerprint(request.method, request.url.path, body),
-        request.app.state.settings.idempotency_ttl_seconds,
+        settings_of(request).idempotency_ttl_seconds,
         lambda entry: Reply(201, orjson.dumps(_entry_json(entry)), {"Content-Type": JSON}),
     )
 
@@ -107,7 +100,6 @@ KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 @router.post("/liveblogs")
 async def create_liveblog(request: Request, form: schemas.NewLiveblog, by: Writer) -> Response:
-    by.require_role(Role.EDITOR, "creating a liveblog")
     liveblog = await liveblogs_of(request).create(
         slug=form.slug, title=form.title, description=form.description, by=by
     )
@@ -115,17 +107,23 @@ async def create_liveblog(request: Request, form: schemas.NewLiveblog, by: Write
 
 
 @router.post("/liveblogs/{slug}/end")
-async def end_liveblog(request: Request, slug: SlugPath, by: Writer) -> Response:
-    by.require_role(Role.EDITOR, "ending a liveblog")
-    liveblog = await liveblogs_of(request).update(slug, {"status": Status.ENDED.value}, by=by)
+async def end_liveblog(
+    request: Request, slug: SlugPath, by: Writer, if_match: IfMatchHeader = None
+) -> Response:
+    liveblog = await liveblogs_of(request).update(
+        slug, {"status": Status.ENDED.value}, by=by, if_match=parse_if_match(if_match)
+    )
     return _json(liveblog.as_json())
 
 
 @router.post("/liveblogs/{slug}/reopen")
-async def reopen_liveblog(request: Request, slug: SlugPath, by: Writer) -> Response:
+async def reopen_liveblog(
+    request: Request, slug: SlugPath, by: Writer, if_match: IfMatchHeader = None
+) -> Response:
     """An ended liveblog goes live again: readers' pages show it live, new entries are taken."""
-    by.require_role(Role.EDITOR, "reopening a liveblog")
-    liveblog = await liveblogs_of(request).update(slug, {"status": Status.LIVE.value}, by=by)
+    liveblog = await liveblogs_of(request).update(
+        slug, {"status": Status.LIVE.value}, by=by, if_match=parse_if_match(if_match)
+    )
     return _json(liveblog.as_json())
 
 
@@ -138,7 +136,6 @@ async def edit_liveblog(
     if_match: IfMatchHeader = None,
 ) -> Response:
     """Title and description, If-Match as everywhere: two editors' settings never cross."""
-    by.require_role(Role.EDITOR, "changing a liveblog's title or description")
     changes = form.model_dump(exclude_none=True)  # the title comes stripped (schemas.Title)
     liveblog = await liveblogs_of(request).update(
         slug, changes, by=by, if_match=parse_if_match(if_match)
@@ -153,9 +150,8 @@ async def edit_liveblog(
 async def preview(request: Request, slug: SlugPath, form: schemas.Preview, by: Writer) -> Response:
     """The entry as readers would see it: the shared template, the same sanitizer."""
     liveblog = await liveblogs_of(request).get(slug)
-    body = (
-        entries_of(request).clean_body(await _to_html(request, form.source)) if form.source else ""
-    )
+    entries = entries_of(request)
+    body = entries.clean_body(await entries.from_markdown(form.source)) if form.source else ""
     now = datetime.now(UTC)
     entry = Entry(
         id=0,
@@ -172,7 +168,7 @@ async def preview(request: Request, slug: SlugPath, form: schemas.Preview, by: W
         deleted=False,
         correction=(form.correction or "").strip() or None,
     )
-    templates: Jinja2Templates = request.app.state.console_templates
+    templates: Jinja2Templates = console_templates_of(request)
     return templates.TemplateResponse(
         request, "_preview.html", {"liveblog": liveblog, "entry": entry}
     )
@@ -185,7 +181,6 @@ async def preview(request: Request, slug: SlugPath, form: schemas.Preview, by: W
 async def publish(
     request: Request, slug: SlugPath, form: schemas.PublishNow, by: Writer, key: KeyHeader = None
 ) -> Response:
-    by.require_role(Role.EDITOR, "publishing")
     if form.publish_at is not None and form.publish_at > datetime.now(UTC):
         # An embargo: only Schedule may honour it, so no client slip can publish early.
         raise Unprocessable(
@@ -209,10 +204,9 @@ async def publish(
 
 @router.get("/liveblogs/{slug}/entries/{entry_id}")
 async def get_entry(request: Request, slug: SlugPath, entry_id: str, by: Reader) -> Response:
-    entry, revisions = await entries_of(request).revisions(slug, _id(entry_id, "entry"))
     # Who saved this version: the conflict panel names them ("Jane saved a newer version"),
     # and an editor whose entry was deleted meanwhile learns by whom.
-    last = revisions[-1].by if revisions else None
+    entry, last = await entries_of(request).last_saved(slug, _id(entry_id, "entry"), by=by)
     updated_by = {"type": last.type, "id": last.id, "name": last.name} if last else None
     if entry.deleted:
         who = f" by {last.name}" if last and last.name else ""
@@ -232,7 +226,6 @@ async def edit_entry(
     by: Writer,
     if_match: IfMatchHeader = None,
 ) -> Response:
-    by.require_role(Role.EDITOR, "editing a published entry")
     content = await _content(request, form, by)
     changes: dict[str, Any] = {
         "title": content.title,
@@ -260,7 +253,6 @@ async def set_flags(
     if_match: IfMatchHeader = None,
 ) -> Response:
     """Pin, unpin, mark or unmark a key event, without touching the content."""
-    by.require_role(Role.EDITOR, "pinning or marking key events")
     changes = form.model_dump(exclude_none=True)
     entry = await entries_of(request).update(
         slug, _id(entry_id, "entry"), changes, by=by, if_match=parse_if_match(if_match)
@@ -272,7 +264,6 @@ async def set_flags(
 async def delete_entry(
     request: Request, slug: SlugPath, entry_id: str, by: Writer, if_match: IfMatchHeader = None
 ) -> Response:
-    by.require_role(Role.EDITOR, "deleting an entry")
     entry = await entries_of(request).delete(
         slug, _id(entry_id, "entry"), by=by, if_match=parse_if_match(if_match)
     )
@@ -390,17 +381,17 @@ async def publish_draft(
 
 @router.post("/users")
 async def create_user(request: Request, form: schemas.NewUser, by: Writer) -> Response:
-    by.require_role(Role.ADMIN, "managing users")
-    accounts: UserAccounts = request.app.state.users
-    user = await accounts.create(form.username, form.password, Role(form.role), form.display_name)
+    accounts: UserAccounts = users_of(request)
+    user = await accounts.create(
+        form.username, form.password, Role(form.role), form.display_name, by=by
+    )
     return _json({"username": user.username, "display_name": user.display_name}, 201)
 
 
 @router.post("/users/{username}/disable")
 async def disable_user(request: Request, username: str, by: Writer) -> Response:
-    by.require_role(Role.ADMIN, "managing users")
     if not USERNAME_RE.match(username.strip().lower()):
         raise NotFound(f"No user {username!r}.")
-    accounts: UserAccounts = request.app.state.users
-    user = await accounts.disable(username, by_id=by.id)
+    accounts: UserAccounts = users_of(request)
+    user = await accounts.disable(username, by=by)
     return _json({"username": user.username, "disabled": True})

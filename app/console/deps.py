@@ -13,9 +13,9 @@ from starlette.requests import HTTPConnection
 
 from app.auth.csrf import CSRF_HEADER, check_origin, check_token
 from app.auth.principal import Principal
-from app.auth.sessions import ConsoleSession, Sessions
+from app.auth.sessions import ConsoleSession
 from app.errors import Unauthorized
-from app.state import settings_of
+from app.state import sessions_of, settings_of, write_limiter_of
 
 COOKIE = "liveblog_session"
 # With https the cookie takes the __Host- prefix: the browser then insists on Secure, Path=/
@@ -25,11 +25,6 @@ SECURE_COOKIE = "__Host-liveblog_session"
 
 class SignInNeeded(Exception):
     """A console page was asked for without a live session: the page handler redirects."""
-
-
-def sessions_of(request: HTTPConnection) -> Sessions:
-    sessions: Sessions = request.app.state.sessions
-    return sessions
 
 
 def _scheme(request: HTTPConnection) -> str:
@@ -92,7 +87,7 @@ WriterSession = Annotated[ConsoleSession, Depends(writer_session)]
 
 async def writer(request: Request, session: WriterSession) -> Principal:
     """The writer, counted against the same per-caller write limit as API tokens."""
-    await request.app.state.write_limiter.check(session.principal.key)
+    await write_limiter_of(request).check(session.principal.key)
     return session.principal
 
 

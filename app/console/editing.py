@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -23,8 +22,6 @@ from typing import Any, Final
 
 from app.broker.base import Broker, Control
 from app.broker.control import editors as editors_message
-
-log = logging.getLogger(__name__)
 
 ANNOUNCE_SECONDS = 2.0
 # What one received announcement may hold, checked before anything is kept (anyone who can
@@ -118,21 +115,20 @@ class EditorPresence:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait)
             self._wake.clear()
-            try:
-                if time.monotonic() >= due:
-                    due = time.monotonic() + self._every
-                    self._changed.clear()
-                    await self._broker.publish_control(
-                        editors_message(self.process, self._rows(), complete=True)
-                    )
-                    self._expire()
-                elif self._changed:
-                    changed, self._changed = self._changed, set()
-                    await self._broker.publish_control(
-                        editors_message(self.process, self._rows(changed), complete=False)
-                    )
-            except Exception:  # never let one failure stop the announcements
-                log.exception("announcing console editors failed")
+            # A failure ends the loop: the supervisor logs it and starts it again, which
+            # announces every editor at once (app/supervisor.py).
+            if time.monotonic() >= due:
+                due = time.monotonic() + self._every
+                self._changed.clear()
+                await self._broker.publish_control(
+                    editors_message(self.process, self._rows(), complete=True)
+                )
+                self._expire()
+            elif self._changed:
+                changed, self._changed = self._changed, set()
+                await self._broker.publish_control(
+                    editors_message(self.process, self._rows(changed), complete=False)
+                )
 
     # Every process's editors -------------------------------------------------------------------
 

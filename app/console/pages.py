@@ -37,8 +37,17 @@ from app.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from app.ratelimit import client_address
 from app.routing import Router
 from app.services.drafts import DraftService
-from app.services.entries import EntryService, Page
+from app.services.entries import EntryService
 from app.services.liveblogs import LiveblogService
+from app.services.paging import Page
+from app.state import (
+    console_sockets_of,
+    console_templates_of,
+    liveblogs_of,
+    parts_of,
+    sessions_of,
+    settings_of,
+)
 
 CONSOLE_DIR = Path(__file__).parent
 STATIC_DIR = CONSOLE_DIR / "static"
@@ -61,7 +70,7 @@ def render_page(
     status: int = 200,
     session: ConsoleSession | None = None,
 ) -> Response:
-    templates: Jinja2Templates = request.app.state.console_templates
+    templates: Jinja2Templates = console_templates_of(request)
     context = {
         "session": session,
         "user": session.user if session else None,
@@ -92,7 +101,7 @@ async def home(request: Request) -> Response:
     session = await current_session(request)
     if session is None:
         return _sign_in_page(request)
-    liveblogs: LiveblogService = request.app.state.liveblogs
+    liveblogs: LiveblogService = liveblogs_of(request)
     return render_page(request, "home.html", {"liveblogs": await liveblogs.list()}, session=session)
 
 
@@ -113,7 +122,7 @@ async def sign_in(
         return _sign_in_page(request, error.detail, 403, username)
     if not username or not password:
         return _sign_in_page(request, "Enter your username and password.", 422, username)
-    sessions: Sessions = request.app.state.sessions
+    sessions: Sessions = sessions_of(request)
     address = client_address(request.client.host if request.client else None)
     try:
         cookie, _ = await sessions.sign_in(username, password, address)
@@ -121,7 +130,7 @@ async def sign_in(
         response = _sign_in_page(request, error.detail, error.status, username)
         response.headers.update(error.headers or {})
         return response
-    settings = request.app.state.settings
+    settings = settings_of(request)
     response = RedirectResponse("/console", status_code=303)
     response.set_cookie(
         cookie_name(request),
@@ -145,7 +154,7 @@ async def sign_out(
         console_origin(request),
     )
     check_token(csrf_token, session.csrf_token)
-    sessions: Sessions = request.app.state.sessions
+    sessions: Sessions = sessions_of(request)
     await sessions.sign_out(session)
     response = RedirectResponse("/console", status_code=303)
     response.delete_cookie(cookie_name(request), path="/", secure=is_secure(request))
@@ -183,7 +192,7 @@ async def read_workspace(
     before: int | None = None,
     limit: int = LIST_SIZE,
 ) -> Workspace:
-    state = request.app.state
+    state = parts_of(request)
     liveblogs: LiveblogService = state.liveblogs
     entries: EntryService = state.entries
     drafts: DraftService = state.drafts
@@ -203,7 +212,7 @@ async def workspace(request: Request, slug: str, session: PageSession) -> Respon
         view = await read_workspace(request, session, slug)
     except NotFound as error:
         return _not_found(request, session, error.detail)
-    readers = request.app.state.console_sockets.readers(slug)
+    readers = console_sockets_of(request).readers(slug)
     return render_page(
         request, "workspace.html", {"view": view, "readers": readers}, session=session
     )

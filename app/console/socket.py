@@ -52,9 +52,10 @@ from app.broker.base import Control
 from app.console.deps import console_origin, cookie_name
 from app.console.editing import Editing, EditorPresence
 from app.domain.model import SLUG_RE
-from app.realtime import direct
 from app.realtime.presence import ReaderPresence
 from app.realtime.receipts import ReceiptLedger
+from app.serving import direct
+from app.state import console_sockets_of
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ INCOMING_MAX_BYTES = 512
 INCOMING_BURST = 20
 INCOMING_PER_SECOND = 2.0
 # What `liveblog serve`'s WebSocket protocol lets a console connection send per minute before
-# it cuts it (realtime/direct.py; readers get READER_SEND_BUDGET, which counts no "editing"
+# it cuts it (serving/direct.py; readers get READER_SEND_BUDGET, which counts no "editing"
 # messages): above the limits just given, so those are the ones that bite, with their reasons.
 PROTOCOL_SEND_BUDGET = {"frames": 600, "bytes": 600 * INCOMING_MAX_BYTES, "pings": 60}
 
@@ -379,5 +380,4 @@ class _Allowance:
 
 @router.websocket("/liveblogs/{slug}/socket")
 async def console_socket(websocket: WebSocket, slug: str) -> None:
-    sockets: ConsoleSockets = websocket.app.state.console_sockets
-    await sockets.serve(websocket, slug)
+    await console_sockets_of(websocket).serve(websocket, slug)

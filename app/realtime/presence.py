@@ -9,7 +9,6 @@ the in-process broker there is one report: this process's. The figure may lag by
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -17,8 +16,6 @@ from collections.abc import Callable
 from app import metrics
 from app.broker.base import Broker, Control
 from app.broker.control import readers
-
-log = logging.getLogger(__name__)
 
 REPORT_SECONDS = 2.0
 EXPIRY_SECONDS = 3 * REPORT_SECONDS
@@ -62,8 +59,6 @@ class ReaderPresence:
         while True:
             counts = {slug: n for slug, n in self._local_counts().items() if n}
             metrics.set_readers(counts)
-            try:
-                await self._broker.publish_control(readers(self.process, counts))
-            except Exception:  # never let a report failure stop the reports
-                log.exception("reporting reader counts failed")
+            # Never raises (Broker.publish_control); a bug here is the supervisor's to report.
+            await self._broker.publish_control(readers(self.process, counts))
             await asyncio.sleep(self._report_seconds)

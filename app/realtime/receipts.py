@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import logging
 import math
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
@@ -44,8 +43,6 @@ import orjson
 from app.broker.base import Broker, Control
 from app.broker.control import receipts as receipts_message
 from app.domain.events import ENTRY_CREATED, ENTRY_DELETED, ENTRY_UPDATED, Event
-
-log = logging.getLogger(__name__)
 
 # Upper bounds of the latency buckets, in milliseconds, roughly log-spaced (each 1.5-1.7 times
 # the last); one more bucket takes everything above the last. p99 read from them is within a
@@ -165,12 +162,10 @@ class DeliveryTally:
     async def report_forever(self, broker: Broker, every: float = REPORT_SECONDS) -> None:
         while True:
             await asyncio.sleep(every)
-            try:
-                message = self.report()
-                if message is not None:
-                    await broker.publish_control(message)
-            except Exception:  # never let one bad report stop the next
-                log.exception("reporting delivery receipts failed")
+            # A report that fails ends the loop: the supervisor logs it and starts it again.
+            message = self.report()
+            if message is not None:
+                await broker.publish_control(message)
 
 
 @dataclass(slots=True)

@@ -3,7 +3,7 @@
 A `Sink` takes one frame at a time and says whether it can take the next one right away. The
 reader (reader.py) keeps the backlog and decides when a reader is too slow; a sink only writes.
 
-- `DirectSink` (realtime/direct.py) writes to the connection's transport from the fan-out loop
+- `DirectSink` (serving/direct.py) writes to the connection's transport from the fan-out loop
   itself: no task, no await, no per-reader copy. That is what makes fan-out to thousands of
   readers cost about what `websockets.broadcast()` costs. It needs `liveblog serve`, which runs
   uvicorn with the protocol that provides it.

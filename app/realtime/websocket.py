@@ -29,15 +29,16 @@ from app import logs, metrics
 from app.domain.model import EPOCH_MAX, SLUG_RE
 from app.domain.resume import Resume, catch_up
 from app.errors import TooManyRequests, problem
-from app.http_protocol import OpeningBudget
 from app.ratelimit import UPGRADES, RateLimit, client_address
-from app.realtime import direct
 from app.realtime.catchup import CatchUpReads
 from app.realtime.hub import FetchChanges, Hub, UnknownLiveblog
 from app.realtime.protocol import CLOSE_REASON, CloseCode, hello, resync
 from app.realtime.reader import Reader
 from app.realtime.sinks import AsgiSink, Sink
+from app.serving import direct
+from app.serving.http_protocol import OpeningBudget
 from app.settings import Settings
+from app.state import live_of
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class LiveConnections:
             await self._upgrades.check(address)
         except TooManyRequests as refused:
             # Over its upgrade budget: the refused upgrade costs its address one more connection
-            # opening, so a storm of them is soon refused at accept (app/http_protocol.py).
+            # opening, so a storm of them is soon refused at accept (app/serving/http_protocol.py).
             self._openings.spend(address, force=True)
             return 429, refused.detail, refused.headers
         if self._by_address.get(address, 0) >= self._per_address:
@@ -383,8 +384,7 @@ def _by_code(counts: Counter[int]) -> str:
 
 @router.websocket("/ws/liveblogs/{slug}")
 async def liveblog_socket(websocket: WebSocket, slug: str) -> None:
-    connections: LiveConnections = websocket.app.state.live
-    await connections.serve(websocket, slug)
+    await live_of(websocket).serve(websocket, slug)
 
 
 # Upgrades to any other path. Its router goes after every other one (main.py): Starlette would

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from app.auth.policy import Action, allows, require
 from app.auth.principal import Principal, Role
 from app.broker.base import Broker
 from app.domain import entries as rules
@@ -78,7 +79,7 @@ class DraftService:
 
     @staticmethod
     def _require_editable(draft: Draft, by: Principal, slug: str) -> None:
-        if by.may(Role.EDITOR) or contributor_may_edit(draft, by.id):
+        if allows(by, Action.REVIEW_DRAFTS) or contributor_may_edit(draft, by.id):
             return
         if draft.created_by_id != by.id:  # as for reading: others' drafts do not exist for them
             raise NotFound(f"No draft {draft.id} in liveblog {slug!r} (published or deleted?).")
@@ -99,16 +100,18 @@ class DraftService:
 
     async def list(self, slug: str, by: Principal) -> list[Draft]:
         """What `by` may see: editors every unpublished draft, contributors their own."""
+        require(by, Action.WRITE_DRAFTS)
         async with self._db.snapshot() as conn:
             drafts = await rows.unpublished(conn, await self._liveblog_id(conn, slug))
-        if by.may(Role.EDITOR):
+        if allows(by, Action.REVIEW_DRAFTS):
             return drafts
         return [draft for draft in drafts if draft.created_by_id == by.id]
 
     async def get(self, slug: str, draft_id: int, by: Principal) -> Draft:
+        require(by, Action.WRITE_DRAFTS)
         async with self._db.snapshot() as conn:
             draft = await self._existing(conn, slug, draft_id)
-        if not by.may(Role.EDITOR) and draft.created_by_id != by.id:
+        if not allows(by, Action.REVIEW_DRAFTS) and draft.created_by_id != by.id:
             raise NotFound(f"No draft {draft_id} in liveblog {slug!r} (published or deleted?).")
         return draft
 
@@ -122,8 +125,9 @@ class DraftService:
         publish_at: datetime | None = None,
     ) -> Draft:
         """A new draft (`state` draft or review), or a scheduled entry (editors)."""
+        require(by, Action.WRITE_DRAFTS)
         if state is DraftState.SCHEDULED:
-            by.require_role(Role.EDITOR, "scheduling an entry")
+            require(by, Action.REVIEW_DRAFTS)
             publish_at = self._publish_at(publish_at)
         elif state is not DraftState.PUBLISHED:
             publish_at = None
@@ -166,6 +170,7 @@ class DraftService:
     ) -> Draft:
         """Apply `fields` under the draft's row lock; `new_time` moves a scheduled entry's time
         (decided on the locked state: the entry may have been unscheduled meanwhile)."""
+        require(by, Action.WRITE_DRAFTS)
 
         async def work(write: Write) -> Draft:
             draft = await self._existing(write.conn, slug, draft_id, lock=True)
@@ -217,7 +222,7 @@ class DraftService:
         self, slug: str, draft_id: int, *, by: Principal, note: str | None = None
     ) -> Draft:
         """An editor returns a draft in review to its contributor, with an optional note."""
-        by.require_role(Role.EDITOR, "returning a draft")
+        require(by, Action.REVIEW_DRAFTS)
         return await self._change(
             slug,
             draft_id,
@@ -237,7 +242,7 @@ class DraftService:
         by: Principal,
         if_match: IfMatch | None = None,
     ) -> Draft:
-        by.require_role(Role.EDITOR, "scheduling an entry")
+        require(by, Action.REVIEW_DRAFTS)
         return await self._change(
             slug,
             draft_id,
@@ -247,7 +252,7 @@ class DraftService:
         )
 
     async def unschedule(self, slug: str, draft_id: int, *, by: Principal) -> Draft:
-        by.require_role(Role.EDITOR, "unscheduling an entry")
+        require(by, Action.REVIEW_DRAFTS)
         return await self._change(
             slug,
             draft_id,
@@ -259,6 +264,8 @@ class DraftService:
         )
 
     async def delete(self, slug: str, draft_id: int, *, by: Principal) -> None:
+        require(by, Action.WRITE_DRAFTS)
+
         async def work(write: Write) -> None:
             draft = await self._existing(write.conn, slug, draft_id, lock=True)
             self._require_editable(draft, by, slug)
@@ -278,7 +285,7 @@ class DraftService:
     ) -> Entry:
         """An editor publishes a draft (from any unpublished state) now; `if_match` names the
         version they reviewed (a contributor may have changed it since)."""
-        by.require_role(Role.EDITOR, "publishing")
+        require(by, Action.REVIEW_DRAFTS)
         # The entry's event tells every console (main.py: deliver), with its seq: no second
         # word of it as a draft change.
         return await self._entries.publish_draft(
@@ -313,12 +320,13 @@ class DraftService:
     async def _publish_scheduled(self, slug: str, draft: Draft) -> bool:
         async with self._db.snapshot() as conn:
             scheduler = await user_rows.by_id(conn, draft.updated_by_id)
-        role = Role(scheduler.role) if scheduler else None
-        if (
-            scheduler is None
-            or scheduler.disabled_at is not None
-            or not (role and role.includes(Role.EDITOR))
-        ):
+        # As they are now: the same rule as for an editor publishing it by hand.
+        by = (
+            Principal.user(scheduler.id, scheduler.display_name, Role(scheduler.role))
+            if scheduler is not None and scheduler.disabled_at is None
+            else None
+        )
+        if by is None or not allows(by, Action.REVIEW_DRAFTS, slug):
             await self._return_unpublished(
                 slug,
                 draft,
@@ -326,7 +334,6 @@ class DraftService:
                 "longer publish. An editor must schedule or publish it again.",
             )
             return False
-        by = Principal.user(scheduler.id, scheduler.display_name, role)
         try:
             await self._entries.publish_draft(
                 slug, draft.id, states=(DraftState.SCHEDULED,), by=by, due=True

@@ -4,11 +4,12 @@ and is published after commit, unit_of_work.py) and reading them (pages, search,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.auth.policy import Action, require
 from app.auth.principal import Principal
 from app.broker.base import Broker
 from app.domain import entries as rules, search as search_rules
@@ -17,20 +18,21 @@ from app.domain.events import ENTRY_DELETED, ENTRY_UPDATED
 from app.domain.model import Entry, Liveblog
 from app.domain.preconditions import IfMatch
 from app.domain.resume import Resume, plan, refusal_detail
-from app.domain.revisions import Revision, RevisionKind
+from app.domain.revisions import Actor, Revision, RevisionKind
 from app.errors import (
     Conflict,
     Gone,
     LiveblogEnded,
     LiveblogError,
     NotFound,
-    PayloadTooLarge,
     Unprocessable,
 )
+from app.services import entry_bodies as bodies
 from app.services.entry_transaction import TOMBSTONE, EntryTransaction
 from app.services.idempotency import Once, forget, refuse_once
+from app.services.paging import Page, Since
 from app.services.unit_of_work import Write, Writes
-from app.services.writes import Unchanged, check_version, utcnow
+from app.services.writes import Unchanged, check_version, require_precondition, utcnow
 from app.storage import (
     drafts as draft_rows,
     entries as rows,
@@ -40,38 +42,9 @@ from app.storage import (
 from app.storage.db import Database
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    entries: list[Entry]
-    head: int  # the liveblog's seq when the page was read
-    epoch: str  # ... and the epoch it counts in
-    next_before: int | None  # cursor for the next (older) page, None on the last one
-
-    @classmethod
-    def of(cls, fetched: list[Entry], liveblog: Liveblog, limit: int) -> Page:
-        """From `limit + 1` fetched rows: the extra one only says that an older page exists."""
-        entries = fetched[:limit]
-        older = entries[-1].created_seq if len(fetched) > limit else None
-        return cls(entries, liveblog.seq, liveblog.epoch, older)
-
-
-@dataclass(frozen=True, slots=True)
-class Since:
-    entries: list[Entry]
-    head: int
-    epoch: str
-    next_since: int | None  # more changes follow: ask again with since=next_since
-
-
 def _subject(entry: Entry) -> str:
     """How an Idempotency-Key names the entry its POST made."""
     return f"entry:{entry.id}"
-
-
-def _about_body(error: ValueError) -> dict[str, Any]:
-    """The problem's `errors`, naming the field as request validation does (a form shows it
-    beside the body)."""
-    return {"errors": [{"field": "body", "in": "body", "message": str(error)}]}
 
 
 def _check_version(entry: Entry, if_match: IfMatch | None) -> None:
@@ -79,19 +52,21 @@ def _check_version(entry: Entry, if_match: IfMatch | None) -> None:
 
 
 class EntryService:
-    def __init__(self, db: Database, broker: Broker, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, db: Database, broker: Broker, *, max_body_bytes: int, require_if_match: bool = False
+    ) -> None:
         self._db = db
         self._writes = Writes(db, broker)
         self._max_body_bytes = max_body_bytes
+        self._require_if_match = require_if_match
+
+    async def from_markdown(self, source: str) -> str:
+        """The HTML of a journalist's Markdown (bodies.from_markdown), within the size limit."""
+        return await bodies.from_markdown(source, self._max_body_bytes)
 
     def clean_body(self, raw: str) -> str:
-        """The sanitized body; raises PayloadTooLarge (413) or Unprocessable (empty, 422)."""
-        try:
-            return rules.clean_body(raw, self._max_body_bytes)
-        except rules.BodyTooLarge as error:
-            raise PayloadTooLarge(str(error), extra=_about_body(error)) from None
-        except rules.BodyEmpty as error:
-            raise Unprocessable(str(error), extra=_about_body(error)) from None
+        """The sanitized body (bodies.clean_body), within the size limit."""
+        return bodies.clean_body(raw, self._max_body_bytes)
 
     async def _begin(
         self, write: Write, slug: str, by: Principal, *, new_entry: bool = False
@@ -123,6 +98,7 @@ class EntryService:
 
         `source` is the Markdown the console made `body` from, kept for later edits.
         """
+        require(by, Action.WRITE_ENTRIES, slug)
         try:
             clean_body = self.clean_body(body)
         except LiveblogError as refusal:
@@ -156,7 +132,8 @@ class EntryService:
         if_match: IfMatch | None = None,
         due: bool = False,
     ) -> Entry:
-        """Turn a draft in one of `states` into an entry: for readers, one ordinary create.
+        """Turn a draft in one of `states` into an entry: for readers, one ordinary create. The
+        caller, DraftService, has decided that `by` may.
         `due`: only if its publish time has come (the scheduler; an editor may have moved the
         time later since the scheduler read it).
 
@@ -220,6 +197,8 @@ class EntryService:
         `if_match` is compared after the seq bump, which serializes writers of the liveblog:
         of two editors sending the same If-Match, exactly one wins.
         """
+        require(by, Action.WRITE_ENTRIES, slug)
+        require_precondition(if_match, self._require_if_match)
         if "body" in changes:
             changes["body"] = self.clean_body(changes["body"])
             # A body sent as HTML leaves the console's Markdown behind: it no longer matches.
@@ -254,9 +233,11 @@ class EntryService:
     ) -> Entry:
         """Replace the entry by a tombstone. Deleting a deleted entry returns it unchanged.
 
-        `purge` (a legal takedown; the edge checks it is an admin's) also erases the entry's
-        revisions, leaving one `purged` revision that records who did it and when.
+        `purge` (a legal takedown) also erases the entry's revisions, leaving one `purged`
+        revision that records who did it and when.
         """
+        require(by, Action.PURGE_ENTRY if purge else Action.WRITE_ENTRIES, slug)
+        require_precondition(if_match, self._require_if_match)
 
         async def work(write: Write) -> Entry:
             tx = await self._begin(write, slug, by)
@@ -295,8 +276,27 @@ class EntryService:
             changes={},
         )
 
-    async def revisions(self, slug: str, entry_id: int) -> tuple[Entry, list[Revision]]:
-        """The entry (deleted or not) and its revisions, oldest first."""
+    async def revisions(
+        self, slug: str, entry_id: int, *, by: Principal
+    ) -> tuple[Entry, list[Revision]]:
+        """The entry (deleted or not) and its revisions, oldest first. A deleted entry's are
+        kept from all but admins: they hold what was removed."""
+        require(by, Action.READ_HISTORY, slug)
+        entry, revisions = await self._history(slug, entry_id)
+        if entry.deleted:
+            require(by, Action.READ_DELETED_HISTORY, slug)
+        return entry, revisions
+
+    async def last_saved(
+        self, slug: str, entry_id: int, *, by: Principal
+    ) -> tuple[Entry, Actor | None]:
+        """The entry (deleted or not) and who saved its current version, for the console's
+        edit form and conflict panel ("Jane saved a newer version", "deleted by Jane")."""
+        require(by, Action.READ_HISTORY, slug)
+        entry, revisions = await self._history(slug, entry_id)
+        return entry, revisions[-1].by if revisions else None
+
+    async def _history(self, slug: str, entry_id: int) -> tuple[Entry, list[Revision]]:
         async with self._db.snapshot() as conn:
             liveblog, entry = await self._find(conn, slug, entry_id)
             return entry, await revision_rows.of_entry(conn, liveblog.id, entry_id)

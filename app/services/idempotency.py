@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,8 +29,6 @@ from app.storage import idempotency as rows
 from app.storage.db import Database
 
 T = TypeVar("T")
-
-log = logging.getLogger(__name__)
 
 # 1 to 255 printable ASCII characters (space to tilde); also the OpenAPI document's pattern.
 KEY_PATTERN = "^[ -~]{1,255}$"
@@ -194,10 +191,8 @@ async def delete_expired_keys(db: Database, now: datetime | None = None) -> int:
 
 
 async def sweep_expired_keys(db: Database) -> None:
-    """Delete expired keys every few minutes, for the life of the process."""
+    """Delete expired keys every few minutes, for the life of the process. A sweep that fails
+    ends it: the supervisor logs that and starts it again (app/supervisor.py)."""
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
-        try:
-            await delete_expired_keys(db)
-        except Exception:
-            log.warning("could not delete expired idempotency keys", exc_info=True)
+        await delete_expired_keys(db)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.auth.policy import Action, require
 from app.auth.principal import Principal
 from app.broker.base import Broker
 from app.domain.events import liveblog_event
@@ -16,15 +17,16 @@ from app.domain.revisions import RevisionKind, liveblog_changes
 from app.errors import Conflict, NotFound
 from app.services.idempotency import Once
 from app.services.unit_of_work import Write, Writes
-from app.services.writes import Unchanged, check_version, utcnow
+from app.services.writes import Unchanged, check_version, require_precondition, utcnow
 from app.storage import liveblogs as rows, revisions as revision_rows
 from app.storage.db import Database
 
 
 class LiveblogService:
-    def __init__(self, db: Database, broker: Broker) -> None:
+    def __init__(self, db: Database, broker: Broker, *, require_if_match: bool = False) -> None:
         self._db = db
         self._writes = Writes(db, broker)
+        self._require_if_match = require_if_match
 
     async def create(
         self,
@@ -36,6 +38,7 @@ class LiveblogService:
         once: Once[Liveblog] | None = None,
     ) -> Liveblog:
         """Store a new liveblog. Raises Replayed when `once` was used before (idempotency.py)."""
+        require(by, Action.CREATE_LIVEBLOG)
 
         async def work(write: Write) -> Liveblog:
             try:
@@ -73,6 +76,8 @@ class LiveblogService:
         if_match: IfMatch | None = None,
     ) -> Liveblog:
         """Apply a PATCH: a change takes the next seq and is pushed as `liveblog.updated`."""
+        require(by, Action.CHANGE_LIVEBLOG, slug)
+        require_precondition(if_match, self._require_if_match)
         now = utcnow()
 
         async def work(write: Write) -> Liveblog:

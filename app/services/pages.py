@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from app.domain.model import Entry, Liveblog
 from app.errors import NotFound
-from app.services.entries import Page
+from app.services.paging import Page
 from app.storage import entries as entry_rows, liveblogs as liveblog_rows
 from app.storage.db import Database
 

@@ -38,28 +38,26 @@ class Scheduler:
         self._woken.set()
 
     async def run_forever(self) -> None:
+        """Publish what is due, then sleep until the next is. A pass that fails (storage
+        unreachable) ends it: the supervisor logs that and starts it again soon
+        (app/supervisor.py); an entry that cannot go out is skipped by publish_due itself."""
         while True:
             self._woken.clear()
             sleep = self._longest_sleep
-            try:
-                published = await self._drafts.publish_due()
-                if published:
-                    log.info("published %d scheduled entries", published)
-                next_at = await self._drafts.next_due_time()
-                if next_at is not None:
-                    until = (next_at - utcnow()).total_seconds() + LATE_BY_SECONDS
-                    sleep = min(sleep, max(0.0, until))
-            except Exception:
-                # A storage hiccup must not stop scheduling for good: try again next time.
-                log.exception("publishing scheduled entries failed; retrying")
+            published = await self._drafts.publish_due()
+            if published:
+                log.info("published %d scheduled entries", published)
+            next_at = await self._drafts.next_due_time()
+            if next_at is not None:
+                until = (next_at - utcnow()).total_seconds() + LATE_BY_SECONDS
+                sleep = min(sleep, max(0.0, until))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken.wait(), sleep)
 
 
 async def sweep_sessions(sessions: Sessions) -> None:
+    """Remove ended sessions now and every hour. A sweep that fails ends it: the supervisor
+    logs that and starts it again (app/supervisor.py)."""
     while True:
-        try:
-            await sessions.sweep()
-        except Exception:
-            log.exception("removing ended console sessions failed; retrying later")
+        await sessions.sweep()
         await asyncio.sleep(SESSION_SWEEP_SECONDS)

@@ -1,11 +1,12 @@
 """One write, one way: a transaction, then what it produced told to the rest of the system.
 
-Every write use case (entries, liveblogs, drafts, scheduling) runs its work through
+Every write use case (entries, liveblogs, drafts, scheduling, user accounts) runs its work through
 `Writes.run`: the work gets a `Write` (the transaction's connection, and the lists where it puts
 what it produces) inside one database transaction, at most once per Idempotency-Key
 (idempotency.write_once). Only after that transaction has committed are its events published to
-readers (in seq order: publish.publish_committed) and its news sent to every process's console
-sockets. So nothing is told of a write that rolled back, and nothing committed goes untold.
+readers (in seq order: publish.publish_committed), its news sent to every process's console
+sockets, and its control messages (a user signed out everywhere) to every process. So nothing
+is told of a write that rolled back, and nothing committed goes untold.
 
 Work that finds nothing to change raises `Unchanged`: the transaction rolls back (no seq taken,
 nothing told) and `run` answers with what `unchanged` reads instead.
@@ -20,11 +21,11 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.broker.base import Broker
+from app.broker.base import Control
 from app.broker.control import console_changed
 from app.domain.events import Event
 from app.services.idempotency import Once, write_once
-from app.services.publish import publish_committed
+from app.services.publish import Outbox, publish_committed
 from app.services.writes import Unchanged
 from app.storage.db import Database
 
@@ -40,6 +41,7 @@ class Write:
     conn: AsyncConnection
     events: list[Event] = field(default_factory=list)  # for readers: each took a seq
     consoles: set[str] = field(default_factory=set)  # liveblogs whose drafts changed
+    controls: list[Control] = field(default_factory=list)  # for every process
 
     def publish(self, event: Event) -> None:
         """`event` goes to readers once this transaction has committed."""
@@ -49,11 +51,15 @@ class Write:
         """Consoles on `slug` hear that its drafts changed (readers hear nothing of drafts)."""
         self.consoles.add(slug)
 
+    def tell_every_process(self, message: Control) -> None:
+        """`message` goes to every process once this transaction has committed."""
+        self.controls.append(message)
+
 
 class Writes:
-    def __init__(self, db: Database, broker: Broker) -> None:
+    def __init__(self, db: Database, outbox: Outbox) -> None:
         self._db = db
-        self._broker = broker
+        self._outbox = outbox
 
     async def run(
         self,
@@ -86,6 +92,8 @@ class Writes:
     async def _tell(self, write: Write) -> None:
         # The write is durable: a broker failure is logged by the broker, never raised to the
         # writer (each hub fills a gap in events from storage).
-        await publish_committed(self._broker, write.events)
+        await publish_committed(self._outbox, write.events)
         for slug in sorted(write.consoles):
-            await self._broker.publish_control(console_changed(slug))
+            await self._outbox.publish_control(console_changed(slug))
+        for message in write.controls:
+            await self._outbox.publish_control(message)

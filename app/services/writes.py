@@ -1,5 +1,5 @@
 """What every write use case shares: the clock, rolling back a write that changes nothing, and
-the If-Match check."""
+If-Match (parsed, required where the server asks for it, checked)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from app.domain.model import utcnow as utcnow  # the services' clock, named where they look
 from app.domain.preconditions import IfMatch, etag
-from app.errors import BadRequest, PreconditionFailed
+from app.errors import BadRequest, PreconditionFailed, PreconditionRequired
 
 
 class Unchanged(Exception):
@@ -26,6 +26,16 @@ def parse_if_match(header: str | None) -> IfMatch | None:
         raise BadRequest(
             'If-Match must be * or a list of quoted entity tags, e.g. If-Match: "3".'
         ) from None
+
+
+def require_precondition(if_match: IfMatch | None, required: bool) -> None:
+    """Raises PreconditionRequired (428) for a change sent without If-Match when the server
+    requires one (LIVEBLOG_REQUIRE_IF_MATCH), whichever edge it came through."""
+    if if_match is None and required:
+        raise PreconditionRequired(
+            "This server requires If-Match on every change: GET the object, then send its "
+            'ETag, e.g. If-Match: "3" (LIVEBLOG_REQUIRE_IF_MATCH).'
+        )
 
 
 def check_version(

@@ -19,6 +19,7 @@ from app.errors import NotFound
 from app.render import entry_path, page_path
 from app.routing import Router
 from app.services.pages import read_entry_page, read_reader_page
+from app.state import db_of, liveblogs_of, templates_of
 from app.web import seo
 
 WEB_DIR = Path(__file__).parent
@@ -36,7 +37,7 @@ def build_templates() -> Jinja2Templates:
 
 
 def _render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-    templates: Jinja2Templates = request.app.state.templates
+    templates = templates_of(request)
     response = templates.TemplateResponse(request, name, context, status_code=status)
     if status == 200:
         response.headers["Cache-Control"] = PAGE_CACHE
@@ -49,7 +50,7 @@ def _absolute(request: Request, path: str) -> str:
 
 @router.get("/")
 async def index(request: Request) -> Response:
-    return _render(request, "index.html", {"liveblogs": await request.app.state.liveblogs.list()})
+    return _render(request, "index.html", {"liveblogs": await liveblogs_of(request).list()})
 
 
 def _not_found(request: Request, detail: str) -> Response:
@@ -66,7 +67,7 @@ async def liveblog_page(request: Request, slug: str, before: str | None = None) 
     if before is not None and cursor is None:
         return _not_found(request, f"No page of liveblog {slug!r} starts before {before!r}.")
     try:
-        view = await read_reader_page(request.app.state.db, slug, before=cursor, limit=PAGE_SIZE)
+        view = await read_reader_page(db_of(request), slug, before=cursor, limit=PAGE_SIZE)
     except NotFound as error:
         return _not_found(request, error.detail)
     lb = view.liveblog
@@ -92,7 +93,7 @@ async def entry_page(request: Request, slug: str, entry_id: str) -> Response:
     if number is None or not SLUG_RE.match(slug):
         return _not_found(request, f"No entry {entry_id!r} in liveblog {slug!r}.")
     try:
-        view = await read_entry_page(request.app.state.db, slug, number)
+        view = await read_entry_page(db_of(request), slug, number)
     except NotFound as error:
         return _not_found(request, error.detail)
     lb, entry = view.liveblog, view.entry

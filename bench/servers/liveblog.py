@@ -15,10 +15,11 @@ import sys
 
 from fastapi import WebSocket
 
-from app import server
 from app.domain.events import ENTRY_CREATED, Event
 from app.main import create_app
+from app.serving import server
 from app.settings import Settings
+from app.state import parts_of
 from app.storage import migrate
 from bench.message import frame
 
@@ -31,8 +32,9 @@ def main(port: int) -> None:
     @app.websocket("/bench/publish")
     async def publish(websocket: WebSocket, slug: str, count: int, interval: float = 0) -> None:
         await websocket.accept()
-        head = (await websocket.app.state.liveblogs.get(slug)).seq
-        broker = websocket.app.state.broker
+        parts = parts_of(websocket)
+        head = (await parts.liveblogs.get(slug)).seq
+        broker = parts.broker
         for seq in range(head + 1, head + count + 1):
             text = frame(seq).decode()
             await broker.publish(Event(liveblog=slug, seq=seq, type=ENTRY_CREATED, frame=text))

@@ -7,8 +7,8 @@ room (then queues it to each reader's Engine.IO socket). Readers speak Engine.IO
 Socket.IO v5 at /socket.io/?EIO=4&transport=websocket and are ready once the server answers
 their namespace connect (`40{"sid":...}`); messages reach them as `42["entry",{...}]`.
 
-Served by uvicorn as Liveblog is (app/server.py, which the benchmark's Liveblog server runs),
-with uvicorn's own classes where Liveblog subclasses them: uvloop, httptools, the websockets
+Served by uvicorn as Liveblog is (app/serving/server.py, which the benchmark's Liveblog server
+runs), with uvicorn's own classes where Liveblog subclasses them: uvloop, httptools, the websockets
 sans-I/O protocol; per-message deflate off, backlog 4,096, log level warning, WebSocket pings
 20 s / 20 s (Liveblog's defaults). Engine.IO's own pings: every 25 s (its default), and a reader
 that has not answered in 60 s is dropped (default 20 s): 10,000+ idle readers are kept for a
@@ -92,7 +92,8 @@ async def serve(server: uvicorn.Server) -> None:
 
 
 def main(port: int) -> None:
-    # Every reader is a socket: as app/server.py does, soft open-file limit up to the hard one.
+    # Every reader is a socket: as app/serving/server.py does, soft open-file limit up to the hard
+    # one.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     config = uvicorn.Config(

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from app.auth import passwords
-from app.auth.principal import Role
+from app.auth.principal import Principal, Role
 from app.auth.users import User, UserAccounts
 from app.errors import Conflict
 from app.storage.db import Database
@@ -57,10 +57,11 @@ async def test_two_admins_turning_on_each_other_at_once_leave_one(
                 await accounts.set_role(user.username, Role.EDITOR)
 
         async def turn(on: User, by: User) -> None:
+            admin = Principal.user(by.id, by.display_name, by.role)
             if change == "demote":
-                await accounts.set_role(on.username, Role.EDITOR, by_id=by.id)
+                await accounts.set_role(on.username, Role.EDITOR, by=admin)
             else:
-                await accounts.disable(on.username, by_id=by.id)
+                await accounts.disable(on.username, by=admin)
 
         results = await asyncio.gather(
             turn(second, by=first), turn(first, by=second), return_exceptions=True

@@ -1,7 +1,7 @@
 """Issue 22, point 2: an address over its budget of connection openings is refused at accept,
 before its request is read; a connection reset before a complete request counts against the
 address; a keep-alive connection (a /healthz probe) stays served, and connections from a
-trusted proxy are not counted (app/http_protocol.py)."""
+trusted proxy are not counted (app/serving/http_protocol.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import httpx
 import pytest
 import websockets
 
-from app.http_protocol import OpeningBudget
+from app.serving.http_protocol import OpeningBudget
 from tests.api.test_metrics import read_metrics, until, value
 from tests.harness import LiveServer, seconds
 
@@ -25,7 +25,7 @@ StartServer = Callable[..., LiveServer]
 
 def test_the_budget_is_a_bucket_per_address(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [100.0]
-    monkeypatch.setattr("app.http_protocol.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("app.serving.http_protocol.time.monotonic", lambda: now[0])
     budget = OpeningBudget(rate=2, burst=4)
     assert all(budget.spend("198.51.100.1") for _ in range(4))
     assert not budget.spend("198.51.100.1")
@@ -43,7 +43,7 @@ def test_the_budget_is_a_bucket_per_address(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_full_buckets_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [0.0]
-    monkeypatch.setattr("app.http_protocol.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("app.serving.http_protocol.time.monotonic", lambda: now[0])
     budget = OpeningBudget(rate=10, burst=10)
     for n in range(OpeningBudget.PRUNE_AT):
         budget.spend(f"10.0.{n // 256}.{n % 256}")

@@ -1,7 +1,7 @@
 """A reader that stops reading is dropped; the others keep receiving on time.
 
 Both ways of writing to readers are held to it: straight to the transport (the default, see
-app/realtime/direct.py) and through ASGI sends (LIVEBLOG_WS_DIRECT_WRITES=false).
+app/serving/direct.py) and through ASGI sends (LIVEBLOG_WS_DIRECT_WRITES=false).
 """
 
 from __future__ import annotations

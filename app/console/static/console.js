@@ -1125,7 +1125,7 @@
       endBox.querySelector("[data-end-confirm]").hidden = true;
     });
     endBox.querySelector("[data-end-yes]").addEventListener("click", function () {
-      request("POST", base + "/end", {}).then(function (liveblog) {
+      request("POST", base + "/end", {}, { "If-Match": "*" }).then(function (liveblog) {
         endBox.querySelector("[data-end-confirm]").hidden = true;
         applyLiveblog(liveblog);
         notify("Ended: readers see the liveblog as over.");
@@ -1135,7 +1135,7 @@
   var reopen = workspace.querySelector("[data-reopen]");
   if (reopen) {
     reopen.addEventListener("click", function () {
-      request("POST", base + "/reopen", {}).then(function (liveblog) {
+      request("POST", base + "/reopen", {}, { "If-Match": "*" }).then(function (liveblog) {
         applyLiveblog(liveblog);
         notify("Reopened: readers see it live again.");
       }, fail);

@@ -133,9 +133,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_ping_interval": settings.ws_ping_interval,
         "ws_ping_timeout": settings.ws_ping_timeout,
         # uvicorn's sans-I/O protocol, plus direct writes for the fan-out.
-        "ws": "app.realtime.direct:DirectWebSocketProtocol",
+        "ws": "app.serving.direct:DirectWebSocketProtocol",
         # uvicorn's httptools protocol, plus a request-head deadline and a connection cap.
-        "http": "app.http_protocol:DeadlineHttpProtocol",
+        "http": "app.serving.http_protocol:DeadlineHttpProtocol",
         # Frames are written once for all readers (realtime/sinks.py), so they must not depend
         # on per-connection compression state; see docs/api.md "Event protocol".
         "ws_per_message_deflate": False,
