@@ -17,7 +17,7 @@ from app import __version__, errors
 from app.api import entries as entries_api, liveblogs as liveblogs_api, ops
 from app.api.responses import on_replayed, tidy_openapi
 from app.auth import passwords
-from app.auth.sessions import Sessions
+from app.auth.sessions import Sessions, sweep_sessions
 from app.auth.throttle import SignInThrottle
 from app.auth.tokens import TokenCheck
 from app.auth.users import UserAccounts
@@ -39,7 +39,6 @@ from app.middleware.http_metrics import HttpMetrics
 from app.middleware.request_id import RequestId
 from app.middleware.security_headers import SecurityHeaders
 from app.ratelimit import WRITES, RateLimit
-from app.realtime import websocket
 from app.realtime.hub import Hub
 from app.realtime.presence import ReaderPresence
 from app.realtime.receipts import DeliveryTally, ReceiptLedger
@@ -49,7 +48,7 @@ from app.services.drafts import DraftService
 from app.services.entries import EntryService
 from app.services.idempotency import Replayed, sweep_expired_keys
 from app.services.liveblogs import LiveblogService
-from app.services.scheduler import Scheduler, sweep_sessions
+from app.services.scheduler import Scheduler
 from app.serving.http_protocol import DeadlineHttpProtocol
 from app.serving.server import HeapFrozenAtStartup, reader_capacity
 from app.settings import Settings
@@ -57,7 +56,7 @@ from app.state import Parts, State
 from app.storage.db import Database
 from app.storage.sqlite_files import in_use
 from app.supervisor import Loop, Supervisor
-from app.web import api_docs, pages
+from app.web import api_docs, pages, sockets as reader_sockets
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +228,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(entries_api.router)
     app.include_router(entries_api.search_router)
     app.include_router(ops.router)
-    app.include_router(websocket.router)
+    app.include_router(reader_sockets.router)
     app.include_router(pages.router)
     app.include_router(api_docs.router)
     app.include_router(console_pages.router)
@@ -237,7 +236,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(console_accounts.router)
     app.include_router(console_socket.router)
     # After every other socket route: any other path is refused 404 before the upgrade.
-    app.include_router(websocket.unknown_paths)
+    app.include_router(reader_sockets.unknown_paths)
     app.add_exception_handler(SignInNeeded, console_pages.redirect_to_sign_in)  # type: ignore[arg-type]
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     app.mount(

@@ -12,28 +12,47 @@ dict lookups and an attribute.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 from starlette.requests import HTTPConnection
 
 # Only for the annotations: the modules of the parts import these accessors themselves.
 if TYPE_CHECKING:
     from fastapi.templating import Jinja2Templates
+    from starlette.websockets import WebSocket
 
     from app.auth.sessions import Sessions
     from app.auth.tokens import TokenCheck
     from app.auth.users import UserAccounts
     from app.broker.base import Broker
-    from app.console.socket import ConsoleSockets
     from app.ratelimit import RateLimit
     from app.realtime.hub import Hub
-    from app.realtime.websocket import LiveConnections
     from app.services.drafts import DraftService
     from app.services.entries import EntryService
     from app.services.liveblogs import LiveblogService
     from app.settings import Settings
     from app.storage.db import Database
     from app.supervisor import Supervisor
+
+
+class ReaderSockets(Protocol):
+    """What the edges ask of the readers' WebSockets (realtime/websocket.py: LiveConnections).
+    Named here rather than imported: those modules reach their parts through this one."""
+
+    readers: int  # open in this process
+
+    @property
+    def full(self) -> bool: ...
+
+    async def serve(self, websocket: WebSocket, slug: str) -> None: ...
+
+
+class EditorSockets(Protocol):
+    """What the edges ask of the console's WebSockets (console/socket.py: ConsoleSockets)."""
+
+    def readers(self, slug: str) -> int: ...
+
+    async def serve(self, websocket: WebSocket, slug: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -44,7 +63,7 @@ class Parts:
     db: Database
     broker: Broker
     hub: Hub
-    live: LiveConnections  # reader WebSockets
+    live: ReaderSockets
     tokens: TokenCheck
     write_limiter: RateLimit  # writes per API token or console user
     liveblogs: LiveblogService
@@ -52,7 +71,7 @@ class Parts:
     drafts: DraftService
     sessions: Sessions
     users: UserAccounts
-    console_sockets: ConsoleSockets
+    console_sockets: EditorSockets
     templates: Jinja2Templates  # the reader pages'
     console_templates: Jinja2Templates
     background: Supervisor  # the background loops, for /readyz
@@ -84,7 +103,7 @@ def hub_of(connection: HTTPConnection) -> Hub:
     return parts.hub
 
 
-def live_of(connection: HTTPConnection) -> LiveConnections:
+def live_of(connection: HTTPConnection) -> ReaderSockets:
     parts: Parts = connection.scope["state"]["parts"]
     return parts.live
 
@@ -124,7 +143,7 @@ def users_of(connection: HTTPConnection) -> UserAccounts:
     return parts.users
 
 
-def console_sockets_of(connection: HTTPConnection) -> ConsoleSockets:
+def console_sockets_of(connection: HTTPConnection) -> EditorSockets:
     parts: Parts = connection.scope["state"]["parts"]
     return parts.console_sockets
 

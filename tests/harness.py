@@ -41,10 +41,10 @@ from websockets.uri import parse_uri
 
 from app import logs
 from app.auth import tokens
-from app.auth.principal import Role, Scope
 from app.auth.tokens import TokenSpec
 from app.auth.users import User, UserAccounts
 from app.cli.storage import on_database
+from app.domain.principal import Role, Scope
 from app.main import create_app
 from app.serving.server import uvicorn_options
 from app.settings import Settings

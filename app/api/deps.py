@@ -4,7 +4,7 @@ The order of a write's checks is the order of its dependencies: the token (401),
 (429), then the request's own headers (Content-Type: 415; Idempotency-Key, If-Match: 400).
 FastAPI solves a route's dependencies in the order of its parameters, so a route lists its
 caller first. What the token may do (403), and whether If-Match is required (428), the services
-decide (auth/policy.py), before they look anything up.
+decide (domain/policy.py), before they look anything up.
 
 Few dependencies, each reading its part of the app itself (app/state.py), and services looked up by
 plain functions (`entries_of`): FastAPI solves every dependency anew on each request, and the
@@ -23,9 +23,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import WithJsonSchema
 
 from app.api.responses import JSON
-from app.auth.principal import Principal
 from app.auth.tokens import TokenCheck
 from app.domain.preconditions import IfMatch
+from app.domain.principal import Principal
 from app.errors import Unauthorized, UnsupportedMediaType
 from app.ratelimit import RateLimit
 from app.services.idempotency import KEY_PATTERN, Once, Reply, checked_key, fingerprint

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -26,10 +27,10 @@ from app.auth.passwords import (
     check_strength,
     needs_rehash,
 )
-from app.auth.principal import Principal, Role
 from app.auth.throttle import SignInThrottle
 from app.auth.users import User, normalize_username
 from app.domain.model import utcnow
+from app.domain.principal import Principal, Role
 from app.errors import Forbidden, TooManyRequests, Unauthorized, Unprocessable
 from app.storage import users as rows
 from app.storage.db import Database
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # `last_seen_at` is written at most this often (and at most a tenth of the idle time apart).
 TOUCH_EVERY = timedelta(minutes=1)
+# How often each process removes ended sessions (sweep_sessions).
+SESSION_SWEEP_SECONDS = 3600.0
 # Only the first 64 characters of a username are looked at; longer ones exist nowhere.
 USERNAME_MAX = 64
 
@@ -219,3 +222,11 @@ class Sessions:
 
 
 __all__ = ["ConsoleSession", "Role", "Sessions"]
+
+
+async def sweep_sessions(sessions: Sessions) -> None:
+    """Remove ended sessions now and every hour. A sweep that fails ends it: the supervisor
+    logs that and starts it again (app/supervisor.py)."""
+    while True:
+        await sessions.sweep()
+        await asyncio.sleep(SESSION_SWEEP_SECONDS)

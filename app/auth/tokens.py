@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.auth.principal import Principal, Scope
 from app.domain.model import SLUG_RE, iso_utc
+from app.domain.principal import Principal, Scope
 from app.errors import Unauthorized
 from app.storage import tokens as rows
 from app.storage.db import Database

@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.auth.passwords import PasswordChecks, WeakPassword, check_strength
-from app.auth.policy import Action, require
-from app.auth.principal import Principal, Role
 from app.broker.base import Control
 from app.broker.control import user_disabled
 from app.domain.events import Event
 from app.domain.model import AUTHOR_MAX, utcnow
+from app.domain.policy import Action
+from app.domain.principal import Principal, Role
 from app.errors import Conflict, NotFound, Unprocessable
+from app.services.permissions import require
 from app.services.publish import Outbox
 from app.services.unit_of_work import Write, Writes
 from app.storage import users as rows

@@ -20,9 +20,9 @@ T = TypeVar("T")
 
 
 def _token_create(settings: Settings, args: argparse.Namespace) -> int:
-    from app.auth.principal import Scope
     from app.auth.tokens import NameTaken, TokenSpec, create_token
     from app.broker.memory import MemoryBroker
+    from app.domain.principal import Scope
     from app.errors import NotFound
     from app.services.liveblogs import LiveblogService
 

@@ -36,8 +36,8 @@ def _read_password(args: argparse.Namespace) -> str | None:
 
 
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
-    from app.auth.principal import Role
     from app.auth.users import UserAccounts
+    from app.domain.principal import Role
     from app.errors import LiveblogError
 
     password = _read_password(args)
@@ -145,7 +145,7 @@ def _user_enable(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _user_role(settings: Settings, args: argparse.Namespace) -> int:
-    from app.auth.principal import Role
+    from app.domain.principal import Role
 
     return _change_account(
         settings,

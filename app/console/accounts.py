@@ -14,13 +14,13 @@ import orjson
 from fastapi import Request
 from starlette.responses import Response
 
-from app.auth.policy import Action, refusal
-from app.auth.principal import Role
 from app.auth.sessions import Sessions
 from app.auth.users import USERNAME_RE, User, UserAccounts, normalize_username
 from app.console import schemas
 from app.console.deps import PageSession, Writer, WriterSession
 from app.console.pages import render_page as render
+from app.domain.policy import Action, refusal
+from app.domain.principal import Role
 from app.errors import NotFound
 from app.routing import Router
 from app.state import sessions_of, users_of

@@ -1,7 +1,7 @@
 """The console's writes: JSON in, JSON (or an HTML fragment) out, errors as problem+json.
 
 Every handler takes a `Writer` (deps.py: a live session that passed both CSRF checks) and calls
-the same services as the API, which decide what the writer's role allows (auth/policy.py), the
+the same services as the API, which decide what the writer's role allows (domain/policy.py), the
 If-Match requirement and the size limits. Saving an edit sends If-Match; publishing sends an
 Idempotency-Key.
 """
@@ -17,12 +17,12 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from app.api.schemas import SlugPath
-from app.auth.principal import Principal, Role
 from app.auth.users import USERNAME_RE, UserAccounts
 from app.console import schemas
 from app.console.deps import Reader, Writer
 from app.domain.drafts import Draft, DraftState
 from app.domain.model import Entry, Status, iso_utc, parse_id
+from app.domain.principal import Principal, Role
 from app.errors import Gone, NotFound, Unprocessable
 from app.routing import Router
 from app.services.drafts import DraftContent

@@ -12,8 +12,8 @@ from fastapi import Depends, Header, Request
 from starlette.requests import HTTPConnection
 
 from app.auth.csrf import CSRF_HEADER, check_origin, check_token
-from app.auth.principal import Principal
 from app.auth.sessions import ConsoleSession
+from app.domain.principal import Principal
 from app.errors import Unauthorized
 from app.state import sessions_of, settings_of, write_limiter_of
 

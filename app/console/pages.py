@@ -20,7 +20,6 @@ from starlette.responses import Response
 from app import render
 from app.auth.csrf import CSRF_FIELD, check_origin, check_token
 from app.auth.passwords import PasswordChecksBusy
-from app.auth.principal import Role
 from app.auth.sessions import ConsoleSession, Sessions
 from app.console.deps import (
     PageSession,
@@ -32,6 +31,7 @@ from app.console.deps import (
 )
 from app.domain.drafts import Draft, DraftState
 from app.domain.model import MAX_ID, SLUG_RE, Liveblog
+from app.domain.principal import Role
 from app.domain.search import QUERY_MAX
 from app.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from app.ratelimit import client_address

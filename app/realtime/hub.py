@@ -36,12 +36,11 @@ from typing import Any
 
 from app import metrics
 from app.domain.events import Event
+from app.domain.protocol import Outgoing, resync
 from app.domain.resume import Resume, catch_up
 from app.domain.sequence import Arrival, Position, arrival
-from app.realtime.protocol import resync
 from app.realtime.reader import Reader
 from app.realtime.receipts import DeliveryTally
-from app.realtime.sinks import Outgoing
 from app.services.changes import ChangeSet
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from collections import deque
 from typing import ClassVar
 
 from app import metrics
-from app.realtime.protocol import CLOSE_REASON, CloseCode
-from app.realtime.sinks import Outgoing, Sink
+from app.domain.protocol import CLOSE_REASON, CloseCode, Outgoing
+from app.realtime.sinks import Sink
 
 
 class Reader:

@@ -17,36 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from fastapi import WebSocket
-from websockets.frames import Frame, Opcode
 
-from app.domain.events import Event
-from app.realtime.protocol import RESYNC
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """An event as it leaves this process: encoded once, shared by every reader.
-
-    `wire` is the complete server-to-client WebSocket text frame. Server frames are not masked
-    and we do not compress (docs/api.md: "Event protocol"), so these bytes are the same for every
-    connection and can be written to each as they are.
-    """
-
-    seq: int
-    text: str
-    wire: bytes
-    # A resync: the reader reloads, and live events continue from `seq`, even below the seqs
-    # it was sent before (a new epoch counts afresh; reader.py).
-    resets: bool = False
-
-    @classmethod
-    def of(cls, event: Event) -> Outgoing:
-        wire = Frame(Opcode.TEXT, event.frame.encode()).serialize(mask=False)
-        return cls(seq=event.seq, text=event.frame, wire=wire, resets=event.type == RESYNC)
+from app.domain.protocol import Outgoing
 
 
 class Sink(Protocol):

@@ -10,7 +10,7 @@ hub writes to the reader's sink itself (reader.py).
 Before any of that, the upgrade is admitted or refused with an HTTP answer, so a refusal costs
 no reader state and no catch-up read: an Origin outside LIVEBLOG_ALLOWED_ORIGINS (403), an
 address over its upgrade rate or socket count (429), a process at LIVEBLOG_MAX_READERS (503).
-An upgrade to a path with no socket at all is refused the same way, 404 (`unknown_paths`).
+An upgrade to a path with no socket at all is refused the same way, 404 (web/sockets.py).
 """
 
 from __future__ import annotations
@@ -23,26 +23,24 @@ from collections import Counter
 from collections.abc import Callable
 from functools import partial
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import WebSocket, WebSocketDisconnect
 
 from app import logs, metrics
 from app.domain.model import EPOCH_MAX, SLUG_RE
+from app.domain.protocol import CLOSE_REASON, CloseCode, hello, resync
 from app.domain.resume import Resume, catch_up
 from app.errors import TooManyRequests, problem
 from app.ratelimit import UPGRADES, RateLimit, client_address
 from app.realtime.catchup import CatchUpReads
 from app.realtime.hub import FetchChanges, Hub, UnknownLiveblog
-from app.realtime.protocol import CLOSE_REASON, CloseCode, hello, resync
 from app.realtime.reader import Reader
 from app.realtime.sinks import AsgiSink, Sink
 from app.serving import direct
 from app.serving.http_protocol import OpeningBudget
 from app.settings import Settings
-from app.state import live_of
 
 log = logging.getLogger(__name__)
 
-router = APIRouter()
 
 # Seconds a reader turned away (process full, or its address holding too many sockets) should
 # wait before trying again.
@@ -154,7 +152,7 @@ class LiveConnections:
         refusal = await self._admit(websocket, address)
         if refusal is not None:
             self._log.refused(refusal[0])
-            await _refuse(websocket, *refusal)
+            await refuse(websocket, *refusal)
             return
         self._opened(address)
         request_id = logs.REQUEST_ID.get()
@@ -270,7 +268,7 @@ class LiveConnections:
 GONE = (OSError, WebSocketDisconnect)
 
 
-async def _refuse(
+async def refuse(
     websocket: WebSocket, status: int, detail: str, headers: dict[str, str] | None = None
 ) -> None:
     """Refuse the upgrade itself with an HTTP problem (where the server lets the app answer
@@ -380,21 +378,3 @@ def _by_code(counts: Counter[int]) -> str:
     if not counts:
         return ""
     return " (" + ", ".join(f"{code}: {n}" for code, n in sorted(counts.items())) + ")"
-
-
-@router.websocket("/ws/liveblogs/{slug}")
-async def liveblog_socket(websocket: WebSocket, slug: str) -> None:
-    await live_of(websocket).serve(websocket, slug)
-
-
-# Upgrades to any other path. Its router goes after every other one (main.py): Starlette would
-# close such a socket before accepting it, which the client sees as a bare 403, "forbidden",
-# for what is a mistyped path.
-unknown_paths = APIRouter()
-
-
-@unknown_paths.websocket("/{path:path}")
-async def unknown_socket(websocket: WebSocket, path: str) -> None:
-    await _refuse(
-        websocket, 404, "No WebSocket at this path; a reader connects to /ws/liveblogs/{slug}."
-    )

@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.auth.policy import Action, allows, require
-from app.auth.principal import Principal, Role
 from app.broker.base import Broker
 from app.domain import entries as rules
 from app.domain.drafts import SCHEDULE_GRACE, UNPUBLISHED, Draft, DraftState, contributor_may_edit
 from app.domain.model import Entry
+from app.domain.policy import Action, allows
 from app.domain.preconditions import IfMatch
+from app.domain.principal import Principal, Role
 from app.errors import Conflict, Forbidden, LiveblogEnded, NotFound, Unprocessable
 from app.services.entries import EntryService
 from app.services.idempotency import Once
+from app.services.permissions import require
 from app.services.unit_of_work import Write, Writes
 from app.services.writes import check_version, utcnow
 from app.storage import drafts as rows, liveblogs as liveblog_rows, users as user_rows

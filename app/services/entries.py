@@ -9,14 +9,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.auth.policy import Action, require
-from app.auth.principal import Principal
 from app.broker.base import Broker
 from app.domain import entries as rules, search as search_rules
 from app.domain.drafts import DraftState
 from app.domain.events import ENTRY_DELETED, ENTRY_UPDATED
 from app.domain.model import Entry, Liveblog
+from app.domain.policy import Action
 from app.domain.preconditions import IfMatch
+from app.domain.principal import Principal
 from app.domain.resume import Resume, plan, refusal_detail
 from app.domain.revisions import Actor, Revision, RevisionKind
 from app.errors import (
@@ -31,6 +31,7 @@ from app.services import entry_bodies as bodies
 from app.services.entry_transaction import TOMBSTONE, EntryTransaction
 from app.services.idempotency import Once, forget, refuse_once
 from app.services.paging import Page, Since
+from app.services.permissions import require
 from app.services.unit_of_work import Write, Writes
 from app.services.writes import Unchanged, check_version, require_precondition, utcnow
 from app.storage import (

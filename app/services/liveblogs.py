@@ -7,15 +7,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.auth.policy import Action, require
-from app.auth.principal import Principal
 from app.broker.base import Broker
 from app.domain.events import liveblog_event
 from app.domain.model import Liveblog, Status
+from app.domain.policy import Action
 from app.domain.preconditions import IfMatch
+from app.domain.principal import Principal
 from app.domain.revisions import RevisionKind, liveblog_changes
 from app.errors import Conflict, NotFound
 from app.services.idempotency import Once
+from app.services.permissions import require
 from app.services.unit_of_work import Write, Writes
 from app.services.writes import Unchanged, check_version, require_precondition, utcnow
 from app.storage import liveblogs as rows, revisions as revision_rows

@@ -1,4 +1,4 @@
-"""Background work every process runs: scheduled entries going out, ended sessions removed.
+"""Scheduled entries going out, in every process.
 
 The scheduler sleeps until the next scheduled entry's time, not in a polling loop: it reads
 that time from storage after each pass, and is woken early whenever any process changes a
@@ -15,13 +15,11 @@ import asyncio
 import contextlib
 import logging
 
-from app.auth.sessions import Sessions
 from app.domain.model import utcnow
 from app.services.drafts import DraftService
 
 log = logging.getLogger(__name__)
 
-SESSION_SWEEP_SECONDS = 3600.0
 # Woken a little after an entry's time, not before: a timer may fire a hair early, and an entry
 # is due only once its time has passed.
 LATE_BY_SECONDS = 0.005
@@ -53,11 +51,3 @@ class Scheduler:
                 sleep = min(sleep, max(0.0, until))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken.wait(), sleep)
-
-
-async def sweep_sessions(sessions: Sessions) -> None:
-    """Remove ended sessions now and every hour. A sweep that fails ends it: the supervisor
-    logs that and starts it again (app/supervisor.py)."""
-    while True:
-        await sessions.sweep()
-        await asyncio.sleep(SESSION_SWEEP_SECONDS)

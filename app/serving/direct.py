@@ -10,7 +10,7 @@ A reader's handler does not even have to stay: once its catch-up is sent, it *de
 connection (`DirectSink.detach`) and returns. The connection then lives on in this protocol
 alone, with its pings, its closing handshake and uvicorn's shutdown (1012) as usual, and the
 hub is told when it ends. An idle reader costs no task and no stack frames; what readers send
-is discarded, as the protocol says it may be (realtime/protocol.py).
+is discarded, as the protocol says it may be (domain/protocol.py).
 
 Why it is safe to write beside the protocol: uvicorn flushes the sans-I/O protocol's output to
 the transport as soon as it is produced, and every `transport.write` here is one whole frame, so
@@ -30,13 +30,13 @@ from websockets.frames import Frame
 from websockets.http11 import Request
 
 from app import metrics
-from app.realtime.protocol import (
+from app.domain.protocol import (
     CLOSE_REASON,
     READER_SEND_BUDGET,
     READER_SEND_WINDOW_SECONDS,
     CloseCode,
+    Outgoing,
 )
-from app.realtime.sinks import Outgoing
 
 # Seconds a reader closed for what it sent has before it is cut: long enough for the close frame
 # to leave, too short to keep parsing what it goes on sending (reading is paused meanwhile).

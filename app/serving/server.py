@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import logs
-from app.realtime.protocol import READER_MAX_FRAME_BYTES
+from app.domain.protocol import READER_MAX_FRAME_BYTES
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # Frames are written once for all readers (realtime/sinks.py), so they must not depend
         # on per-connection compression state; see docs/api.md "Event protocol".
         "ws_per_message_deflate": False,
-        # Readers send nothing but control frames (realtime/protocol.py: READER_SEND_BUDGET);
+        # Readers send nothing but control frames (domain/protocol.py: READER_SEND_BUDGET);
         # the app enforces its own HTTP request limit.
         "ws_max_size": READER_MAX_FRAME_BYTES,
         # A reconnect storm after a restart brings thousands of connections at once.

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import orjson
 
-from app.auth.principal import Principal, Scope
 from app.broker.memory import MemoryBroker
+from app.domain.principal import Principal, Scope
 from app.services.liveblogs import LiveblogService
 from app.storage.db import Database
 from tests.harness import (

@@ -1,7 +1,7 @@
 """Who may do what, as one table run through both edges: each principal × action → the answer.
 
 API tokens ask through the REST API, console users through the console; both reach the same
-services, which decide (app/auth/policy.py). A cell is the status, and for a 403 what it names
+services, which decide (app/domain/policy.py). A cell is the status, and for a 403 what it names
 as missing: the token's scope, its liveblogs, or the user's role. "—" marks an action the
 principal's edge does not offer (the API has no drafts or users; the console does not purge).
 Each test is one action across every principal, each in a fresh liveblog, on the session's

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from app.auth import passwords
-from app.auth.principal import Principal, Role
 from app.auth.users import User, UserAccounts
+from app.domain.principal import Principal, Role
 from app.errors import Conflict
 from app.storage.db import Database
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from hypothesis import given, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from app.domain.protocol import Outgoing
 from app.domain.resume import Resume, bounded, catch_up, plan
 from app.domain.sequence import Arrival, Position, arrival, reader_takes
 from app.realtime.reader import Reader
-from app.realtime.sinks import Outgoing
 
 REPLAY_LIMIT = 6  # a small catch-up limit, so that too-far-behind happens too
 

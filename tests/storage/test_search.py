@@ -15,10 +15,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app.auth.principal import Principal, Scope
 from app.broker.memory import MemoryBroker
 from app.domain.drafts import DraftState
 from app.domain.model import utcnow
+from app.domain.principal import Principal, Scope
 from app.services.entries import EntryService
 from app.services.liveblogs import LiveblogService
 from app.services.transfer import copy_database

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import DateTime
 
-from app.auth.principal import Principal, Scope
 from app.broker.memory import MemoryBroker
+from app.domain.principal import Principal, Scope
 from app.services.entries import EntryService
 from app.services.liveblogs import LiveblogService
 from app.storage.db import Database

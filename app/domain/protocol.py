@@ -1,4 +1,5 @@
-"""The reader-facing wire protocol as code: message types and close codes.
+"""The reader-facing wire protocol as code: message types, close codes, and an event as the one
+frame every reader is sent (`Outgoing`).
 
 docs/api.md ("Event protocol") documents exactly these; change both together.
 
@@ -13,8 +14,11 @@ The client sends nothing; anything it sends is ignored.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Final
+
+from websockets.frames import Frame, Opcode
 
 from app.domain.events import Event, encode
 from app.domain.resume import RESYNC_DETAIL, Resume
@@ -78,3 +82,25 @@ def resync(slug: str, head: int, epoch: str, reason: Resume) -> Event:
         }
     )
     return Event(liveblog=slug, seq=head, type=RESYNC, frame=frame, epoch=epoch)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """An event as it leaves this process: encoded once, shared by every reader.
+
+    `wire` is the complete server-to-client WebSocket text frame. Server frames are not masked
+    and we do not compress (docs/api.md: "Event protocol"), so these bytes are the same for every
+    connection and can be written to each as they are.
+    """
+
+    seq: int
+    text: str
+    wire: bytes
+    # A resync: the reader reloads, and live events continue from `seq`, even below the seqs
+    # it was sent before (a new epoch counts afresh; reader.py).
+    resets: bool = False
+
+    @classmethod
+    def of(cls, event: Event) -> Outgoing:
+        wire = Frame(Opcode.TEXT, event.frame.encode()).serialize(mask=False)
+        return cls(seq=event.seq, text=event.frame, wire=wire, resets=event.type == RESYNC)

@@ -1,7 +1,8 @@
 """The one value every edge turns a credential into, and the rules of what it may do.
 
-Services take `by: Principal`, decide what it may do (policy.py) and store its `actor`
-with each change; no request object goes below the edge.
+Services take `by: Principal`, decide what it may do (policy.py, through
+services/permissions.py) and store its `actor` with each change; no request object goes below
+the edge.
 """
 
 from __future__ import annotations

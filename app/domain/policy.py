@@ -1,4 +1,5 @@
-"""Who may do what: one table of every action a principal can ask for, consulted by the services.
+"""Who may do what: one table of every action a principal can ask for, consulted by the services
+(services/permissions.py raises a refusal as 403).
 
 An API token may do what its scope allows (and, for a token made for some liveblogs, only in
 those); a console user what their role allows. The services check before they look anything up,
@@ -9,11 +10,11 @@ and show the console's buttons by asking `allows`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-from app.auth.principal import Principal, Role, Scope
-from app.errors import Forbidden
+from app.domain.principal import Principal, Role, Scope
 
 _EVERY_SCOPE = frozenset(Scope)
 _ADMIN_SCOPE = frozenset({Scope.ADMIN})
@@ -69,41 +70,43 @@ _ROLE_ARTICLE = {
 }
 
 
-def refusal(by: Principal, action: Action, slug: str | None = None) -> Forbidden | None:
-    """Why `by` may not do `action` (in liveblog `slug`), as the 403 to raise; None if it may."""
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a principal may not: a sentence, and the problem's members naming what is missing
+    (`required_scope`, `required_role` or `liveblog`)."""
+
+    detail: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def refusal(by: Principal, action: Action, slug: str | None = None) -> Refusal | None:
+    """Why `by` may not do `action` (in liveblog `slug`); None if it may."""
     rule = RULES[action]
     if by.type == "user":
         if rule.role is not None and by.role is not None and by.role.includes(rule.role):
             return None
         if rule.role is None:
-            return Forbidden(f"{rule.doing.capitalize()} is for API tokens, not console users.")
+            return Refusal(f"{rule.doing.capitalize()} is for API tokens, not console users.")
         mine = _ROLE_ARTICLE[by.role] if by.role else "not a console user"
-        return Forbidden(
+        return Refusal(
             f"You are {mine}; {rule.doing} needs {_ROLE_ARTICLE[rule.role]}.",
             extra={"required_role": rule.role.value},
         )
     if by.scope not in rule.scopes:
         if not rule.scopes:
-            return Forbidden(f"{rule.doing.capitalize()} is done in the console, not by API token.")
+            return Refusal(f"{rule.doing.capitalize()} is done in the console, not by API token.")
         scope = by.scope.value if by.scope else "none"
-        return Forbidden(
+        return Refusal(
             f"This API token's scope is {scope!r}; {rule.doing} needs the 'admin' scope.",
             extra={"required_scope": Scope.ADMIN.value},
         )
     if rule.in_liveblog and slug is not None and not by.reaches(slug):
-        return Forbidden(
+        return Refusal(
             f"This API token may only work on the liveblogs it was created for; "
             f"{slug!r} is not one of them.",
             extra={"liveblog": slug},
         )
     return None
-
-
-def require(by: Principal, action: Action, slug: str | None = None) -> None:
-    """Raises Forbidden (403, saying what is missing) unless `by` may do `action` in `slug`."""
-    refused = refusal(by, action, slug)
-    if refused is not None:
-        raise refused
 
 
 def allows(by: Principal, action: Action, slug: str | None = None) -> bool:
