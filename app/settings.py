@@ -234,8 +234,8 @@ class Settings(BaseSettings):
     )
     require_if_match: bool = Field(
         default=False,
-        description="Refuse PATCH and DELETE without If-Match (428), so no tool can overwrite "
-        "an edit it has not seen.",
+        description="Refuse a change to an entry or a liveblog without If-Match (428), from the "
+        "API or the console, so no tool can overwrite an edit it has not seen.",
     )
 
     # The editor's console (see docs/console.md "The editor's console")
