@@ -62,6 +62,25 @@ def seconds(value: float) -> float:
     return value * SCALE
 
 
+async def until(
+    condition: Callable[[], bool | Awaitable[bool]],
+    what: str,
+    timeout: float = 5.0,
+    every: float = 0.01,
+) -> None:
+    """Wait until `condition` (a function, or a coroutine function) holds, asking every `every`
+    seconds; fails naming `what` once `timeout` (scaled: `seconds`) has passed without it."""
+    deadline = time.monotonic() + seconds(timeout)
+    while True:
+        held = condition()
+        if not isinstance(held, bool):
+            held = await held
+        if held:
+            return
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(every)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

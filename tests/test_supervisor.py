@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.supervisor import Loop, Supervisor
-from tests.harness import LiveServer, seconds
+from tests.harness import LiveServer, seconds, until
 from tests.services import asyncpg_dsn
 
 RESTARTS = "liveblog_background_restarts_total"
@@ -28,13 +28,6 @@ RESTARTS = "liveblog_background_restarts_total"
 
 def restarts(name: str) -> float:
     return REGISTRY.get_sample_value(RESTARTS, {"loop": name}) or 0.0
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds(timeout)
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.005)
 
 
 class Runs:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
 
 import httpx
 import pytest
@@ -13,7 +11,7 @@ from prometheus_client import Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import metrics
-from tests.harness import LiveServer, Subscriber, problem, seconds, writer
+from tests.harness import LiveServer, Subscriber, problem, seconds, until, writer
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -46,13 +44,6 @@ async def readers_of(server: LiveServer, slug: str, count: int) -> AsyncIterator
         for reader in readers:
             await reader.wait_for(lambda r: bool(r.messages), what="hello")
         yield readers
-
-
-async def until(check: Callable[[], Any], timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds(timeout)
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 async def test_metrics_match_what_readers_received(
@@ -149,7 +140,7 @@ async def test_workers_metrics_add_up(
                     and value(samples, "liveblog_deliveries_total") == readers_count * entries
                 )
 
-            await until(summed, timeout=8)
+            await until(summed, "every worker's metrics in one scrape", timeout=8, every=0.1)
     samples = await read_metrics(server)
     assert value(samples, "liveblog_events_published_total") == entries
     assert value(samples, "liveblog_delivery_latency_seconds_count") == readers_count * entries

@@ -78,3 +78,27 @@ async def test_any_title_and_description_is_answered(
     answered(response, 200, 412, 422)
     if response.status_code == 200 and title is not None:
         assert response.json()["title"] == title.strip()
+
+
+# Any If-Match a client can send: visible ASCII and inner spaces (HTTP trims the ends), tag-shaped
+# or not.
+IF_MATCH = st.one_of(
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60).map(str.strip),
+    st.integers(min_value=-(2**70), max_value=2**70).map(lambda n: f'"{n}"'),
+    st.just("*"),
+)
+
+
+@examples(40)
+@given(if_match=IF_MATCH, action=st.sampled_from(["end", "reopen"]))
+async def test_any_if_match_on_ending_or_reopening_is_answered(
+    console: ConsoleClient, slug: str, if_match: str, action: str
+) -> None:
+    """End and reopen take If-Match since the services decide LIVEBLOG_REQUIRE_IF_MATCH for
+    both edges: any value is applied (200), refused as malformed (400) or stale (412)."""
+    response = await console.post(
+        f"/console/liveblogs/{slug}/{action}", {}, headers={"If-Match": if_match}
+    )
+    answered(response, 200, 400, 412)
+    if response.status_code == 200:
+        assert response.json()["status"] == ("ended" if action == "end" else "live")

@@ -27,6 +27,7 @@ from tests.harness import (
     problem,
     seconds,
     unique_username,
+    until,
     writer,
 )
 from tests.services import fresh_postgres_database
@@ -380,10 +381,11 @@ async def test_garbage_on_redis_leaves_both_processes_serving(
         # messages: once it has logged the last one ("not json", the second malformed message
         # on the events channel), it has read them all.
         last = f"ignoring a malformed message on {broker_channel}:events"
-        deadline = time.monotonic() + seconds(5)
-        while not all(live.log().count(last) >= 2 for live in (a, b)):
-            assert time.monotonic() < deadline, [live.log()[-2000:] for live in (a, b)]
-            await asyncio.sleep(0.05)
+        await until(
+            lambda: all(live.log().count(last) >= 2 for live in (a, b)),
+            "both processes to log the last malformed message",
+            every=0.05,
+        )
 
         for seq in (1, 2):
             posted = await to_a.post(

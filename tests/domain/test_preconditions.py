@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, strategies as st
 
 from app.domain.preconditions import IfMatch, etag
+from app.errors import BadRequest
+from app.services.writes import parse_if_match
 
 
 def test_etag_names_the_epoch() -> None:
@@ -31,3 +34,29 @@ def test_star_and_odd_tags() -> None:
 def test_malformed_headers_are_refused(header: str) -> None:
     with pytest.raises(ValueError):
         IfMatch.parse(header)
+
+
+# What an If-Match header can carry: any visible ASCII and spaces (HTTP's field-value), mostly
+# near the shape of a tag list, so that both well-formed and broken ones come up.
+HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80)
+TAG_LIKE = st.lists(
+    st.tuples(st.sampled_from(["", "W/"]), HEADER_TEXT.filter(lambda t: '"' not in t)).map(
+        lambda weak_value: f'{weak_value[0]}"{weak_value[1]}"'
+    ),
+    max_size=4,
+).map(", ".join)
+
+
+@given(header=st.one_of(HEADER_TEXT, TAG_LIKE))
+def test_any_header_is_a_precondition_or_a_400(header: str) -> None:
+    """Whatever a client sends as If-Match (the API's PATCH/DELETE, every console change) is
+    either parsed or refused as a 400 that says what to send: never another error."""
+    try:
+        parsed = parse_if_match(header)
+    except BadRequest as refused:
+        assert "If-Match" in refused.detail
+        return
+    assert parsed is not None
+    assert parsed.matches(1, "aaaa") in (True, False)
+    if header.strip() == "*":
+        assert parsed.any

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import pytest
 
 from app.realtime.websocket import ReaderLog
-from tests.harness import seconds
+from tests.harness import until
 
 LOGGER = "app.realtime.websocket"
 
@@ -29,10 +28,7 @@ async def test_a_summary_counts_connects_and_closes_per_close_code(
     readers.refused(429)
     assert not [r for r in caplog.records if r.levelno >= logging.INFO]  # nothing at info yet
 
-    deadline = time.monotonic() + seconds(2)
-    while not [r for r in caplog.records if r.levelno == logging.INFO]:
-        assert time.monotonic() < deadline, "no summary"
-        await asyncio.sleep(0.01)
+    await until(lambda: any(r.levelno == logging.INFO for r in caplog.records), "a summary", 2)
     [summary] = [r for r in caplog.records if r.levelno == logging.INFO]
     assert summary.getMessage() == (
         "readers in the last 0 s: 3 connected, 3 closed (1000: 2, 4408: 1), 1 refused (429: 1); "
