@@ -17,8 +17,8 @@ import pytest
 import websockets
 
 from app.serving.http_protocol import OpeningBudget
-from tests.api.test_metrics import read_metrics, until, value
-from tests.harness import LiveServer, seconds
+from tests.api.test_metrics import read_metrics, value
+from tests.harness import LiveServer, seconds, until
 
 StartServer = Callable[..., LiveServer]
 
@@ -138,7 +138,7 @@ async def test_a_connection_reset_before_it_is_accepted_costs_no_request(
         refused = value(samples, "liveblog_connections_refused_total", reason="reset")
         return refused - value(before, "liveblog_connections_refused_total", reason="reset") >= 20
 
-    await until(all_refused)
+    await until(all_refused, "the 20 resets counted as refused at accept")
     assert served(server.port)
     assert "Exception" not in server.log() and "Traceback" not in server.log()
 
