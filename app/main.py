@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from app import __version__, errors
-from app.api import entries as entries_api, liveblogs as liveblogs_api, ops
+from app.api import entries as entries_api, liveblogs as liveblogs_api, media as media_api, ops
 from app.api.responses import on_replayed, tidy_openapi
 from app.auth import passwords
 from app.auth.sessions import Sessions, sweep_sessions
@@ -28,12 +28,14 @@ from app.console import (
     actions as console_actions,
     pages as console_pages,
     socket as console_socket,
+    uploads as console_uploads,
 )
 from app.console.deps import SignInNeeded
 from app.console.editing import EditorPresence
 from app.console.headers import ConsoleHeaders
 from app.console.socket import ConsoleSockets
 from app.domain.events import Event
+from app.domain.media import MediaUrls
 from app.middleware.body_limit import RequestSizeLimit
 from app.middleware.http_metrics import HttpMetrics
 from app.middleware.request_id import RequestId
@@ -48,17 +50,22 @@ from app.services.drafts import DraftService
 from app.services.entries import EntryService
 from app.services.idempotency import Replayed, sweep_expired_keys
 from app.services.liveblogs import LiveblogService
+from app.services.media import MediaService
 from app.services.scheduler import Scheduler
 from app.serving.http_protocol import DeadlineHttpProtocol
 from app.serving.server import HeapFrozenAtStartup, reader_capacity
 from app.settings import Settings
 from app.state import Parts, State
 from app.storage.db import Database
+from app.storage.objects import MediaStore
 from app.storage.sqlite_files import in_use
 from app.supervisor import Loop, Supervisor
-from app.web import api_docs, pages, sockets as reader_sockets
+from app.web import api_docs, media as media_files, pages, sockets as reader_sockets
 
 log = logging.getLogger(__name__)
+
+# Where uploads are posted: their own size limit (LIVEBLOG_MAX_UPLOAD_BYTES), not a request's.
+UPLOAD_PATHS = frozenset({"/api/media", "/console/media"})
 
 
 def served_app() -> ASGIApp:
@@ -100,8 +107,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # The writers' side: services, and the console's sessions, sockets and scheduler.
             strict = settings.require_if_match
             liveblogs = LiveblogService(db, broker, require_if_match=strict)
+            media = MediaService(
+                db,
+                MediaStore.open(
+                    settings.media_url, settings.data_dir, endpoint=settings.media_s3_endpoint
+                ),
+                MediaUrls(settings.media_public_url),
+                max_pixels=settings.max_upload_pixels,
+                uploads_per_minute=settings.uploads_per_minute,
+                workers=settings.media_workers,
+                limiter_prefix=settings.broker_channel,
+                redis_url=shared_redis,
+            )
+            stack.callback(media.close)
             entries = EntryService(
-                db, broker, max_body_bytes=settings.max_entry_body_bytes, require_if_match=strict
+                db,
+                broker,
+                media=media,
+                max_body_bytes=settings.max_entry_body_bytes,
+                require_if_match=strict,
             )
             drafts = DraftService(db, broker, entries)
             scheduler = Scheduler(drafts, settings.scheduler_interval_seconds)
@@ -184,6 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     liveblogs=liveblogs,
                     entries=entries,
                     drafts=drafts,
+                    media=media,
                     sessions=sessions,
                     users=UserAccounts(db, broker, password_checks),
                     console_sockets=consoles,
@@ -206,7 +231,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # browsers on other origins.
         Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET"]),
         Middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors),
-        Middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes),
+        Middleware(
+            RequestSizeLimit,
+            max_bytes=settings.max_request_bytes,
+            upload_paths=UPLOAD_PATHS,
+            max_upload_bytes=settings.max_upload_bytes,
+        ),
         # The console's own policy (CSP, no-store) under /console. Innermost: the outer
         # SecurityHeaders finds the console's CSP already set, and keeps it.
         Middleware(ConsoleHeaders),
@@ -227,13 +257,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(liveblogs_api.router)
     app.include_router(entries_api.router)
     app.include_router(entries_api.search_router)
+    app.include_router(media_api.router)
     app.include_router(ops.router)
     app.include_router(reader_sockets.router)
     app.include_router(pages.router)
+    app.include_router(media_files.router)
     app.include_router(api_docs.router)
     app.include_router(console_pages.router)
     app.include_router(console_actions.router)
     app.include_router(console_accounts.router)
+    app.include_router(console_uploads.router)
     app.include_router(console_socket.router)
     # After every other socket route: any other path is refused 404 before the upgrade.
     app.include_router(reader_sockets.unknown_paths)

@@ -282,6 +282,48 @@ class Settings(BaseSettings):
         "process schedules one; this only covers a wake-up the broker lost.",
     )
 
+    # Media (see docs/media.md)
+    media_url: Annotated[str, Expected("a directory, file:///path or s3://bucket/prefix")] = Field(
+        default="",
+        description="Where uploaded media is stored: empty for a `media` directory in "
+        "LIVEBLOG_DATA_DIR, a directory, or s3://bucket/prefix in any S3-compatible store "
+        "(credentials and region from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION).",
+    )
+    media_s3_endpoint: Annotated[str, Expected("an http(s) URL")] = Field(
+        default="",
+        description="The S3 API's address for stores other than AWS (MinIO, Ceph, R2…), "
+        "e.g. http://127.0.0.1:9000; empty: AWS.",
+    )
+    media_public_url: Annotated[str, Expected("an http(s) URL")] = Field(
+        default="",
+        description="Where readers fetch media from when a CDN (or the bucket itself) serves "
+        "them, e.g. https://cdn.example/media; empty: this server's /media/.",
+    )
+    max_upload_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        ge=1024,
+        description="Largest upload accepted (POST /api/media and the console), refused with "
+        "413 before its body is read when it says its length.",
+    )
+    max_upload_pixels: int = Field(
+        default=60_000_000,
+        ge=10_000,
+        description="Most pixels (width × height) an uploaded image may have; more is 413 "
+        "before it is decoded (a decompression bomb stalls nothing).",
+    )
+    uploads_per_minute: int = Field(
+        default=30,
+        ge=0,
+        description="Uploads one API token or console user may make in any minute (0: no limit).",
+    )
+    media_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes that decode and resize uploads, at low priority beside the "
+        "server; more uploads wait for one (up to 16 each), past that 503 with Retry-After.",
+    )
+
     @field_validator("data_dir", mode="before")
     @classmethod
     def _data_dir(cls, value: object) -> object:
@@ -296,6 +338,31 @@ class Settings(BaseSettings):
         if not url:
             return url  # SQLite in data_dir: _default_database
         return check_database_url(url)
+
+    @field_validator("media_url")
+    @classmethod
+    def _media_url(cls, url: str) -> str:
+        url = url.strip()
+        if url.startswith("s3://"):
+            parts = urlsplit(url)
+            if not parts.netloc or parts.query or parts.fragment:
+                raise ValueError(
+                    f"{url!r} names no bucket; expected s3://bucket or s3://bucket/prefix"
+                )
+        elif "://" in url and not url.startswith("file://"):
+            raise ValueError(
+                f"{url!r} is no store we know; expected a directory, file:///path or "
+                "s3://bucket/prefix"
+            )
+        return url
+
+    @field_validator("media_s3_endpoint", "media_public_url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        url = url.strip()
+        if url and (urlsplit(url).scheme not in {"http", "https"} or not urlsplit(url).netloc):
+            raise ValueError(f"{url!r} is not an http(s) URL; expected e.g. https://cdn.example")
+        return url.rstrip("/")
 
     @field_validator("broker_url")
     @classmethod

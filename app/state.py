@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from app.services.drafts import DraftService
     from app.services.entries import EntryService
     from app.services.liveblogs import LiveblogService
+    from app.services.media import MediaService
     from app.settings import Settings
     from app.storage.db import Database
     from app.supervisor import Supervisor
@@ -69,6 +70,7 @@ class Parts:
     liveblogs: LiveblogService
     entries: EntryService
     drafts: DraftService
+    media: MediaService
     sessions: Sessions
     users: UserAccounts
     console_sockets: EditorSockets
@@ -156,3 +158,8 @@ def templates_of(connection: HTTPConnection) -> Jinja2Templates:
 def console_templates_of(connection: HTTPConnection) -> Jinja2Templates:
     parts: Parts = connection.scope["state"]["parts"]
     return parts.console_templates
+
+
+def media_of(connection: HTTPConnection) -> MediaService:
+    parts: Parts = connection.scope["state"]["parts"]
+    return parts.media

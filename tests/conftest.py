@@ -17,6 +17,7 @@ from tests.services import (  # noqa: F401  (fixtures for the tests that need th
     postgres_url,
     private_redis,
     redis_url,
+    s3_server,
 )
 
 _slugs = itertools.count(1)

@@ -18,6 +18,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import asyncpg
+import httpx
 import pytest
 import redis
 from sqlalchemy.engine import make_url
@@ -147,6 +149,71 @@ def private_redis(tmp_path: Path) -> Iterator[RedisProcess]:
     if shutil.which("redis-server") is None:
         unavailable("redis-server is not installed (Debian package redis-server)")
     server = RedisProcess(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+# Any credentials will do for moto; obstore (the app's S3 client) reads them from these
+# variables, as it would AWS's own. Set for the whole test process and the servers it starts.
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "liveblog-tests",
+    "AWS_SECRET_ACCESS_KEY": "liveblog-tests-secret",
+    "AWS_REGION": "us-east-1",
+}
+
+
+class S3Server:
+    """moto's S3-compatible server on a free loopback port (its server mode: a real HTTP API,
+    the same requests AWS gets), for this test session."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        binary = Path(sys.executable).with_name("moto_server")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = (self.workdir / "moto.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(binary), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + seconds(30)
+        while True:
+            try:
+                httpx.get(f"{self.endpoint}/", timeout=1)
+                return
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.05)
+
+    def create_bucket(self) -> str:
+        """A new, empty bucket of this test's own; its name."""
+        name = f"liveblog-{uuid.uuid4().hex[:12]}"
+        response = httpx.put(f"{self.endpoint}/{name}", timeout=5)
+        assert response.status_code == 200, response.text
+        return name
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=seconds(10))
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    for name, value in S3_CREDENTIALS.items():
+        os.environ.setdefault(name, value)
+    server = S3Server(tmp_path_factory.mktemp("moto"))
     server.start()
     yield server
     server.stop()

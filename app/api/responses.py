@@ -103,11 +103,15 @@ _MEANING = {
 }
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for the errors a route can send."""
+def problems(
+    *statuses: int, meaning: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the errors a route can send; `meaning` says what some of them
+    mean on this route, where that is not what they mean on most."""
+    said = {**_MEANING, **(meaning or {})}
     return {
         status: {
-            "description": _MEANING[status],
+            "description": said[status],
             "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
         }
         for status in statuses

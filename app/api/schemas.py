@@ -231,3 +231,38 @@ class RevisionOut(BaseModel):
 class RevisionList(BaseModel):
     entry_id: int
     revisions: list[RevisionOut] = Field(description="Oldest first.")
+
+
+class MediaFileOut(BaseModel):
+    url: str
+    width: int
+    height: int
+    content_type: str
+    bytes: int
+
+
+class MediaOut(BaseModel):
+    """An uploaded image: its files, and a ready figure for an entry's body."""
+
+    id: str = Field(
+        description="The hash of the bytes uploaded: the same file uploaded again "
+        "is this media again, stored once."
+    )
+    url: str = Field(
+        description="The largest size, as JPEG (PNG with transparency, GIF when "
+        "animated): for `src`, feeds and other sites."
+    )
+    srcset: str = Field(description="Every size as WebP, for `<img srcset>`.")
+    sizes: str
+    width: int
+    height: int
+    content_type: str = Field(description="The type of `url`.")
+    source_type: str = Field(description="What was uploaded, judged by its content.")
+    animated: bool
+    files: list[MediaFileOut]
+    created_at: str
+    html: str = Field(
+        description="A `<figure>` with the image at every size, its alt text, "
+        "caption and credit: put it in an entry's body as it is. Markdown "
+        '`![alt](url "caption | credit")` with `url` makes the same figure.'
+    )

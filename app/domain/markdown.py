@@ -6,8 +6,13 @@ blocks, in quotes, in lists):
 
 - a paragraph that is only an image, `![Caption](https://host/pic.jpg "800x600")`, becomes
   `<figure><img src="…" alt="Caption" width="800" height="600"><figcaption>Caption</figcaption>
-  </figure>`; a title of the form WIDTHxHEIGHT sizes the image, any other title is ignored, and an
-  empty caption leaves out the figcaption (alt="");
+  </figure>`: the image's text is its alt text and, unless a title gives one, its caption; a
+  title of the form WIDTHxHEIGHT sizes the image, any other title is the caption, with a credit
+  after ` | ` (`![Smoke over the port](url "At dawn | Photo: Reuters")`), and an empty caption
+  leaves out the figcaption (alt="");
+- such an image that is media uploaded here (`/media/<name>`, domain/media.py) gets its sizes
+  for every screen, `srcset` and the size it was stored at, from `media` (the services look up
+  what a text names before rendering it);
 - a paragraph that is only one bare http(s) URL (plain text or `<autolink>`) becomes a link card,
   `<p><a class="embed-card" href="…"><span class="embed-card__host">host</span>
   <span class="embed-card__url">…</span></a></p>`: no iframe, no request to the linked site.
@@ -29,7 +34,7 @@ writes itself is escaped all the same.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
@@ -38,6 +43,8 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
+
+from app.domain.media import Media, MediaUrls, caption_html, figure_html, split_caption
 
 # ASCII digits only, and the whole title: `\d` would take other scripts' digits, `$` a trailing
 # newline, and a title may span lines.
@@ -173,15 +180,24 @@ def _liveblog_blocks(state: StateCore) -> None:
 def _render_figure(
     self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
-    """`<figure><img …><figcaption>…</figcaption></figure>` for a `figure` token; the caption is
-    the image's text without markup, escaped, and used as alt too."""
+    """`<figure><img …><figcaption>…</figcaption></figure>` for a `figure` token; the alt text
+    is the image's text without markup, the caption the title (or else the alt text), all
+    escaped. Uploaded media comes with its sizes (domain/media.py)."""
     image = (tokens[idx].children or [])[0]
-    caption = self.renderInlineAsText(image.children, options, env).strip()
-    attributes = f' src="{escapeHtml(str(image.attrs["src"]))}" alt="{escapeHtml(caption)}"'
-    if size := _IMAGE_SIZE.fullmatch(str(image.attrs.get("title", ""))):
+    alt = self.renderInlineAsText(image.children, options, env).strip()
+    src = str(image.attrs["src"])
+    title = str(image.attrs.get("title", ""))
+    size = _IMAGE_SIZE.fullmatch(title)
+    caption, credit = split_caption(title) if title and not size else (alt, "")
+    urls: MediaUrls | None = env.get("media_urls")
+    known: Mapping[str, Media] = env.get("media", {})
+    if urls is not None and (name := urls.name_in(src)) is not None and name in known:
+        figure = figure_html(known[name], urls.url, alt=alt, caption=caption, credit=credit)
+        return figure + "\n"
+    attributes = f' src="{escapeHtml(src)}" alt="{escapeHtml(alt)}"'
+    if size:
         attributes += f' width="{size[1]}" height="{size[2]}"'
-    figcaption = f"<figcaption>{escapeHtml(caption)}</figcaption>" if caption else ""
-    return f"<figure><img{attributes}>{figcaption}</figure>\n"
+    return f"<figure><img{attributes}>{caption_html(caption, credit)}</figure>\n"
 
 
 def _render_embed_card(
@@ -220,8 +236,12 @@ def _build() -> MarkdownIt:
 _MARKDOWN = _build()
 
 
-def to_html(source: str) -> str:
+def to_html(
+    source: str, media: Mapping[str, Media] | None = None, urls: MediaUrls | None = None
+) -> str:
     """Render Markdown `source` to an HTML fragment (CommonMark, raw HTML kept, plus the figure
-    and link-card forms above). The result must still go through `sanitize_html`."""
-    html: str = _MARKDOWN.render(source)  # typed Any: markdown-it allows non-HTML renderers
+    and link-card forms above); `media` is the uploaded media it names, by file name, and `urls`
+    where media is served. The result must still go through `sanitize_html`."""
+    env = {"media": media or {}, "media_urls": urls}
+    html: str = _MARKDOWN.render(source, env)  # typed Any: markdown-it allows non-HTML renderers
     return html

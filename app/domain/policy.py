@@ -31,6 +31,7 @@ class Action(StrEnum):
     WRITE_DRAFTS = "write_drafts"  # write, submit, delete one's own drafts
     REVIEW_DRAFTS = "review_drafts"  # return, schedule, unschedule, publish drafts
     MANAGE_USERS = "manage_users"
+    UPLOAD_MEDIA = "upload_media"  # photos, for entries and drafts
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ RULES: dict[Action, Rule] = {
         "reviewing, scheduling or publishing drafts", _NO_TOKEN, Role.EDITOR
     ),
     Action.MANAGE_USERS: Rule("managing users", _NO_TOKEN, Role.ADMIN),
+    Action.UPLOAD_MEDIA: Rule("uploading media", _EVERY_SCOPE, Role.CONTRIBUTOR),
 }
 
 _ROLE_ARTICLE = {

@@ -15,6 +15,8 @@ from html import unescape
 
 import nh3
 
+from app.domain.media import LOCAL_PREFIX, NAME
+
 ALLOWED_TAGS = frozenset(
     {
         "p", "br", "hr",
@@ -30,7 +32,7 @@ ALLOWED_TAGS = frozenset(
 
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
+    "img": {"src", "srcset", "sizes", "alt", "title", "width", "height", "decoding"},
     "blockquote": {"cite"},
     "q": {"cite"},
 }
@@ -48,6 +50,12 @@ ALLOWED_CLASSES = {
     "span": frozenset({"embed-card__host", "embed-card__url"}),
 }
 _CLASS_SEPARATOR = re.compile(r"[\t\n\f\r ]+")  # HTML splits class lists on ASCII whitespace
+
+# An image's responsive sizes (domain/media.py writes them): a few width candidates, and a
+# `sizes` of media conditions and lengths, nothing that could be a URL.
+_SRCSET_MAX = 8
+_SRCSET_WIDTH = re.compile(r"[0-9]{1,5}w")
+_SIZES = re.compile(r"[a-z0-9().,: %-]{1,200}")
 
 
 def _url_scheme(value: str) -> str | None:
@@ -68,13 +76,40 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
         return " ".join(dict.fromkeys(kept)) or None
     # nh3 checks schemes on href and src; `cite` is a URL too, and img must not be relative.
     if attribute in URL_ATTRIBUTES:
-        scheme = _url_scheme(value)
         if tag == "img":
-            return value if scheme in LOAD_SCHEMES else None
+            return value if _loadable(value) else None
+        scheme = _url_scheme(value)
         return value if scheme is None or scheme in LINK_SCHEMES else None
+    if attribute == "srcset":
+        return value if _valid_srcset(value) else None
+    if attribute == "sizes":
+        return value if _SIZES.fullmatch(value) else None
+    if attribute == "decoding":
+        return value if value == "async" else None
     if attribute in {"width", "height"}:
         return value if value.isdigit() and len(value) <= 5 else None
     return value
+
+
+def _loadable(url: str) -> bool:
+    """What an image may load: an absolute http(s) URL, or media this origin serves."""
+    if url.startswith(LOCAL_PREFIX):
+        return NAME.fullmatch(url[len(LOCAL_PREFIX) :]) is not None
+    return _url_scheme(url) in LOAD_SCHEMES
+
+
+def _valid_srcset(value: str) -> bool:
+    """`URL 480w, URL 960w`: a few candidates, each a loadable URL and a width. (A URL holding a
+    comma is refused rather than parsed as browsers do: ours never have one.)"""
+    candidates = value.split(",")
+    if len(candidates) > _SRCSET_MAX:
+        return False
+    for candidate in candidates:
+        match candidate.split():
+            case [url, width] if _loadable(url) and _SRCSET_WIDTH.fullmatch(width):
+                continue
+        return False
+    return True
 
 
 # Passes after the first, at most, to reach a body that sanitizes to itself. Random hostile

@@ -30,6 +30,7 @@ from app.errors import (
 from app.services import entry_bodies as bodies
 from app.services.entry_transaction import TOMBSTONE, EntryTransaction
 from app.services.idempotency import Once, forget, refuse_once
+from app.services.media import MediaService
 from app.services.paging import Page, Since
 from app.services.permissions import require
 from app.services.unit_of_work import Write, Writes
@@ -54,20 +55,38 @@ def _check_version(entry: Entry, if_match: IfMatch | None) -> None:
 
 class EntryService:
     def __init__(
-        self, db: Database, broker: Broker, *, max_body_bytes: int, require_if_match: bool = False
+        self,
+        db: Database,
+        broker: Broker,
+        *,
+        max_body_bytes: int,
+        require_if_match: bool = False,
+        media: MediaService | None = None,
     ) -> None:
         self._db = db
         self._writes = Writes(db, broker)
         self._max_body_bytes = max_body_bytes
         self._require_if_match = require_if_match
+        self._media = media
 
     async def from_markdown(self, source: str) -> str:
-        """The HTML of a journalist's Markdown (bodies.from_markdown), within the size limit."""
-        return await bodies.from_markdown(source, self._max_body_bytes)
+        """The HTML of a journalist's Markdown (bodies.from_markdown), within the size limit;
+        the uploaded media it shows drawn at every size."""
+        if self._media is None:
+            return await bodies.from_markdown(source, self._max_body_bytes)
+        shown = await self._media.mentioned_in(source)
+        return await bodies.from_markdown(
+            source, self._max_body_bytes, media=shown, urls=self._media.urls
+        )
 
     def clean_body(self, raw: str) -> str:
         """The sanitized body (bodies.clean_body), within the size limit."""
         return bodies.clean_body(raw, self._max_body_bytes)
+
+    def _publishable(self, body: str) -> None:
+        """What a body needs before readers see it: alt text on every uploaded photo."""
+        if self._media is not None:
+            self._media.require_alt_text(body)
 
     async def _begin(
         self, write: Write, slug: str, by: Principal, *, new_entry: bool = False
@@ -102,6 +121,7 @@ class EntryService:
         require(by, Action.WRITE_ENTRIES, slug)
         try:
             clean_body = self.clean_body(body)
+            self._publishable(clean_body)
         except LiveblogError as refusal:
             if once is None:
                 raise
@@ -170,6 +190,7 @@ class EntryService:
                     f"Draft {draft_id} is {current.state.value} now, so it cannot be published "
                     "from here; reload to see it."
                 )
+            self._publishable(draft.body)  # a draft may be saved without; not published
             entry = await tx.create(
                 title=draft.title,
                 body=draft.body,
@@ -202,6 +223,7 @@ class EntryService:
         require_precondition(if_match, self._require_if_match)
         if "body" in changes:
             changes["body"] = self.clean_body(changes["body"])
+            self._publishable(changes["body"])
             # A body sent as HTML leaves the console's Markdown behind: it no longer matches.
             changes.setdefault("source", None)
         for name in ("title", "author", "correction"):

@@ -5,9 +5,11 @@ does, so a form shows them beside it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from app.domain import entries as rules, markdown
+from app.domain.media import Media, MediaUrls
 from app.errors import PayloadTooLarge, Unprocessable
 
 
@@ -25,7 +27,13 @@ def clean_body(raw: str, limit: int) -> str:
         raise Unprocessable(str(error), extra=_about("body", str(error))) from None
 
 
-async def from_markdown(source: str, limit: int) -> str:
+async def from_markdown(
+    source: str,
+    limit: int,
+    *,
+    media: Mapping[str, Media] | None = None,
+    urls: MediaUrls | None = None,
+) -> str:
     """The HTML of a journalist's Markdown `source`, refused (413) past `limit` bytes; made off
     the event loop: a long or pathological text takes a while, and the loop serves every
     reader. The HTML is sanitized where it is stored (clean_body), like any other."""
@@ -35,4 +43,4 @@ async def from_markdown(source: str, limit: int) -> str:
             f"Entry body is {size} bytes; the limit is {limit} bytes.",
             extra=_about("source", f"is over {limit} bytes"),
         )
-    return await asyncio.to_thread(markdown.to_html, source)
+    return await asyncio.to_thread(markdown.to_html, source, media, urls)

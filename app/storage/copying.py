@@ -199,6 +199,8 @@ async def reset_sequences(conn: AsyncConnection) -> None:
         return
     for table in tables():
         (key,) = table.primary_key.columns
+        if key.type.python_type is not int:  # keyed by content (media): no sequence
+            continue
         await conn.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', '{key.name}'), "

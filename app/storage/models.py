@@ -276,3 +276,38 @@ class DraftRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
     entry_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class MediaRow(Base):
+    """An uploaded image (domain/media.py), keyed by the hash of the bytes uploaded: the same
+    photo uploaded again is found here and neither processed nor stored twice."""
+
+    __tablename__ = "media"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    animated: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class MediaFileRow(Base):
+    """One stored file of a media item, named by the hash of its own bytes. Two uploads that
+    differ only in what processing removes (metadata) share files: the name is not unique here,
+    and a file leaves the store only when no row names it (`liveblog media prune`)."""
+
+    __tablename__ = "media_files"
+    __table_args__ = (
+        UniqueConstraint("media_id", "name"),
+        Index("ix_media_files_name", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    media_id: Mapped[str] = mapped_column(String(64), ForeignKey("media.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(BigInteger)

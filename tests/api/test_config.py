@@ -133,6 +133,9 @@ BAD_TEXT = {
     "frame_ancestors": "'self';",
     "metrics_allowed_networks": "x/99",
     "public_url": "nope",
+    "media_url": "ftp://x",
+    "media_s3_endpoint": "nope",
+    "media_public_url": "ftp://cdn.example",
 }
 
 

@@ -99,7 +99,11 @@ async def test_the_openapi_document_declares_415_on_every_json_write(
         for path, methods in document["paths"].items()
         for method, operation in methods.items()
     ]
-    writes = {name for name, operation in operations if "requestBody" in operation}
+    writes = {
+        name
+        for name, operation in operations
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    }
     assert writes == {
         "POST /api/liveblogs",
         "PATCH /api/liveblogs/{slug}",
@@ -108,6 +112,9 @@ async def test_the_openapi_document_declares_415_on_every_json_write(
     }
     for name, operation in operations:
         declared = operation["responses"].get("415")
+        if name == "POST /api/media":  # a form, and images of some types (tests/api/test_media.py)
+            assert declared is not None and "multipart/form-data" in declared["description"]
+            continue
         if name not in writes:
             assert declared is None, name
             continue

@@ -16,7 +16,7 @@ from tests.harness import LiveServer, writer
 
 TABLES = {
     "liveblogs", "entries", "api_tokens", "revisions", "idempotency_keys",
-    "users", "sessions", "drafts",
+    "users", "sessions", "drafts", "media", "media_files",
 }  # fmt: skip
 CONSOLE_TABLES = {"users", "sessions", "drafts"}
 # Migration 0007: an FTS5 table and the shadow tables it keeps its index in (SQLite), or a
@@ -26,7 +26,7 @@ SEARCH_TABLES = {
                ("config", "content", "data", "docsize", "idx"))},
     "postgresql": {"entry_search"},
 }  # fmt: skip
-HEAD = "0009_epoch_rotated_at"
+HEAD = "0010_media"
 
 
 def schema(url: str) -> tuple[set[str], set[str], str | None]:

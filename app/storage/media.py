@@ -1,0 +1,108 @@
+"""Named queries over uploaded media (domain/media.py): one row per upload, one per file."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import Row, delete, insert as insert_into, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.media import Media, MediaFile
+from app.storage.models import MediaFileRow, MediaRow
+
+
+async def get(conn: AsyncConnection, media_id: str) -> Media | None:
+    row = (await conn.execute(select(MediaRow).where(MediaRow.id == media_id))).first()
+    if row is None:
+        return None
+    files = await conn.execute(select(MediaFileRow).where(MediaFileRow.media_id == media_id))
+    return _media(row, files.all())
+
+
+async def by_file_names(conn: AsyncConnection, names: Collection[str]) -> dict[str, Media]:
+    """The media each of `names` is a file of (names of no media are left out)."""
+    if not names:
+        return {}
+    owners = await conn.execute(
+        select(MediaFileRow.name, MediaFileRow.media_id).where(MediaFileRow.name.in_(names))
+    )
+    found: dict[str, Media] = {}
+    by_id: dict[str, Media | None] = {}
+    for name, media_id in owners.all():
+        if media_id not in by_id:
+            by_id[media_id] = await get(conn, media_id)
+        if (media := by_id[media_id]) is not None:
+            found.setdefault(name, media)
+    return found
+
+
+async def insert(conn: AsyncConnection, media: Media) -> bool:
+    """Record `media` and its files; False when an upload of the same bytes got there first
+    (two processes, or two requests at once): the caller reads that one instead."""
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                insert_into(MediaRow).values(
+                    id=media.id,
+                    source_type=media.source_type,
+                    width=media.width,
+                    height=media.height,
+                    animated=media.animated,
+                    created_at=media.created_at,
+                    created_by=media.created_by,
+                )
+            )
+            await conn.execute(
+                insert_into(MediaFileRow),
+                [
+                    {
+                        "media_id": media.id,
+                        "name": f.name,
+                        "width": f.width,
+                        "height": f.height,
+                        "content_type": f.content_type,
+                        "size": f.size,
+                    }
+                    for f in media.files
+                ],
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def file_names(conn: AsyncConnection) -> set[str]:
+    """Every file name any media row holds."""
+    return set((await conn.execute(select(MediaFileRow.name))).scalars())
+
+
+async def all_media(conn: AsyncConnection) -> list[Media]:
+    rows = (await conn.execute(select(MediaRow).order_by(MediaRow.created_at))).all()
+    files = (await conn.execute(select(MediaFileRow))).all()
+    grouped: dict[str, list[Row[Any]]] = {}
+    for file in files:
+        grouped.setdefault(file.media_id, []).append(file)
+    return [_media(row, grouped.get(row.id, [])) for row in rows]
+
+
+async def remove(conn: AsyncConnection, media_ids: Collection[str]) -> None:
+    if media_ids:
+        await conn.execute(delete(MediaFileRow).where(MediaFileRow.media_id.in_(media_ids)))
+        await conn.execute(delete(MediaRow).where(MediaRow.id.in_(media_ids)))
+
+
+def _media(row: Row[Any], files: Sequence[Row[Any]]) -> Media:
+    kept = (MediaFile(f.name, f.width, f.height, f.content_type, f.size) for f in files)
+    return Media(
+        id=row.id,
+        source_type=row.source_type,
+        width=row.width,
+        height=row.height,
+        animated=row.animated,
+        # The WebP sizes, narrowest first, then the fallback: as processing made them.
+        files=tuple(sorted(kept, key=lambda f: (not f.is_rendition, f.width))),
+        created_at=row.created_at,
+        created_by=row.created_by,
+    )
