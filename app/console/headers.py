@@ -11,6 +11,8 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.middleware.security_headers import FRAME_SOURCES
+
 PREFIX = "/console"
 
 CONSOLE_POLICY = "; ".join(
@@ -20,6 +22,7 @@ CONSOLE_POLICY = "; ".join(
         "style-src 'self'",
         "img-src 'self' http: https:",
         "connect-src 'self'",
+        f"frame-src {FRAME_SOURCES}",  # the preview's embeds, as on the reader page
         "base-uri 'none'",
         "form-action 'self'",
         "frame-ancestors 'none'",

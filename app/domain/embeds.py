@@ -353,6 +353,9 @@ _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]{1,2048}")
 
 
+KEYS = frozenset(provider.key for provider in PROVIDERS)
+
+
 def match(url: str) -> Embed | None:
     """The embed for `url` when it links to a listed provider's content, else None.
 
@@ -404,6 +407,8 @@ def for_page() -> dict[str, dict[str, str]]:
             "allow": provider.allow,
             "sandbox": provider.sandbox,
             "shape": provider.shape,
+            # The page loads a stored src only from these, whatever the markup says.
+            "hosts": " ".join(provider.frame_hosts),
         }
         for provider in PROVIDERS
     }

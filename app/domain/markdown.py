@@ -15,7 +15,12 @@ blocks, in quotes, in lists):
   what a text names before rendering it);
 - a paragraph that is only one bare http(s) URL (plain text or `<autolink>`) becomes a link card,
   `<p><a class="embed-card" href="…"><span class="embed-card__host">host</span>
-  <span class="embed-card__url">…</span></a></p>`: no iframe, no request to the linked site.
+  <span class="embed-card__url">…</span></a></p>`: no iframe, no request to the linked site;
+- unless the URL is footage or a post of a known provider (domain/embeds.py): then the paragraph
+  becomes a placeholder, `<figure class="embed" data-embed="youtube" data-embed-src="…">` with
+  the provider's name as the card's host, and the lines after the URL in the same paragraph as
+  its caption (a credit after ` | `). Still no request: the reader page loads the player only when
+  the reader asks for it.
 
 and one form a quote needs:
 
@@ -44,6 +49,7 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
+from app.domain import embeds
 from app.domain.media import Media, MediaUrls, caption_html, figure_html, split_caption
 
 # ASCII digits only, and the whole title: `\d` would take other scripts' digits, `$` a trailing
@@ -82,6 +88,23 @@ def _bare_url(md: MarkdownIt, children: Sequence[Token]) -> tuple[str, str] | No
         case _:
             return None
     return (href, text) if _BARE_HTTP_URL.fullmatch(href) else None
+
+
+def _embed(state: StateCore, children: Sequence[Token]) -> tuple[embeds.Embed, str] | None:
+    """(the embed, its caption) when a paragraph's first line is one bare URL of a known
+    provider; the caption is the text of the lines after it (empty if none)."""
+    line_end = next((i for i, c in enumerate(children) if c.type in _LINE_BREAKS), len(children))
+    url = _bare_url(state.md, children[:line_end])
+    if url is None or (embed := embeds.match(url[0])) is None:
+        return None
+    renderer = state.md.renderer
+    rest = children[line_end + 1 :]
+    if not rest:
+        return embed, ""
+    if not isinstance(renderer, RendererHTML):  # _build() makes an HTML renderer
+        return None
+    caption = renderer.renderInlineAsText(rest, state.md.options, state.env)
+    return embed, " ".join(caption.split())
 
 
 def _card_host(href: str) -> str | None:
@@ -169,6 +192,15 @@ def _liveblog_blocks(state: StateCore) -> None:
             figure = Token("figure", "figure", 0, map=opening.map, level=opening.level, block=True)
             figure.children = [image]
             rebuilt[-3:] = [figure]
+        elif (found := _embed(state, children)) is not None:
+            embed, caption = found
+            # A figure cannot sit inside <p>: the placeholder replaces the whole paragraph.
+            placeholder = Token(
+                "embed", "figure", 0, map=opening.map, level=opening.level, block=True
+            )
+            placeholder.meta["embed"] = embed
+            placeholder.content = caption
+            rebuilt[-3:] = [placeholder]
         elif (url := _bare_url(state.md, children)) and (host := _card_host(url[0])):
             # Only the paragraph's content changes, so <p> stays (hidden in a tight list, as usual).
             card = Token("embed_card", "a", 0, attrs={"href": url[0]}, content=url[1])
@@ -212,6 +244,26 @@ def _render_embed_card(
     )
 
 
+def _render_embed(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    """The placeholder of an `embed` token: a link card naming the provider, in a figure that
+    carries the embed URL for the page's script, and the caption; all escaped."""
+    token = tokens[idx]
+    embed: embeds.Embed = token.meta["embed"]
+    caption, credit = split_caption(token.content)
+    card = (
+        f'<a class="embed-card" href="{escapeHtml(embed.url)}">'
+        f'<span class="embed-card__host">{escapeHtml(embed.provider.name)}</span> '
+        f'<span class="embed-card__url">{escapeHtml(embed.url)}</span></a>'
+    )
+    return (
+        f'<figure class="embed" data-embed="{embed.provider.key}" '
+        f'data-embed-src="{escapeHtml(embed.src)}">{card}{caption_html(caption, credit)}'
+        "</figure>\n"
+    )
+
+
 def _render_quote_speaker(
     self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
@@ -227,6 +279,7 @@ def _build() -> MarkdownIt:
     md.core.ruler.push("liveblog_blocks", _liveblog_blocks)
     md.add_render_rule("figure", _render_figure)
     md.add_render_rule("embed_card", _render_embed_card)
+    md.add_render_rule("embed", _render_embed)
     md.add_render_rule("quote_speaker", _render_quote_speaker)
     return md
 

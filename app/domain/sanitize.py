@@ -15,6 +15,7 @@ from html import unescape
 
 import nh3
 
+from app.domain import embeds
 from app.domain.media import LOCAL_PREFIX, NAME
 
 ALLOWED_TAGS = frozenset(
@@ -35,6 +36,9 @@ ALLOWED_ATTRIBUTES = {
     "img": {"src", "srcset", "sizes", "alt", "title", "width", "height", "decoding"},
     "blockquote": {"cite"},
     "q": {"cite"},
+    # An embed's placeholder (domain/markdown.py): which provider, and the player's URL, both
+    # checked against the provider table (domain/embeds.py) in _filter_attribute.
+    "figure": {"data-embed", "data-embed-src"},
 }
 
 # Links may also point to mail; anything that loads (img src) must be absolute http(s).
@@ -47,6 +51,7 @@ URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 # ALLOWED_ATTRIBUTES: nh3 then panics (PanicException, a BaseException) rather than choose one.
 ALLOWED_CLASSES = {
     "a": frozenset({"embed-card"}),
+    "figure": frozenset({"embed"}),
     "span": frozenset({"embed-card__host", "embed-card__url"}),
 }
 _CLASS_SEPARATOR = re.compile(r"[\t\n\f\r ]+")  # HTML splits class lists on ASCII whitespace
@@ -80,6 +85,10 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
             return value if _loadable(value) else None
         scheme = _url_scheme(value)
         return value if scheme is None or scheme in LINK_SCHEMES else None
+    if attribute == "data-embed":
+        return value if value in embeds.KEYS else None
+    if attribute == "data-embed-src":
+        return value if embeds.provider_of_embed_src(value) is not None else None
     if attribute == "srcset":
         return value if _valid_srcset(value) else None
     if attribute == "sizes":

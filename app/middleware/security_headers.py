@@ -16,8 +16,11 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.domain import embeds
+
 # What entries may load: the sanitizer (domain/sanitize.py) keeps absolute http(s) image URLs.
 ENTRY_IMAGES = "http: https:"
+FRAME_SOURCES = " ".join(embeds.frame_sources())
 DOCS_PATH = "/docs"  # the page and its assets under /docs/assets/
 
 
@@ -29,6 +32,9 @@ def page_policy(frame_ancestors: str) -> str:
             "style-src 'self'",
             f"img-src 'self' {ENTRY_IMAGES}",
             "connect-src 'self'",
+            # Players and posts, loaded only when a reader asks (static/embeds.js): exactly the
+            # provider table's hosts.
+            f"frame-src {FRAME_SOURCES}",
             "manifest-src 'self'",
             "base-uri 'none'",
             "form-action 'self'",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
+from app.domain import embeds
 from app.domain.model import Entry, Liveblog, iso_utc
 from app.domain.sanitize import plain_text
 
@@ -67,4 +68,6 @@ def build_templates(edge_dir: Path, static: Callable[[str], str]) -> Jinja2Templ
     env.globals["static"] = static
     env.globals["page_path"] = page_path
     env.globals["entry_path"] = entry_path
+    # What static/embeds.js builds an embed's iframe from (domain/embeds.py), as page data.
+    env.globals["embed_providers"] = embeds.for_page()
     return templates

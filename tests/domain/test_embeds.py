@@ -310,7 +310,8 @@ def test_frame_sources_name_every_frame_host_once() -> None:
 
 
 def test_for_page_gives_the_iframe_attributes_by_key() -> None:
-    """The page's JavaScript gets name, allow, sandbox and shape for every provider."""
+    """The page's JavaScript gets name, allow, sandbox, shape and the frame hosts (it loads a
+    stored src only from those) for every provider."""
     page = for_page()
     assert list(page) == [provider.key for provider in PROVIDERS]
     assert page["youtube"] == {
@@ -318,6 +319,7 @@ def test_for_page_gives_the_iframe_attributes_by_key() -> None:
         "allow": "autoplay; encrypted-media; picture-in-picture; fullscreen",
         "sandbox": "allow-scripts allow-same-origin allow-popups allow-presentation",
         "shape": "video",
+        "hosts": "https://www.youtube-nocookie.com",
     }
     assert page["spotify"]["shape"] == "audio" and page["x"]["shape"] == "post"
 

@@ -430,7 +430,7 @@ async def test_keyboard_shortcuts(
         "Shelling **overnight** in *three* districts, [link text](https://example.org/report)"
     )
     await button(editor, "Image").click()
-    await expect(editor.get_by_label("Image URL")).to_be_focused()
+    await expect(editor.locator("[data-image-file]")).to_be_focused()  # a photo first
     await editor.keyboard.press("Escape")
     await expect(editor.get_by_label("Image URL")).to_be_hidden()
     await expect(button(editor, "Image")).to_be_focused()

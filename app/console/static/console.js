@@ -459,6 +459,7 @@
         case "list": insertBlock("- First point\n- Second point", "- "); break;
         case "quote": insertBlock("> Quoted words\n> — Speaker's name", "> ", "Quoted words"); break;
         case "image": toggleBox(button, form.querySelector("[data-image-box]")); break;
+        case "upload": openImageBox(null); imageFile.click(); break;
         case "embed": toggleBox(button, form.querySelector("[data-embed-box]")); break;
       }
     });
@@ -470,17 +471,100 @@
     else if (key === "i") { e.preventDefault(); insert("*", "*", "italic text"); }
     else if (key === "k") { e.preventDefault(); insertLink(); }
   });
-  form.querySelector("[data-image-insert]").addEventListener("click", function () {
-    var box = form.querySelector("[data-image-box]");
-    var url = box.querySelector("[data-image-url]").value.trim();
-    if (!url) return;
-    var caption = box.querySelector("[data-image-caption]").value.trim().replace(/[\[\]]/g, "");
-    var w = box.querySelector("[data-image-width]").value, h = box.querySelector("[data-image-height]").value;
-    var size = w && h ? ' "' + w + "x" + h + '"' : "";
-    insertBlock("![" + caption + "](" + url.replace(/[()\s]/g, encodeURIComponent) + size + ")");
-    box.querySelectorAll("input").forEach(function (i) { i.value = ""; });
-    box.hidden = true;
+  /* Images: uploaded (picked, dropped or pasted) or by URL, with alt text, caption and credit */
+  var imageBox = form.querySelector("[data-image-box]");
+  var imageFile = imageBox.querySelector("[data-image-file]");
+  var imageError = imageBox.querySelector("[data-image-error]");
+  var pendingImage = null; // a dropped or pasted file, until it is inserted
+  function openImageBox(file) {
+    if (file) pendingImage = file;
+    imageBox.hidden = false;
+    form.querySelector('[data-md="image"]').setAttribute("aria-expanded", "true");
+    show(imageError, file ? "Photo ready: " + (file.name || "pasted image") + ". Describe it, then insert it." : "");
+    imageError.classList.toggle("field-error", !file);
+    imageBox.querySelector(file ? "[data-image-alt]" : "input").focus();
+  }
+  function imageFiles(list) {
+    return Array.prototype.filter.call(list || [], function (f) { return /^image\//.test(f.type) || /\.hei[cf]$/i.test(f.name || ""); });
+  }
+  imageFile.addEventListener("change", function () { pendingImage = imageFile.files[0] || null; });
+  body.addEventListener("dragover", function (e) {
+    if (e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types, "Files") >= 0) e.preventDefault();
+  });
+  body.addEventListener("drop", function (e) {
+    var files = imageFiles(e.dataTransfer && e.dataTransfer.files);
+    if (!files.length) return;
+    e.preventDefault();
+    openImageBox(files[0]);
+  });
+  body.addEventListener("paste", function (e) {
+    var files = imageFiles(e.clipboardData && e.clipboardData.files);
+    if (!files.length) return; // text pastes as text
+    e.preventDefault();
+    openImageBox(files[0]);
+  });
+  // Markdown's image: ![alt](url "caption | credit"), its brackets and quotes escaped.
+  function imageMarkdown(url, alt, caption, credit) {
+    var title = credit ? caption + " | " + credit : caption; // " | Photo: X": a credit alone
+    var escape = function (text, chars) { return text.replace(chars, function (c) { return "\\" + c; }); };
+    return "![" + escape(alt, /[\[\]\\]/g) + "](" + url.replace(/[()\s]/g, encodeURIComponent) +
+      (title ? ' "' + escape(title, /["\\]/g) + '"' : "") + ")";
+  }
+  function resetImageBox() {
+    imageBox.querySelectorAll("input").forEach(function (i) { i.value = ""; });
+    pendingImage = null;
+    show(imageError, "");
+    imageBox.hidden = true;
     form.querySelector('[data-md="image"]').setAttribute("aria-expanded", "false");
+  }
+  var imageInsert = imageBox.querySelector("[data-image-insert]");
+  imageInsert.addEventListener("click", function () {
+    var url = imageBox.querySelector("[data-image-url]").value.trim();
+    var alt = imageBox.querySelector("[data-image-alt]").value.trim();
+    var caption = imageBox.querySelector("[data-image-caption]").value.trim();
+    var credit = imageBox.querySelector("[data-image-credit]").value.trim();
+    imageError.classList.add("field-error");
+    if (pendingImage) {
+      if (!alt) {
+        show(imageError, "Add alt text: say what the photo shows, for readers who cannot see it.");
+        imageBox.querySelector("[data-image-alt]").focus();
+        return;
+      }
+      var data = new FormData();
+      data.append("file", pendingImage, pendingImage.name || "pasted-image");
+      data.append("alt", alt);
+      data.append("caption", caption);
+      data.append("credit", credit);
+      imageInsert.disabled = true;
+      show(imageError, "");
+      show(statusBox, "Uploading the photo…");
+      fetch("/console/media", {
+        method: "POST", credentials: "same-origin", body: data,
+        headers: { "X-CSRF-Token": csrf, Accept: "application/json" }
+      }).then(function (response) {
+        return response.json().then(function (answer) {
+          if (!response.ok) throw new ProblemError(response.status, answer);
+          return answer;
+        }, function () { throw new ProblemError(response.status, null); });
+      }, function () {
+        throw new ProblemError(0, { detail: "The server could not be reached; try the upload again." });
+      }).then(function (media) {
+        show(statusBox, "");
+        insertBlock(imageMarkdown(media.url, alt, caption, credit));
+        resetImageBox();
+      }, function (err) {
+        show(statusBox, "");
+        show(imageError, err.message);
+      }).then(function () { imageInsert.disabled = false; });
+      return;
+    }
+    if (!url) { show(imageError, "Choose a photo to upload, or give an image URL."); return; }
+    var w = imageBox.querySelector("[data-image-width]").value, h = imageBox.querySelector("[data-image-height]").value;
+    // An image hosted elsewhere keeps the older form: its text is the caption, a title its size.
+    var size = w && h ? ' "' + w + "x" + h + '"' : "";
+    var text = (caption || alt).replace(/[\[\]]/g, "");
+    insertBlock("![" + text + "](" + url.replace(/[()\s]/g, encodeURIComponent) + size + ")");
+    resetImageBox();
   });
   form.querySelector("[data-embed-insert]").addEventListener("click", function () {
     var box = form.querySelector("[data-embed-box]");
