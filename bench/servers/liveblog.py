@@ -42,6 +42,9 @@ def main(port: int) -> None:
         await websocket.send_text("done")
         await websocket.close()
 
+    # First among the routes: the app ends them with a catch-all that refuses every socket path
+    # it does not serve (app/web/sockets.py), which would otherwise answer this one 404.
+    app.router.routes.insert(0, app.router.routes.pop())
     server.run(app, settings)
 
 
