@@ -154,6 +154,13 @@ class TooManyRequests(LiveblogError):
     status = 429
 
 
+class BadGateway(LiveblogError):
+    """A site Liveblog asked for something on a user's behalf did not answer usably."""
+
+    status = 502
+    lasting = False
+
+
 class ServiceUnavailable(LiveblogError):
     """The request could not be served in time for now (the database was busy); nothing was
     done, and the same request may be retried after `retry_after` seconds."""

@@ -40,6 +40,7 @@ from app.middleware.body_limit import RequestSizeLimit
 from app.middleware.http_metrics import HttpMetrics
 from app.middleware.request_id import RequestId
 from app.middleware.security_headers import SecurityHeaders
+from app.outbound import Outbound
 from app.ratelimit import WRITES, RateLimit
 from app.realtime.hub import Hub
 from app.realtime.presence import ReaderPresence
@@ -49,6 +50,7 @@ from app.services.changes import ChangeSet, read_changes
 from app.services.drafts import DraftService
 from app.services.entries import EntryService
 from app.services.idempotency import Replayed, sweep_expired_keys
+from app.services.link_previews import LinkPreviewService
 from app.services.liveblogs import LiveblogService
 from app.services.media import MediaService
 from app.services.scheduler import Scheduler
@@ -120,10 +122,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 redis_url=shared_redis,
             )
             stack.callback(media.close)
+            link_previews = LinkPreviewService(
+                db, Outbound(allow_private=settings.outbound_allow_private), media
+            )
             entries = EntryService(
                 db,
                 broker,
                 media=media,
+                link_previews=link_previews,
                 max_body_bytes=settings.max_entry_body_bytes,
                 require_if_match=strict,
             )
@@ -209,6 +215,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     entries=entries,
                     drafts=drafts,
                     media=media,
+                    link_previews=link_previews,
                     sessions=sessions,
                     users=UserAccounts(db, broker, password_checks),
                     console_sockets=consoles,

@@ -316,6 +316,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Uploads one API token or console user may make in any minute (0: no limit).",
     )
+    outbound_allow_private: bool = Field(
+        default=False,
+        description="Let requests Liveblog makes to other sites (link previews) reach loopback, "
+        "private and link-local addresses; off, they are refused after DNS and on every "
+        "redirect (no server-side request forgery). For tests and intranet installs.",
+    )
     media_workers: int = Field(
         default=1,
         ge=1,

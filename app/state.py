@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from app.realtime.hub import Hub
     from app.services.drafts import DraftService
     from app.services.entries import EntryService
+    from app.services.link_previews import LinkPreviewService
     from app.services.liveblogs import LiveblogService
     from app.services.media import MediaService
     from app.settings import Settings
@@ -71,6 +72,7 @@ class Parts:
     entries: EntryService
     drafts: DraftService
     media: MediaService
+    link_previews: LinkPreviewService
     sessions: Sessions
     users: UserAccounts
     console_sockets: EditorSockets
@@ -163,3 +165,8 @@ def console_templates_of(connection: HTTPConnection) -> Jinja2Templates:
 def media_of(connection: HTTPConnection) -> MediaService:
     parts: Parts = connection.scope["state"]["parts"]
     return parts.media
+
+
+def link_previews_of(connection: HTTPConnection) -> LinkPreviewService:
+    parts: Parts = connection.scope["state"]["parts"]
+    return parts.link_previews

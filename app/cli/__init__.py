@@ -1,6 +1,6 @@
 """`liveblog`: the command line. One module per noun (serve.py: serve, migrate; config.py:
 config; tokens.py: token create|list|revoke; users.py: user create|list|disable; data.py:
-backup, restore, rotate-epochs); each parses
+backup, restore, rotate-epochs, copy, export, import; media.py: media prune); each parses
 its arguments, calls a service and prints.
 
 A command whose flags override settings lists them as `setting_flags` (serve: host, port,
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from app import __version__, logs
-from app.cli import config, data, serve, tokens, users
+from app.cli import config, data, media, serve, tokens, users
 from app.settings import InvalidSettings, load_settings, unknown_variables
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     tokens.add_commands(commands)
     users.add_commands(commands)
     data.add_commands(commands)
+    media.add_commands(commands)
     return parser
 
 

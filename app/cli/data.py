@@ -2,11 +2,12 @@
 safe, put back and moved.
 
 Backup and restore work on the embedded SQLite database; PostgreSQL has its own tools
-(docs/operations.md: "Backups and restore"), after which `liveblog rotate-epochs` tells readers the
-history
-changed. `copy` moves everything to another database (docs/operations.md: "Running at scale");
-`export`
-and `import` move one liveblog as a JSON document (docs/operations.md: "Export and import").
+(docs/operations.md: "Backups and restore"), after which `liveblog rotate-epochs` tells readers
+the history changed. Media in a directory go with the database: into `FILE.media` beside the
+backup, and back into the store before a restored database takes its place; media in a bucket
+stay there, kept by the bucket's own versioning or copies. `copy` moves everything to another
+database (docs/operations.md: "Running at scale"); `export` and `import` move one liveblog as a
+JSON document, its photos included (docs/operations.md: "Export and import").
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app.cli.storage import held, on_database, upgrade
 from app.settings import COPY_TO, Settings
 
 if TYPE_CHECKING:
     from app.cli import Subcommands
-    from app.domain.model import Liveblog
+    from app.services.archive import Exported, Imported
     from app.storage.db import Database
+    from app.storage.objects import MediaStore
     from app.storage.sqlite_files import Summary
 
 POSTGRES_BACKUP = (
@@ -56,21 +58,75 @@ def _described(summary: Summary) -> str:
     )
 
 
+def media_store(settings: Settings, directory: Path | None = None) -> MediaStore:
+    """The media store the settings name, or the one in `directory` (a backup's)."""
+    from app.storage.objects import MediaStore
+
+    if directory is not None:
+        return MediaStore.open(str(directory), settings.data_dir)
+    return MediaStore.open(
+        settings.media_url, settings.data_dir, endpoint=settings.media_s3_endpoint
+    )
+
+
+def _in_bucket(settings: Settings) -> bool:
+    return settings.media_url.startswith("s3://")
+
+
+def _media_beside(backup: Path) -> Path:
+    """Where a backup's media files go: `nightly.db` → `nightly.db.media/`, so the two travel
+    and are deleted together."""
+    return backup.with_name(backup.name + ".media")
+
+
+# What backup and restore say of media in a bucket, which they leave where it is.
+BUCKET_BACKUP = (
+    "media files are not in the backup: they stay in {where}; keep them with the bucket's "
+    "versioning, or copy them with `aws s3 sync {where} DIR` (docs/operations.md, "
+    '"Backups and restore")'
+)
+BUCKET_RESTORE = (
+    "media files were not in the backup: they are in {where}; bring back any the bucket lost "
+    "from its versions, or with `aws s3 sync DIR {where}` (docs/operations.md, "
+    '"Backups and restore")'
+)
+
+
 def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from app.services.media_upkeep import copy_missing
     from app.storage import sqlite_files
+    from app.storage.objects import MediaStoreError
 
     started = time.monotonic()
+    backup = Path(args.file)
     try:
         with held(settings.database_url, settings.database_setting):
-            summary = sqlite_files.backup(settings.database_url, Path(args.file))
+            summary = sqlite_files.backup(settings.database_url, backup)
     except sqlite_files.NotSqlite:
         print(f"error: {POSTGRES_BACKUP}", file=sys.stderr)
         return 2
     except (sqlite_files.NotABackup, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if _in_bucket(settings):
+        took = time.monotonic() - started
+        print(f"backed up to {args.file} in {took:.1f} s: {_described(summary)}")
+        print(BUCKET_BACKUP.format(where=settings.media_url.rstrip("/")))
+        return 0
+    # After the database: every row in its snapshot names files stored before the row was.
+    media = _media_beside(backup)
+    try:
+        copied = asyncio.run(copy_missing(media_store(settings), media_store(settings, media)))
+    except (MediaStoreError, OSError) as error:
+        print(
+            f"error: {error}; the database is backed up, its media files are not", file=sys.stderr
+        )
+        return 1
     took = time.monotonic() - started
-    print(f"backed up to {args.file} in {took:.1f} s: {_described(summary)}")
+    print(
+        f"backed up to {args.file} in {took:.1f} s: {_described(summary)}, "
+        f"{_count(copied.files, 'media file')} in {media} ({copied.copied} copied)"
+    )
     return 0
 
 
@@ -78,17 +134,25 @@ def _restore(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.services.epochs import rotate_epochs
+    from app.services.media_upkeep import Copied, copy_missing
     from app.storage import migrate, sqlite_files
     from app.storage.db import Database
+    from app.storage.objects import MediaStoreError
 
     rotated: dict[str, str] = {}
+    media = _media_beside(Path(args.file))
+    put_back: dict[str, Copied] = {}  # the store's place → what was copied into it
 
     def prepare(url: str) -> None:
         """The backup, copied beside the database: migrated (it may be from an older version)
-        and every liveblog in a new epoch, before it takes the database's place."""
+        and every liveblog in a new epoch, before it takes the database's place; its media
+        files put back first, so that no restored row names a file the store lacks."""
         migrate.upgrade(url)
 
         async def new_epochs() -> None:
+            if media.is_dir():
+                store = media_store(settings)
+                put_back[store.where] = await copy_missing(media_store(settings, media), store)
             db = Database(url)
             try:
                 rotated.update(await rotate_epochs(db))
@@ -107,10 +171,25 @@ def _restore(settings: Settings, args: argparse.Namespace) -> int:
     except sqlite_files.InUse as error:
         print(f"error: {error}; stop it, then restore", file=sys.stderr)
         return 1
-    except (sqlite_files.NotABackup, OSError, sqlite3.Error, SQLAlchemyError) as error:
+    except (
+        sqlite_files.NotABackup,
+        MediaStoreError,
+        OSError,
+        sqlite3.Error,
+        SQLAlchemyError,
+    ) as error:
         print(f"error: {error}; the database was not changed", file=sys.stderr)
         return 1
     print(f"restored {args.file}: {_described(restored.restored)}")
+    for where, done in put_back.items():
+        print(
+            f"put back {_count(done.copied, 'media file')} missing from {where} "
+            f"({done.files} in {media})"
+        )
+    if not put_back and _in_bucket(settings):
+        print(BUCKET_RESTORE.format(where=settings.media_url.rstrip("/")))
+    elif not put_back:
+        print(f"no media files beside the backup ({media}): the media store is as it was")
     print(
         f"new epochs for {_count(len(rotated), 'liveblog')}: readers reload once when they "
         "reconnect"
@@ -221,18 +300,34 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
 
     from app.errors import NotFound
     from app.services.archive import export_liveblog
+    from app.storage.objects import MediaStoreError
 
-    async def export(db: Database) -> dict[str, Any]:
-        return await export_liveblog(db, args.slug)
+    async def export(db: Database) -> Exported:
+        return await export_liveblog(db, args.slug, media_store(settings))
 
     try:
-        document = on_database(settings, export)
+        exported = on_database(settings, export)
     except NotFound as error:
         print(f"error: {error.detail}", file=sys.stderr)
         return 1
+    except MediaStoreError as error:
+        print(f"error: {error}; nothing was exported", file=sys.stderr)
+        return 1
+    for name in exported.missing:
+        print(
+            f"warning: {name} is missing from the media store: the photo it is a file of is "
+            "left out (its entries show it broken here too)",
+            file=sys.stderr,
+        )
+    document = exported.document
     sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
     sys.stdout.flush()
-    print(f"exported {args.slug!r}: {len(document['entries'])} entries", file=sys.stderr)
+    media = (
+        f", {exported.media} media ({_count(exported.files, 'file')}, {_megabytes(exported.bytes)})"
+        if exported.media
+        else ""
+    )
+    print(f"exported {args.slug!r}: {len(document['entries'])} entries{media}", file=sys.stderr)
     return 0
 
 
@@ -290,20 +385,31 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
             )
             return 1
 
-    async def load(db: Database) -> tuple[Liveblog, int]:
+    async def load(db: Database) -> Imported:
         return await import_liveblog(
-            db, archive, slug=args.as_slug, max_body_bytes=settings.max_entry_body_bytes
+            db,
+            archive,
+            slug=args.as_slug,
+            max_body_bytes=settings.max_entry_body_bytes,
+            store=media_store(settings) if archive.media else None,
         )
 
     try:
-        liveblog, entries = on_database(settings, load)
+        imported = on_database(settings, load)
     except LiveblogError as refused:
         print(f"error: {refused.detail.rstrip('.')}; nothing was imported", file=sys.stderr)
         return 1
     except sqlite_files.InUse as error:
         print(f"error: {error}; nothing was imported", file=sys.stderr)
         return 1
-    print(f"imported {liveblog.slug!r} with {_count(entries, 'entry')}: /liveblogs/{liveblog.slug}")
+    slug = imported.liveblog.slug
+    media = (
+        f" and {len(archive.media)} media ({imported.media} new, "
+        f"{_count(imported.files, 'file')} stored)"
+        if archive.media
+        else ""
+    )
+    print(f"imported {slug!r} with {_count(imported.entries, 'entry')}{media}: /liveblogs/{slug}")
     return 0
 
 

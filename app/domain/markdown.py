@@ -50,6 +50,7 @@ from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
 from app.domain import embeds
+from app.domain.link_previews import ShownPreview
 from app.domain.media import Media, MediaUrls, caption_html, figure_html, split_caption
 
 # ASCII digits only, and the whole title: `\d` would take other scripts' digits, `$` a trailing
@@ -205,6 +206,8 @@ def _liveblog_blocks(state: StateCore) -> None:
             # Only the paragraph's content changes, so <p> stays (hidden in a tight list, as usual).
             card = Token("embed_card", "a", 0, attrs={"href": url[0]}, content=url[1])
             card.meta["host"] = host
+            previews: Mapping[str, ShownPreview] = state.env.get("link_previews", {})
+            card.meta["preview"] = previews.get(url[1]) or previews.get(url[0])
             inline.children = [card]
     state.tokens[:] = rebuilt
 
@@ -235,11 +238,24 @@ def _render_figure(
 def _render_embed_card(
     self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
-    """`<a class="embed-card" …>` with host and URL spans for an `embed_card` token, escaped."""
+    """`<a class="embed-card" …>` with host and URL spans for an `embed_card` token, escaped;
+    with the page's title and image between them when a preview was fetched for it."""
     card = tokens[idx]
+    shown: ShownPreview | None = card.meta.get("preview")
+    image = title = ""
+    urls: MediaUrls | None = env.get("media_urls")
+    if shown is not None and shown.image is not None and urls is not None:
+        thumbnail = shown.image.renditions[0] if shown.image.renditions else shown.image.fallback
+        image = (
+            f'<img class="embed-card__image" src="{escapeHtml(urls.url(thumbnail.name))}" '
+            f'width="{thumbnail.width}" height="{thumbnail.height}" alt="" '
+            'decoding="async" loading="lazy">'
+        )
+    if shown is not None and shown.preview.title:
+        title = f'<span class="embed-card__title">{escapeHtml(shown.preview.title)}</span> '
     return (
-        f'<a class="embed-card" href="{escapeHtml(str(card.attrs["href"]))}">'
-        f'<span class="embed-card__host">{escapeHtml(card.meta["host"])}</span> '
+        f'<a class="embed-card" href="{escapeHtml(str(card.attrs["href"]))}">{image}'
+        f'<span class="embed-card__host">{escapeHtml(card.meta["host"])}</span> {title}'
         f'<span class="embed-card__url">{escapeHtml(card.content)}</span></a>'
     )
 
@@ -290,11 +306,15 @@ _MARKDOWN = _build()
 
 
 def to_html(
-    source: str, media: Mapping[str, Media] | None = None, urls: MediaUrls | None = None
+    source: str,
+    media: Mapping[str, Media] | None = None,
+    urls: MediaUrls | None = None,
+    link_previews: Mapping[str, ShownPreview] | None = None,
 ) -> str:
     """Render Markdown `source` to an HTML fragment (CommonMark, raw HTML kept, plus the figure
-    and link-card forms above); `media` is the uploaded media it names, by file name, and `urls`
-    where media is served. The result must still go through `sanitize_html`."""
-    env = {"media": media or {}, "media_urls": urls}
+    and link-card forms above); `media` is the uploaded media it names, by file name, `urls`
+    where media is served, and `link_previews` what was fetched for its bare links, by URL.
+    The result must still go through `sanitize_html`."""
+    env = {"media": media or {}, "media_urls": urls, "link_previews": link_previews or {}}
     html: str = _MARKDOWN.render(source, env)  # typed Any: markdown-it allows non-HTML renderers
     return html

@@ -30,12 +30,15 @@ CONTENT_TYPES = {
 }
 LOCAL_PREFIX = "/media/"  # where this origin serves them (app/web/media.py)
 
-# How wide an entry's image is drawn: the reader page's column (46rem) on a wide screen, the
-# screen's width on a narrow one. The browser picks from `srcset` by it before layout.
-SIZES = "(min-width: 48rem) 46rem, 100vw"
+# How wide an entry's image is drawn (static/liveblog.css): on a wide screen the column (42rem)
+# less the time beside it (6.5rem and a 1.25rem gap), else the screen less the page's margins.
+# The browser picks from `srcset` by it before layout.
+SIZES = "(min-width: 48rem) 34.25rem, calc(100vw - 2rem)"
 
 # A caption's credit, as the console writes it into Markdown: `"Caption | Photo: Reuters"`.
 CREDIT_SEPARATOR = " | "
+
+CARD_IMAGE = "embed-card__image"  # a link card's picture (domain/markdown.py): decorative
 
 ALT_MAX = 1000
 CAPTION_MAX = 1000
@@ -177,6 +180,8 @@ def images_without_alt(html: str, urls: MediaUrls) -> Iterable[str]:
     what it shows, so such a body is not published."""
     for tag in _IMG.findall(html):
         attributes = dict(_ATTRIBUTE.findall(tag))
+        if attributes.get("class") == CARD_IMAGE:
+            continue  # a link card's picture: the card's title says what it is
         src = attributes.get("src", "")
         if urls.name_in(src) is not None and not attributes.get("alt", "").strip():
             yield src

@@ -32,6 +32,7 @@ class Action(StrEnum):
     REVIEW_DRAFTS = "review_drafts"  # return, schedule, unschedule, publish drafts
     MANAGE_USERS = "manage_users"
     UPLOAD_MEDIA = "upload_media"  # photos, for entries and drafts
+    FETCH_LINK_PREVIEW = "fetch_link_preview"  # a link card's title and image, when composing
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ RULES: dict[Action, Rule] = {
     ),
     Action.MANAGE_USERS: Rule("managing users", _NO_TOKEN, Role.ADMIN),
     Action.UPLOAD_MEDIA: Rule("uploading media", _EVERY_SCOPE, Role.CONTRIBUTOR),
+    Action.FETCH_LINK_PREVIEW: Rule("fetching a link's preview", _NO_TOKEN, Role.CONTRIBUTOR),
 }
 
 _ROLE_ARTICLE = {

@@ -52,7 +52,8 @@ URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 ALLOWED_CLASSES = {
     "a": frozenset({"embed-card"}),
     "figure": frozenset({"embed"}),
-    "span": frozenset({"embed-card__host", "embed-card__url"}),
+    "span": frozenset({"embed-card__host", "embed-card__title", "embed-card__url"}),
+    "img": frozenset({"embed-card__image"}),
 }
 _CLASS_SEPARATOR = re.compile(r"[\t\n\f\r ]+")  # HTML splits class lists on ASCII whitespace
 

@@ -3,11 +3,19 @@ for archives and for moving one story between instances.
 
 The document holds what readers were shown: the liveblog and its published entries with their
 content, bylines, flags, corrections and times (and the console's Markdown behind a body), oldest
-first. Not in it: ids, seqs, epochs, deleted entries, drafts, revisions, tokens, users. An
-import is a new liveblog: new ids, seqs 1..N in the document's order, a new epoch, every body
-sanitized as any write is, in one transaction (all or nothing). docs/operations.md, "Export and
-import",
-documents the format.
+first, and the photos those show: each media's metadata and its files' bytes, base64, so the
+document alone rebuilds the pages elsewhere. Not in it: ids, seqs, epochs, deleted entries,
+drafts, revisions, tokens, users. An import is a new liveblog: new ids, seqs 1..N in the
+document's order, a new epoch, every body sanitized as any write is, in one transaction (all or
+nothing). docs/operations.md, "Export and import", documents the format.
+
+A media file is named by the hash of its bytes (domain/media.py), which an import checks: a
+file whose bytes do not hash to its name, or are not the image type its name says, refuses the
+whole document. Bodies keep their `/media/<name>` URLs: the names are the same everywhere.
+Files already stored, and media already recorded, are left as they are (the same name is the
+same bytes). The files are stored before the rows that name them, as an upload's are
+(services/media.py); an import that fails after that leaves files no row names, which
+`liveblog media prune` removes.
 
 On SQLite that transaction holds the database's one write lock for as long as it runs (about
 1.5 ms an entry), so `liveblog import` refuses while a server has the database open unless
@@ -18,6 +26,10 @@ readers, lists and the console all skip.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -25,6 +37,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -33,6 +46,8 @@ from pydantic import (
 )
 
 from app.domain import entries as rules
+from app.domain.images import sniff
+from app.domain.media import NAME, Media, MediaFile, MediaUrls, content_type_of
 from app.domain.model import (
     AUTHOR_MAX,
     CORRECTION_MAX,
@@ -48,13 +63,15 @@ from app.domain.model import (
     utcnow,
 )
 from app.domain.revisions import Actor, RevisionKind, entry_changes, liveblog_changes
-from app.errors import Conflict, NotFound, Unprocessable
+from app.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
 from app.storage import (
     entries as entry_rows,
     liveblogs as liveblog_rows,
+    media as media_rows,
     revisions as revision_rows,
 )
 from app.storage.db import Database
+from app.storage.objects import MediaStore, MediaStoreError
 
 FORMAT = "liveblog-export"
 VERSION = 1
@@ -113,12 +130,104 @@ class ArchivedEntry(_Strict):
     edited_at: Time | None = None  # when its words last changed (absent: never)
 
 
+def _file_name(name: str) -> str:
+    if not NAME.fullmatch(name):
+        raise ValueError(
+            "is not a media file name: 32 lowercase hex digits, then .webp, .jpg, .png or .gif"
+        )
+    return name
+
+
+def _from_base64(data: Any) -> Any:
+    if not isinstance(data, str):
+        return data  # refused as not a string (bytes) by the type itself
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("is not base64") from None
+
+
+class ArchivedFile(_Strict):
+    name: Annotated[str, AfterValidator(_file_name)]
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    data: Annotated[bytes, BeforeValidator(_from_base64)]  # base64 in the document
+
+    @model_validator(mode="after")
+    def _is_what_its_name_says(self) -> ArchivedFile:
+        if hashlib.sha256(self.data).hexdigest()[:32] != self.name[:32]:
+            raise ValueError(
+                f"the bytes of {self.name} do not hash to its name: the file was changed or damaged"
+            )
+        if sniff(self.data) != content_type_of(self.name):
+            raise ValueError(f"the bytes of {self.name} are not the image type its name says")
+        return self
+
+    @property
+    def row(self) -> MediaFile:
+        return MediaFile(
+            self.name, self.width, self.height, content_type_of(self.name), len(self.data)
+        )
+
+
+class ArchivedMedia(_Strict):
+    id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    source_type: Literal["image/jpeg", "image/png", "image/webp", "image/gif", "image/heic"]
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    animated: bool = False
+    created_at: Time
+    created_by: Annotated[Text, StringConstraints(max_length=200)] = ""
+    files: list[ArchivedFile] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _has_a_fallback(self) -> ArchivedMedia:
+        names = [f.name for f in self.files]
+        if len(set(names)) != len(names):
+            raise ValueError("names a file twice")
+        if all(name.endswith(".webp") for name in names):
+            # What `src` shows (domain/media.py: Media.fallback); the WebP sizes are `srcset`.
+            raise ValueError("has no fallback file (a .jpg, .png or .gif)")
+        return self
+
+    def media(self) -> Media:
+        return Media(
+            id=self.id,
+            source_type=self.source_type,
+            width=self.width,
+            height=self.height,
+            animated=self.animated,
+            files=tuple(f.row for f in self.files),
+            created_at=self.created_at,
+            created_by=self.created_by,
+        )
+
+
 class Archive(_Strict):
     format: Literal["liveblog-export"]
     version: Literal[1]
     exported_at: Time | None = None
     liveblog: ArchivedLiveblog
     entries: list[ArchivedEntry] = Field(default_factory=list)
+    # Absent from documents of versions before photos, which import as they did.
+    media: list[ArchivedMedia] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Exported:
+    document: dict[str, Any]  # JSON-ready
+    media: int
+    files: int
+    bytes: int  # the files' size before base64 (which adds a third)
+    missing: list[str]  # files the store lacks: their media is left out of the document
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    liveblog: Liveblog
+    entries: int
+    media: int  # media the document held that this database did not
+    files: int  # files the document held that the store did not
 
 
 def _times(document: dict[str, Any]) -> dict[str, Any]:
@@ -128,15 +237,24 @@ def _times(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def export_liveblog(db: Database, slug: str) -> dict[str, Any]:
-    """The liveblog as an export document (JSON-ready). Raises NotFound."""
+async def export_liveblog(db: Database, slug: str, store: MediaStore | None = None) -> Exported:
+    """The liveblog as an export document, with the media its entries show when `store` is
+    given. Raises NotFound, and MediaStoreError when the store cannot be read."""
     async with db.snapshot() as conn:
         liveblog = await liveblog_rows.get(conn, slug)
         if liveblog is None:
             raise NotFound(f"No liveblog with slug {slug!r}.")
         changed = await entry_rows.changed_after(conn, liveblog.id, 0, MAX_ID)
-    published = sorted((e for e in changed if not e.deleted), key=lambda e: e.created_seq)
-    return {
+        published = sorted((e for e in changed if not e.deleted), key=lambda e: e.created_seq)
+        urls = MediaUrls()  # names are found whatever URL prefix a body wrote them under
+        names = {
+            name
+            for e in published
+            for text in (e.body, e.source or "")
+            for name in urls.names_in(text)
+        }
+        shown = await media_rows.by_file_names(conn, names) if store is not None else {}
+    document = {
         "format": FORMAT,
         "version": VERSION,
         "exported_at": iso_utc(utcnow()),
@@ -169,6 +287,49 @@ async def export_liveblog(db: Database, slug: str) -> dict[str, Any]:
             for e in published
         ],
     }
+    if store is None:
+        return Exported(document, 0, 0, 0, [])
+    media: list[dict[str, Any]] = []
+    missing: list[str] = []
+    files = size = 0
+    unique = {m.id: m for m in shown.values()}
+    for item in sorted(unique.values(), key=lambda m: (m.created_at, m.id)):
+        found: list[tuple[MediaFile, bytes]] = []
+        for file in item.files:
+            data = await store.get(file.name)
+            if data is None:
+                missing.append(file.name)
+            else:
+                found.append((file, data))
+        if len(found) == len(item.files):  # else the page shows it broken already: left out
+            media.append(_archived_media(item, found))
+            files += len(found)
+            size += sum(len(data) for _, data in found)
+    document["media"] = media
+    return Exported(document, len(media), files, size, missing)
+
+
+def _archived_media(media: Media, files: list[tuple[MediaFile, bytes]]) -> dict[str, Any]:
+    return _times(
+        {
+            "id": media.id,
+            "source_type": media.source_type,
+            "width": media.width,
+            "height": media.height,
+            "animated": media.animated,
+            "created_at": media.created_at,
+            "created_by": media.created_by,
+            "files": [
+                {
+                    "name": file.name,
+                    "width": file.width,
+                    "height": file.height,
+                    "data": base64.b64encode(data).decode("ascii"),
+                }
+                for file, data in files
+            ],
+        }
+    )
 
 
 def read_archive(document: Any) -> Archive:
@@ -192,11 +353,19 @@ def read_archive(document: Any) -> Archive:
 
 
 async def import_liveblog(
-    db: Database, archive: Archive, *, slug: str | None = None, max_body_bytes: int
-) -> tuple[Liveblog, int]:
-    """Create the archived liveblog (as `slug`, if given) with its entries; returns it and the
-    number of entries. Raises Conflict if the slug is taken, Unprocessable if a body is empty
-    once sanitized or too large; nothing is written then."""
+    db: Database,
+    archive: Archive,
+    *,
+    slug: str | None = None,
+    max_body_bytes: int,
+    store: MediaStore | None = None,
+) -> Imported:
+    """Create the archived liveblog (as `slug`, if given) with its entries and media (stored
+    in `store`, which a document with media needs).
+
+    Raises Conflict if the slug is taken, Unprocessable if a body is empty once sanitized or
+    too large, ServiceUnavailable if the media store cannot be reached; no row is written then.
+    """
     source = archive.liveblog
     if slug is not None and (len(slug) > SLUG_MAX or not SLUG_RE.fullmatch(slug)):
         raise Unprocessable(
@@ -209,7 +378,18 @@ async def import_liveblog(
             bodies.append(rules.clean_body(entry.body, max_body_bytes))
         except (rules.BodyTooLarge, rules.BodyEmpty) as error:
             raise Unprocessable(f"entries.{number}.body: {error}") from None
+    files = 0
+    if archive.media:
+        if store is None:
+            raise ValueError("a document with media needs a store to import it into")
+        async with db.snapshot() as conn:  # a taken slug is refused before any file is stored
+            if await liveblog_rows.get(conn, slug or source.slug) is not None:
+                raise _taken(slug or source.slug)
+        files = await _store_files(store, archive.media)
+    media = 0
     async with db.write() as conn:
+        for item in archive.media:
+            media += await media_rows.insert(conn, item.media())
         try:
             liveblog = await liveblog_rows.insert(
                 conn,
@@ -225,10 +405,7 @@ async def import_liveblog(
                 epoch_rotated_at=utcnow(),
             )
         except liveblog_rows.DuplicateSlug:
-            raise Conflict(
-                f"A liveblog with slug {slug or source.slug!r} already exists; import it "
-                "under another with --as SLUG."
-            ) from None
+            raise _taken(slug or source.slug) from None
         await revision_rows.record(
             conn,
             liveblog_id=liveblog.id,
@@ -268,4 +445,28 @@ async def import_liveblog(
                 changes=entry_changes(None, stored),
             )
         await liveblog_rows.set_head(conn, liveblog.id, len(archive.entries))
-    return liveblog, len(archive.entries)
+    return Imported(liveblog, len(archive.entries), media, files)
+
+
+def _taken(slug: str) -> Conflict:
+    return Conflict(
+        f"A liveblog with slug {slug!r} already exists; import it under another with --as SLUG."
+    )
+
+
+async def _store_files(store: MediaStore, media: list[ArchivedMedia]) -> int:
+    """Put the files the store lacks; returns how many. Raises ServiceUnavailable."""
+    try:
+        present = {file.name for file in await store.listing()}
+        stored = 0
+        for item in media:
+            for file in item.files:
+                if file.name not in present:
+                    await store.put(file.name, file.data)
+                    present.add(file.name)
+                    stored += 1
+    except MediaStoreError as error:
+        raise ServiceUnavailable(
+            f"The media store cannot be reached ({error}).", retry_after=10
+        ) from None
+    return stored

@@ -30,6 +30,7 @@ from app.errors import (
 from app.services import entry_bodies as bodies
 from app.services.entry_transaction import TOMBSTONE, EntryTransaction
 from app.services.idempotency import Once, forget, refuse_once
+from app.services.link_previews import LinkPreviewService
 from app.services.media import MediaService
 from app.services.paging import Page, Since
 from app.services.permissions import require
@@ -62,21 +63,33 @@ class EntryService:
         max_body_bytes: int,
         require_if_match: bool = False,
         media: MediaService | None = None,
+        link_previews: LinkPreviewService | None = None,
     ) -> None:
         self._db = db
         self._writes = Writes(db, broker)
         self._max_body_bytes = max_body_bytes
         self._require_if_match = require_if_match
         self._media = media
+        self._link_previews = link_previews
 
     async def from_markdown(self, source: str) -> str:
         """The HTML of a journalist's Markdown (bodies.from_markdown), within the size limit;
-        the uploaded media it shows drawn at every size."""
+        the uploaded media it shows drawn at every size, its bare links with the title and
+        image fetched for them, if any were."""
         if self._media is None:
             return await bodies.from_markdown(source, self._max_body_bytes)
         shown = await self._media.mentioned_in(source)
+        previews = (
+            await self._link_previews.shown_for(bodies.bare_urls(source))
+            if self._link_previews is not None
+            else {}
+        )
         return await bodies.from_markdown(
-            source, self._max_body_bytes, media=shown, urls=self._media.urls
+            source,
+            self._max_body_bytes,
+            media=shown,
+            urls=self._media.urls,
+            link_previews=previews,
         )
 
     def clean_body(self, raw: str) -> str:

@@ -153,6 +153,11 @@ class MediaService:
         media = await self._stored(data, by)
         return Uploaded(media, self.figure(media, alt=alt, caption=caption, credit=credit))
 
+    async def store(self, data: bytes, *, by: Principal) -> Media:
+        """Store an image the service fetched itself (a link's preview image): processed as an
+        upload is, without the caller's upload limit (the fetch had its own)."""
+        return await self._stored(data, by)
+
     def figure(self, media: Media, *, alt: str = "", caption: str = "", credit: str = "") -> str:
         """The `<figure>` that shows `media`, sanitized: as an entry's body will store it."""
         return sanitize_html(

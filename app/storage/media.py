@@ -1,16 +1,33 @@
-"""Named queries over uploaded media (domain/media.py): one row per upload, one per file."""
+"""Named queries over uploaded media (domain/media.py): one row per upload, one per file; and
+the text of every row that can name a media file (`texts`), for `liveblog media prune`."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert as insert_into, select
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Text,
+    cast,
+    delete,
+    func,
+    insert as insert_into,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.media import Media, MediaFile
-from app.storage.models import MediaFileRow, MediaRow
+from app.storage.models import DraftRow, EntryRow, MediaFileRow, MediaRow, RevisionRow
+
+# Rows read per query while scanning texts: a few MB of bodies at a time, not the whole table.
+TEXT_BATCH = 500
 
 
 async def get(conn: AsyncConnection, media_id: str) -> Media | None:
@@ -91,6 +108,61 @@ async def remove(conn: AsyncConnection, media_ids: Collection[str]) -> None:
     if media_ids:
         await conn.execute(delete(MediaFileRow).where(MediaFileRow.media_id.in_(media_ids)))
         await conn.execute(delete(MediaRow).where(MediaRow.id.in_(media_ids)))
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """How far the tables that can name media had got: their highest ids, and a time. What
+    `texts(after=…)` reads is what was added or changed past them."""
+
+    entry_id: int
+    draft_id: int
+    revision_id: int
+    at: datetime
+
+
+async def marks(conn: AsyncConnection, at: datetime) -> Marks:
+    """The highest ids now, with `at`: the time the caller read them."""
+    highest = (
+        await conn.execute(
+            select(
+                select(func.coalesce(func.max(EntryRow.id), 0)).scalar_subquery(),
+                select(func.coalesce(func.max(DraftRow.id), 0)).scalar_subquery(),
+                select(func.coalesce(func.max(RevisionRow.id), 0)).scalar_subquery(),
+            )
+        )
+    ).one()
+    return Marks(int(highest[0]), int(highest[1]), int(highest[2]), at)
+
+
+async def texts(conn: AsyncConnection, *, after: Marks | None = None) -> AsyncIterator[str]:
+    """The text of every place a body can name media: entries' bodies and Markdown (deleted
+    ones' too), drafts' bodies and Markdown, and revisions' changes (the bodies an entry had
+    before, as JSON text). Read in batches by id, so a large table is never all in memory.
+
+    With `after`: only entries and revisions added past its ids (every change to an entry
+    adds a revision holding its new body), and drafts added past its id or changed since its
+    time (a draft changes in place)."""
+    scans: list[tuple[Any, tuple[Any, ...], ColumnElement[bool]]] = [
+        (EntryRow.id, (EntryRow.body, EntryRow.source),
+         EntryRow.id > after.entry_id if after else true()),
+        (DraftRow.id, (DraftRow.body, DraftRow.source),
+         or_(DraftRow.id > after.draft_id, DraftRow.updated_at >= after.at) if after else true()),
+        (RevisionRow.id, (cast(RevisionRow.changes, Text),),
+         RevisionRow.id > after.revision_id if after else true()),
+    ]  # fmt: skip
+    for key, columns, changed in scans:
+        last = 0  # ids start at 1
+        while True:
+            query = select(key, *columns).where(key > last, changed).order_by(key)
+            batch = (await conn.execute(query.limit(TEXT_BATCH))).all()
+            for row in batch:
+                for text in row[1:]:
+                    if text:
+                        yield text
+            if len(batch) < TEXT_BATCH:
+                break
+            last = batch[-1][0]
 
 
 def _media(row: Row[Any], files: Sequence[Row[Any]]) -> Media:

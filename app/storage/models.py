@@ -311,3 +311,17 @@ class MediaFileRow(Base):
     height: Mapped[int] = mapped_column(Integer)
     content_type: Mapped[str] = mapped_column(String(32))
     size: Mapped[int] = mapped_column(BigInteger)
+
+
+class LinkPreviewRow(Base):
+    """What a link's page said of itself (Open Graph) when the console fetched it, keyed by the
+    hash of the URL: a link card shows it without anyone fetching again. Its image is media."""
+
+    __tablename__ = "link_previews"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    site_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    media_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    fetched_at: Mapped[datetime] = mapped_column(UtcDateTime())

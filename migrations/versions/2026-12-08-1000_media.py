@@ -1,5 +1,7 @@
 """Uploaded media: `media` (one row per upload, keyed by the hash of its bytes) and
-`media_files` (the renditions stored for it, each named by the hash of its own bytes).
+`media_files` (the renditions stored for it, each named by the hash of its own bytes); and
+`link_previews`, what a link's page said of itself when the console fetched it (its title, its
+image stored as media).
 
 Revision ID: 0010_media
 Revises: 0009_epoch_rotated_at
@@ -53,9 +55,20 @@ def upgrade() -> None:
         sa.UniqueConstraint("media_id", "name", name=op.f("uq_media_files_media_id_name")),
     )
     op.create_index("ix_media_files_name", "media_files", ["name"])
+    op.create_table(
+        "link_previews",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=True),
+        sa.Column("site_name", sa.String(length=200), nullable=True),
+        sa.Column("media_id", sa.String(length=64), nullable=True),
+        sa.Column("fetched_at", TZ, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_link_previews")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("link_previews")
     op.drop_index("ix_media_files_name", table_name="media_files")
     op.drop_table("media_files")
     op.drop_table("media")

@@ -29,6 +29,7 @@ from tests.harness import (
     create_user,
     problem,
 )
+from tests.media.photos import encoded, photo
 
 PRINCIPALS = (
     "admin token",
@@ -66,6 +67,9 @@ TABLE: dict[str, tuple[str, ...]] = {
     "schedule draft":        (OFF,      OFF,       OFF,        ROLE,        OK,          OK),
     "publish draft":         (OFF,      OFF,       OFF,        ROLE,        OK,          OK),
     "create user":           (OFF,      OFF,       OFF,        ROLE,        ROLE,        OK),
+    # Media belongs to no liveblog: a token made for others may upload too.
+    "upload photo":          (OK,       OK,        OK,         OK,          OK,          OK),
+    "fetch link preview":    (OFF,      OFF,       OFF,        OK,          OK,          OK),
 }
 # fmt: on
 
@@ -184,7 +188,22 @@ API: dict[str, Request] = {
     "purge entry": lambda c, p: _api(c).delete(f"/api{entry_url(p)}", params={"purge": "true"}),
     "read revisions": lambda c, p: _api(c).get(f"/api{entry_url(p)}/revisions"),
     "read deleted entry's revisions": lambda c, p: _api(c).get(f"/api{entry_url(p)}/revisions"),
+    "upload photo": lambda c, p: _api(c).post("/api/media", files={"file": ("p.png", _photo())}),
 }
+
+
+def _photo() -> bytes:
+    """A new photo each time (its own bytes: never one already stored)."""
+    return encoded(photo(64 + next(_slugs) % 500, 48), "PNG")
+
+
+async def _upload_in_console(caller: Caller, place: Place) -> httpx.Response:
+    console = _console(caller)
+    return await console.http.post(
+        "/console/media",
+        files={"file": ("p.png", _photo())},
+        headers={"Origin": console.origin, "X-CSRF-Token": console.csrf},
+    )
 
 
 async def _schedule(caller: Caller, place: Place) -> httpx.Response:
@@ -222,6 +241,11 @@ CONSOLE: dict[str, Request] = {
     ),
     "schedule draft": _schedule,
     "publish draft": _publish_draft,
+    "upload photo": _upload_in_console,
+    # A link to footage: answered without fetching anything (no site to reach from here).
+    "fetch link preview": lambda c, p: _console(c).post(
+        "/console/link-previews", {"url": "https://youtu.be/dQw4w9WgXcQ"}
+    ),
     "create user": lambda c, p: _console(c).post(
         "/console/users",
         {"username": f"made{uuid.uuid4().hex[:10]}", "role": "contributor", "password": "x" * 16},

@@ -1,4 +1,5 @@
-"""`liveblog backup` and `liveblog restore` on the embedded database, with a server writing.
+"""`liveblog backup` and `liveblog restore` on the embedded database, with a server writing,
+and the media files that go with it.
 
 PostgreSQL is backed up with its own tools (docs/operations.md: "Backups"); what Liveblog adds
 there,
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -22,6 +24,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.harness import LiveServer, Subscriber, cli, problem, seconds, writer
+from tests.media.photos import jpeg_with_gps
 
 POSTS = 200
 POSTERS = 8
@@ -202,6 +205,80 @@ async def test_restore_refuses_while_serving_then_readers_of_the_old_history_res
     assert third[0] == 10 and third[1] not in (old_epoch, new_epoch)
 
 
+async def test_backup_and_restore_carry_the_media_files(
+    isolated_server: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    """A backup copies the photos' files beside it (only the missing ones, run again); a
+    restore into a data directory that lost them puts them back, and the page's image is
+    served again."""
+    server = isolated_server()
+    backup_file = tmp_path / "with-photos.db"
+    beside = tmp_path / "with-photos.db.media"
+    async with writer(server) as api:
+        await api.post("/api/liveblogs", json={"slug": "harbour", "title": "Harbour"})
+        photo = await api.post(
+            "/api/media", files={"file": ("p.jpg", jpeg_with_gps(900, 600))}, data={"alt": "Quay"}
+        )
+        assert photo.status_code == 201, photo.text
+        files = {f["url"].rsplit("/", 1)[1] for f in photo.json()["files"]}
+        made = await api.post("/api/liveblogs/harbour/entries", json={"body": photo.json()["html"]})
+        assert made.status_code == 201, made.text
+        page = (await api.get("/liveblogs/harbour")).text
+        image = re.search(r'<img [^>]*src="(/media/[^"]+)"', page)
+        assert image is not None, page
+        assert (await api.get(image[1])).status_code == 200
+
+        first = cli(server.data_dir, "backup", str(backup_file), env=server.env)
+        assert first.returncode == 0, first.stderr
+        count = len(files)
+        assert first.stdout.rstrip().endswith(
+            f", {count} media files in {beside} ({count} copied)"
+        ), first.stdout
+        assert {path.name for path in beside.iterdir()} == files
+        again = cli(server.data_dir, "backup", str(backup_file), env=server.env)
+        assert again.stdout.rstrip().endswith("(0 copied)"), again.stdout
+
+    server.stop()
+    for path in (server.data_dir / "media").iterdir():
+        path.unlink()
+    restored = cli(server.data_dir, "restore", str(backup_file), env=server.env)
+    assert restored.returncode == 0, restored.stderr
+    assert (
+        f"put back {count} media files missing from {server.data_dir / 'media'} "
+        f"({count} in {beside})"
+    ) in restored.stdout.splitlines(), restored.stdout
+    assert {path.name for path in (server.data_dir / "media").iterdir()} == files
+    server.start()
+    async with writer(server) as api:
+        page = (await api.get("/liveblogs/harbour")).text
+        assert image[1] in page
+        served = await api.get(image[1])
+        assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+
+
+def test_backup_leaves_media_in_a_bucket_and_says_how_to_keep_them(tmp_path: Path) -> None:
+    """Media in a bucket are not copied: the backup says where they are and how to keep them,
+    and so does a restore of it."""
+    bucket = {"LIVEBLOG_MEDIA_URL": "s3://newsroom-media/liveblog"}
+    backup_file = tmp_path / "b.db"
+    assert cli(tmp_path / "data", "migrate").returncode == 0
+    backup = cli(tmp_path / "data", "backup", str(backup_file), env=bucket)
+    assert backup.returncode == 0, backup.stderr
+    said = backup.stdout.splitlines()
+    assert said[0].startswith(f"backed up to {backup_file} in ") and "media file" not in said[0]
+    assert said[1].startswith(
+        "media files are not in the backup: they stay in s3://newsroom-media/liveblog; keep "
+        "them with the bucket's versioning, or copy them with `aws s3 sync "
+        "s3://newsroom-media/liveblog DIR`"
+    ), said
+    assert not (tmp_path / "b.db.media").exists()
+    restored = cli(tmp_path / "data", "restore", str(backup_file), env=bucket)
+    assert restored.returncode == 0, restored.stderr
+    assert "media files were not in the backup: they are in s3://newsroom-media/liveblog" in (
+        restored.stdout
+    )
+
+
 def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
     """A missing file, a file that is not a database, the database itself and a backup of a
     newer version are refused with a reason (and backups where they cannot go), and the
@@ -226,7 +303,8 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
         result = cli(data, "restore", str(source))
         assert result.returncode == 1 and reason in result.stderr, result.stderr
         assert "the database was not changed" in result.stderr
-    assert sorted(p.name for p in data.iterdir()) == ["liveblog.db", "liveblog.db.lock"]
+    # (The media store's directory is the backup's doing: it looked for files to copy.)
+    assert sorted(p.name for p in data.iterdir()) == ["liveblog.db", "liveblog.db.lock", "media"]
     for target, reason in (
         (tmp_path / "missing" / "b.db", "there is no directory"),
         (database, "is the database itself"),

@@ -16,8 +16,9 @@ from tests.harness import LiveServer, writer
 
 TABLES = {
     "liveblogs", "entries", "api_tokens", "revisions", "idempotency_keys",
-    "users", "sessions", "drafts", "media", "media_files",
+    "users", "sessions", "drafts", "media", "media_files", "link_previews",
 }  # fmt: skip
+MEDIA_TABLES = {"media", "media_files", "link_previews"}  # migration 0010
 CONSOLE_TABLES = {"users", "sessions", "drafts"}
 # Migration 0007: an FTS5 table and the shadow tables it keeps its index in (SQLite), or a
 # table of tsvectors (PostgreSQL).
@@ -77,27 +78,32 @@ def round_trip(url: str) -> None:
     assert {"ix_entries_pinned", "ix_entries_key_event"} <= indexes
     assert revision == HEAD
 
+    migrate.downgrade(url, "0009_epoch_rotated_at")
+    tables, indexes, revision = schema(url)
+    assert (tables, revision) == ((TABLES - MEDIA_TABLES) | search_tables, "0009_epoch_rotated_at")
+    before = TABLES - MEDIA_TABLES  # the older schemas have none of them
+
     assert "epoch_rotated_at" in columns(url, "liveblogs")
     migrate.downgrade(url, "0008_edited_at")
-    assert schema(url) == (TABLES | search_tables, indexes, "0008_edited_at")
+    assert schema(url) == (before | search_tables, indexes, "0008_edited_at")
     assert "epoch_rotated_at" not in columns(url, "liveblogs")
 
     migrate.downgrade(url, "0007_entry_search")
-    assert schema(url) == (TABLES | search_tables, indexes, "0007_entry_search")
+    assert schema(url) == (before | search_tables, indexes, "0007_entry_search")
 
     migrate.downgrade(url, "0006_epochs")
-    assert schema(url) == (TABLES, indexes, "0006_epochs")
+    assert schema(url) == (before, indexes, "0006_epochs")
 
     migrate.downgrade(url, "0005_console")
-    assert schema(url) == (TABLES, indexes, "0005_console")
+    assert schema(url) == (before, indexes, "0005_console")
 
     migrate.downgrade(url, "0004_bigint_ids")
     tables, indexes_before_console, revision = schema(url)
-    assert tables == TABLES - CONSOLE_TABLES
+    assert tables == before - CONSOLE_TABLES
     assert revision == "0004_bigint_ids"
 
     migrate.downgrade(url, "0003_trust")
-    assert schema(url) == (TABLES - CONSOLE_TABLES, indexes_before_console, "0003_trust")
+    assert schema(url) == (before - CONSOLE_TABLES, indexes_before_console, "0003_trust")
 
     migrate.downgrade(url, "0002_pinned_index_order")
     tables, _, revision = schema(url)

@@ -566,6 +566,25 @@
     insertBlock("![" + text + "](" + url.replace(/[()\s]/g, encodeURIComponent) + size + ")");
     resetImageBox();
   });
+  // A link's card: its page's title and picture, fetched now (once, by the server, never by
+  // readers) and shown in the preview; the link goes in whether or not the page answered.
+  var previewed = {};
+  function fetchLinkPreview(url) {
+    if (previewed[url]) return Promise.resolve();
+    previewed[url] = true;
+    show(statusBox, "Fetching the linked page's title…");
+    return request("POST", "/console/link-previews", { url: url }).then(function () {
+      show(statusBox, "");
+      schedulePreview();
+    }, function (err) {
+      show(statusBox, "The card shows the link only: " + err.message);
+    });
+  }
+  var BARE_URL = /^https?:\/\/\S+$/i;
+  body.addEventListener("paste", function (e) {
+    var text = e.clipboardData && e.clipboardData.getData("text/plain").trim();
+    if (text && BARE_URL.test(text)) setTimeout(function () { fetchLinkPreview(text); }, 0);
+  });
   form.querySelector("[data-embed-insert]").addEventListener("click", function () {
     var box = form.querySelector("[data-embed-box]");
     var url = box.querySelector("[data-embed-url]").value.trim();
@@ -574,6 +593,7 @@
     box.querySelector("input").value = "";
     box.hidden = true;
     form.querySelector('[data-md="embed"]').setAttribute("aria-expanded", "false");
+    if (BARE_URL.test(url)) fetchLinkPreview(url);
   });
 
   /* Actions */
