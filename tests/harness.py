@@ -245,6 +245,8 @@ class LiveServer:
             # Write rate limits are off unless a test sets them (write_rate=...): a limit meant
             # for production would otherwise throttle tests that post in bursts.
             "LIVEBLOG_WRITE_RATE": "0",
+            # Uploads too (tests/api/test_media.py sets uploads_per_minute where it tests it).
+            "LIVEBLOG_UPLOADS_PER_MINUTE": "0",
             # Likewise the per-address upgrade limit: every test client is 127.0.0.1.
             "LIVEBLOG_UPGRADE_RATE": "0",
             # And the rate of password checks across addresses: tests sign in in bursts

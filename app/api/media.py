@@ -24,6 +24,7 @@ router = Router(prefix="/api/media", tags=["media"])
     status_code=201,
     response_model=MediaOut,
     responses=problems(
+        400,
         401,
         403,
         413,
@@ -32,6 +33,7 @@ router = Router(prefix="/api/media", tags=["media"])
         429,
         503,
         meaning={
+            400: "The body is not well-formed multipart/form-data.",
             413: "The file is over LIVEBLOG_MAX_UPLOAD_BYTES, or the image over "
             "LIVEBLOG_MAX_UPLOAD_PIXELS.",
             415: "Not sent as `multipart/form-data`, or the file is not an image taken "
