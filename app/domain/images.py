@@ -25,7 +25,7 @@ import io
 import math
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pillow_heif
 from PIL import Image, ImageCms, ImageOps
@@ -91,11 +91,14 @@ class Rendition:
     width: int
     height: int
     content_type: str  # "image/webp", "image/jpeg", "image/png" or "image/gif"
+    # The stored file's name: 32 hex digits of the SHA-256 of its bytes, then the extension.
+    # Worked out once, where the rendition is made (a worker process), not where it is stored:
+    # hashing a megabyte on the server's event loop is time its readers wait.
+    name: str = field(init=False)
 
-    @property
-    def name(self) -> str:
-        """The stored file's name: 32 hex digits of the SHA-256 of its bytes, then the extension."""
-        return hashlib.sha256(self.data).hexdigest()[:32] + _EXTENSIONS[self.content_type]
+    def __post_init__(self) -> None:
+        digest = hashlib.sha256(self.data).hexdigest()[:32]
+        object.__setattr__(self, "name", digest + _EXTENSIONS[self.content_type])
 
 
 @dataclass(frozen=True, slots=True)
