@@ -181,7 +181,7 @@ class MediaService:
         media_id = (await asyncio.to_thread(hashlib.sha256, data)).hexdigest()[:32]
         async with self._db.snapshot() as conn:
             known = await rows.get(conn, media_id)
-        if known is not None:
+        if known is not None and await self._complete(known):
             return known
         if images.sniff(data) is None:  # cheap, and spares a worker the obvious refusals
             raise _refusal(images.ImageRefused(415, _NOT_AN_IMAGE))
@@ -217,6 +217,22 @@ class MediaService:
             async with self._db.snapshot() as conn:
                 media = await rows.get(conn, media_id) or media
         return media
+
+    async def _complete(self, media: Media) -> bool:
+        """Whether the store holds every file of `media`: it may not after LIVEBLOG_MEDIA_URL
+        moved to another store, and then uploading the photo again puts its files back (the
+        same bytes make the same files)."""
+        try:
+            for file in media.files:
+                if not await self._store.has(file.name):
+                    return False
+        except MediaStoreError as error:
+            log.error("media store unavailable: %s", error)
+            raise ServiceUnavailable(
+                "The media store cannot be reached; nothing was stored. Try again shortly.",
+                retry_after=10,
+            ) from None
+        return True
 
     async def file(self, name: str) -> bytes | None:
         """A stored file's bytes (None: no such file). Raises ServiceUnavailable."""

@@ -96,6 +96,22 @@ class MediaStore:
         except (OSError, TimeoutError, obstore.exceptions.BaseError) as error:
             raise MediaStoreError(f"could not read {name} from {self.where}: {error}") from error
 
+    async def has(self, name: str) -> bool:
+        """Whether the file is there. Raises MediaStoreError."""
+
+        def look() -> bool:
+            try:
+                obstore.head(self._store, name)
+            except (NotFoundError, FileNotFoundError):
+                return False
+            return True
+
+        try:
+            async with asyncio.timeout(TIMEOUT_SECONDS):
+                return await asyncio.to_thread(look)
+        except (OSError, TimeoutError, obstore.exceptions.BaseError) as error:
+            raise MediaStoreError(f"could not look for {name} in {self.where}: {error}") from error
+
     async def delete(self, name: str) -> None:
         def remove() -> None:
             with contextlib.suppress(NotFoundError, FileNotFoundError):

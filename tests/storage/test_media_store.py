@@ -87,3 +87,34 @@ async def test_two_servers_share_media_through_one_bucket(
         assert not (first.data_dir / "media").exists()  # nothing went to a local directory
     finally:
         second.stop()
+
+
+async def test_after_moving_to_a_bucket_an_upload_puts_its_files_there(
+    isolated_server: StartServer, s3_server: S3Server, tmp_path: Path
+) -> None:
+    """The database remembers a photo uploaded while media lived in a directory; once
+    LIVEBLOG_MEDIA_URL names a bucket, the same photo uploaded again is stored there too,
+    not taken for stored because its row exists."""
+    database = {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'moving.db'}"}
+    photo = jpeg_with_gps(700, 500, colour="teal")
+    before = isolated_server(**database)
+    token = create_token(before.data_dir, env={"LIVEBLOG_DATABASE_URL": database["database_url"]})
+    async with api_client(before, token) as api:
+        first = await api.post("/api/media", files={"file": ("p.jpg", photo)})
+    assert first.status_code == 201
+    before.stop()
+    after = LiveServer(
+        tmp_path / "after",
+        media_url=f"s3://{s3_server.create_bucket()}/m",
+        media_s3_endpoint=s3_server.endpoint,
+        **database,
+    ).start()
+    try:
+        async with api_client(after, token) as api:
+            url = first.json()["url"]
+            assert (await api.get(url)).status_code == 404  # not in the bucket yet
+            again = await api.post("/api/media", files={"file": ("p.jpg", photo)})
+            assert again.json()["id"] == first.json()["id"]
+            assert (await api.get(url)).status_code == 200
+    finally:
+        after.stop()
