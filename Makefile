@@ -63,6 +63,8 @@ run: $(VENV)/.runtime
 # pytest-xdist workers: one more than the cores by default, since about a third of a test's time
 # is spent waiting (on its servers, browsers and subprocesses): 423 s instead of 494 s with 3
 # workers rather than 2 on a 2-core machine. TEST_WORKERS=0 runs the suite in one process.
+# --dist worksteal: a worker that runs out of tests takes some of another's, so the long ones
+# (the contract fuzzer, a minute each) do not leave the others idle at the end.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 COVERAGE ?=
 test: $(VENV)/.test
@@ -70,10 +72,10 @@ test: $(VENV)/.test
 	tests/web/install-axe
 	tests/ops/install-promtool
 ifeq ($(COVERAGE),)
-	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 else
 	rm -rf test-artifacts/coverage && mkdir -p test-artifacts/coverage
-	$(BIN)/coverage run -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS); status=$$?; \
+	$(BIN)/coverage run -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS); status=$$?; \
 	  $(BIN)/coverage combine --quiet && $(BIN)/coverage report \
 	  && echo "Line coverage of app/: $$($(BIN)/coverage report --format=total)%"; exit $$status
 endif

@@ -31,7 +31,7 @@ import pytest
 import redis
 from sqlalchemy.engine import make_url
 
-from tests.harness import free_port, seconds
+from tests.harness import free_port, seconds, untraced
 
 POSTGRES_ENV = "LIVEBLOG_TEST_POSTGRES_URL"
 REDIS_ENV = "LIVEBLOG_TEST_REDIS_URL"
@@ -182,6 +182,7 @@ class S3Server:
         log = (self.workdir / "moto.log").open("ab")
         self.process = subprocess.Popen(
             [str(binary), "-H", "127.0.0.1", "-p", str(self.port)],
+            env=untraced(os.environ),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
