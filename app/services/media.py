@@ -193,11 +193,7 @@ class MediaService:
             for rendition in processed.renditions:
                 await self._store.put(rendition.name, rendition.data)
         except MediaStoreError as error:
-            log.error("media store unavailable: %s", error)
-            raise ServiceUnavailable(
-                "The media store cannot be reached; nothing was stored. Try again shortly.",
-                retry_after=10,
-            ) from None
+            raise _store_down(error, "nothing was stored") from None
         media = Media(
             id=media_id,
             source_type=processed.source_type,
@@ -227,11 +223,7 @@ class MediaService:
                 if not await self._store.has(file.name):
                     return False
         except MediaStoreError as error:
-            log.error("media store unavailable: %s", error)
-            raise ServiceUnavailable(
-                "The media store cannot be reached; nothing was stored. Try again shortly.",
-                retry_after=10,
-            ) from None
+            raise _store_down(error, "nothing was stored") from None
         return True
 
     async def file(self, name: str) -> bytes | None:
@@ -239,10 +231,7 @@ class MediaService:
         try:
             return await self._store.get(name)
         except MediaStoreError as error:
-            log.error("media store unavailable: %s", error)
-            raise ServiceUnavailable(
-                "The media store cannot be reached; try again shortly.", retry_after=10
-            ) from None
+            raise _store_down(error, "nothing was read") from None
 
     async def mentioned_in(self, text: str) -> Mapping[str, Media]:
         """The media `text` (a Markdown or HTML body) names, by file name: what a body's
@@ -272,6 +261,14 @@ _NOT_AN_IMAGE = (
     "The file is not an image we take (judged by its content, not its name): "
     "send JPEG, PNG, WebP, GIF or HEIC."
 )
+
+
+def _store_down(error: MediaStoreError, outcome: str) -> ServiceUnavailable:
+    """The 503 for a store that cannot be reached (logged once, with what went wrong)."""
+    log.error("media store unavailable: %s", error)
+    return ServiceUnavailable(
+        f"The media store cannot be reached; {outcome}. Try again shortly.", retry_after=10
+    )
 
 
 def _one_line(text: str) -> str:
