@@ -6,7 +6,6 @@ go by the same age; files not named as ours are never touched. On a directory an
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import re
@@ -31,6 +30,7 @@ from tests.harness import (
     create_token,
     create_user,
     on_database_of,
+    until,
 )
 from tests.media.photos import jpeg_with_gps
 from tests.services import S3Server
@@ -178,14 +178,20 @@ async def test_prune_in_a_bucket(
         assert (
             await api.post("/api/liveblogs/bay/entries", json={"body": used["html"]})
         ).is_success
-        await asyncio.sleep(1)  # the bucket's times are in whole seconds: let the uploads age
+        # The bucket keeps times in whole seconds: "older than 0m" holds once the clock has
+        # passed the newest upload's second.
+        store = MediaStore.open(bucket, tmp_path, endpoint=s3_server.endpoint)
+        newest = max(file.last_modified for file in await store.listing())
+        await until(
+            lambda: datetime.now(UTC) - newest >= timedelta(seconds=1),
+            "the uploads to be older than the bucket's whole-second clock",
+        )
         *listed, summary = prune(server, "--older-than", "0m")
         assert [line.split(" of ")[0] for line in listed] == [f"removed media {unused['id']}"]
         assert (
             summary.startswith(f"pruned 1 media ({len(unused['files'])} files, ")
             and "; 1 in use kept" in summary
         )
-        store = MediaStore.open(bucket, tmp_path, endpoint=s3_server.endpoint)
         assert await store.names() == names(used)
         assert await served(api, unused) == {404}
         assert await served(api, used) == {200}

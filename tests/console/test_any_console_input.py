@@ -13,6 +13,7 @@ from hypothesis import given, strategies as st
 from tests.console.newsroom import console_liveblog, read
 from tests.entry_bodies import examples
 from tests.harness import ConsoleClient, LiveServer, create_user
+from tests.media.photos import encoded, photo
 
 TYPED = st.text(st.characters(codec="utf-8"), max_size=250)
 # What a query parameter can carry: numbers in and out of range, and anything else.
@@ -102,3 +103,47 @@ async def test_any_if_match_on_ending_or_reopening_is_answered(
     answered(response, 200, 400, 412)
     if response.status_code == 200:
         assert response.json()["status"] == ("ended" if action == "end" else "live")
+
+
+# A photo's words: up to past their limits (alt and caption 1,000 characters, credit 200).
+LONG_TYPED = st.text(st.characters(codec="utf-8"), max_size=1200)
+PHOTO = encoded(photo(320, 240), "PNG")  # one photo: after the first upload, found stored
+
+
+@examples(40)
+@given(alt=LONG_TYPED, caption=LONG_TYPED, credit=LONG_TYPED)
+async def test_any_alt_caption_and_credit_is_answered(
+    console: ConsoleClient, alt: str, caption: str, credit: str
+) -> None:
+    response = await console.http.post(
+        "/console/media",
+        files={"file": ("photo.png", PHOTO)},
+        data={"alt": alt, "caption": caption, "credit": credit},
+        headers={"Origin": console.origin, "X-CSRF-Token": console.csrf},
+    )
+    answered(response, 201, 422)
+    if response.status_code == 201:
+        assert response.json()["html"].startswith("<figure><img ")
+
+
+# What may be pasted as a link: anything, and links into the newsroom's own network (refused
+# before any connection). Links to other names are left out: they would ask DNS, and the
+# machine may have none (tests/console/test_link_previews.py fetches a page of its own).
+NETWORK_HOSTS = ["10.0.0.1", "127.0.0.1:8080", "169.254.169.254", "[::1]", "[fd00::1]",
+                 "192.168.1.1:22", "user:pw@10.1.1.1"]  # fmt: skip
+LINKS = st.one_of(
+    TYPED.filter(lambda text: not text.strip().lower().startswith(("http://", "https://"))),
+    st.builds(
+        "{}://{}{}".format,
+        st.sampled_from(["http", "https", "ftp", "javascript", "HTTP"]),
+        st.sampled_from(NETWORK_HOSTS),
+        TYPED.map(lambda tail: "/" + tail),
+    ),
+)
+
+
+@examples(60)
+@given(url=LINKS)
+async def test_any_link_to_preview_is_answered(console: ConsoleClient, url: str) -> None:
+    response = await console.post("/console/link-previews", {"url": url})
+    answered(response, 200, 422)
